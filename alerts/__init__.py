@@ -1,0 +1,1 @@
+"""Incidents, notifications and the alerters that deliver them (console, Slack)."""

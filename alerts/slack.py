@@ -1,0 +1,298 @@
+"""Deliver notifications to Slack: one message per incident, updated in place, with a thread.
+
+The first notification of an incident posts the message (``chat.postMessage``, with message
+metadata naming the incident); later ones re-render it from the latest snapshot
+(``chat.update``) and add a short thread reply for what deserves attention (severity up,
+escalation, acknowledgement, resolution, reopening). The chart goes into the thread.
+
+Delivery is at-least-once from the outbox, so this alerter makes repeats harmless: when an
+earlier attempt may have posted already (``retrying``), it finds that post by its metadata in
+``conversations.history`` and updates it, and it tags thread replies with the notification id
+so a retried reply is not posted twice.
+
+Rate limits are not waited out here: slack_sdk's ``RateLimitErrorRetryHandler`` would sleep
+for ``Retry-After`` inside the deliver job and hold up every other notification, so it is
+removed from the client and a 429 becomes ``AlertError(retry_after=...)`` for the outbox to
+reschedule. slack_sdk's default one-shot retry of dropped connections is kept.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any, Final
+from urllib.error import URLError
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
+
+from alerts import slack_blocks
+from alerts.base import AlertError
+from monitor.models import Notification, NotificationKind
+
+log = logging.getLogger(__name__)
+
+# Errors a retry cannot fix: the configuration or the app's installation must change.
+PERMANENT_ERRORS: Final[Mapping[str, str]] = {
+    "channel_not_found": "channel {channel} not found (use the channel id, e.g. C0123ABC, "
+                         "or check the name)",
+    "not_in_channel": "the app is not a member of channel {channel}: invite it with "
+                      "/invite @<app name>",
+    "is_archived": "channel {channel} is archived",
+    "invalid_auth": "the bot token (SLACK_BOT_TOKEN) is invalid",
+    "not_authed": "no bot token (SLACK_BOT_TOKEN) was sent",
+    "account_inactive": "the bot token belongs to a deactivated app or workspace",
+    "token_revoked": "the bot token (SLACK_BOT_TOKEN) was revoked",
+    "token_expired": "the bot token (SLACK_BOT_TOKEN) has expired",
+    "missing_scope": "the Slack app lacks a scope for {method} (see "
+                     "deploy/slack-app-manifest.yaml)",
+    "invalid_blocks": "Slack rejected the message blocks ({detail})",
+    "msg_too_long": "the message is too long for Slack",
+    "no_text": "the message has no text",
+    "restricted_action": "the workspace does not allow the app to post in {channel}",
+}
+THREAD_KINDS: Final = frozenset({
+    NotificationKind.OPENED, NotificationKind.SEVERITY_UP, NotificationKind.ESCALATED,
+    NotificationKind.ACKNOWLEDGED, NotificationKind.RESOLVED,
+})
+CHART_KINDS: Final = frozenset({NotificationKind.OPENED, NotificationKind.SEVERITY_UP})
+REPLY_EVENT_TYPE: Final = "shitstorm_notification"
+HISTORY_PAGES: Final = 5  # 5 × 200 messages: an incident older than that was not posted by us
+_CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{6,}$")
+
+
+class SlackAlerter:
+    """Posts and updates incident messages in one Slack channel (or a per-topic override)."""
+
+    def __init__(
+        self,
+        client: WebClient,
+        channel: str,
+        *,
+        name: str = "slack",
+        upload_charts: bool = True,
+    ) -> None:
+        self.client = client
+        self.channel = channel
+        self.name = name
+        self.upload_charts = upload_charts
+        self._channel_ids: dict[str, str] = {}
+        # See the module docstring: a 429 must reach the outbox, not block the deliver job.
+        client.retry_handlers = [
+            h for h in client.retry_handlers if not isinstance(h, RateLimitErrorRetryHandler)
+        ]
+
+    # -- the Alerter protocol ----------------------------------------------------------------
+
+    def send(
+        self, notification: Notification, message_ref: str | None, *, retrying: bool
+    ) -> str | None:
+        payload = notification.payload
+        channel = str(payload.get("channel") or self.channel)
+        if notification.kind in (NotificationKind.SOURCE_DOWN, NotificationKind.SOURCE_UP):
+            self._source_status(notification, channel)
+            return None
+        if notification.incident_id is None:
+            raise AlertError(self.name, f"{notification.kind} notification without incident",
+                             permanent=True)
+
+        ref = _parse_ref(message_ref)
+        if ref is None and retrying:
+            ref = self._find_incident_post(channel, notification.incident_id)
+        blocks = slack_blocks.incident_blocks(payload)
+        text = slack_blocks.incident_text(payload)
+        metadata = {"event_type": slack_blocks.METADATA_EVENT_TYPE,
+                    "event_payload": {"incident_id": notification.incident_id,
+                                      "topic": notification.topic}}
+        posted_now = False
+        if ref is not None:
+            try:
+                self._call("chat.update", ref[0], channel=ref[0], ts=ref[1], blocks=blocks,
+                           text=text, metadata=metadata)
+            except AlertError as error:
+                if "message_not_found" not in error.message:
+                    raise
+                # Someone deleted the message: post a fresh one rather than go silent.
+                ref = None
+        if ref is None:
+            response = self._call("chat.postMessage", channel, channel=channel, blocks=blocks,
+                                  text=text, metadata=metadata, unfurl_links=False)
+            ref = (str(response["channel"]), str(response["ts"]))
+            posted_now = True
+
+        if notification.kind in THREAD_KINDS:
+            self._thread_reply(notification, ref, check_first=retrying and not posted_now)
+        if notification.kind in CHART_KINDS and self.upload_charts:
+            self._upload_chart(notification, ref)
+        return json.dumps({"channel": ref[0], "ts": ref[1]})
+
+    # -- steps -------------------------------------------------------------------------------
+
+    def _source_status(self, notification: Notification, channel: str) -> None:
+        text = slack_blocks.plain_source_status_text(notification.kind, notification.payload)
+        mrkdwn = slack_blocks.source_status_text(notification.kind, notification.payload)
+        blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": mrkdwn}}]
+        self._call("chat.postMessage", channel, channel=channel, text=text, blocks=blocks)
+
+    def _thread_reply(
+        self, notification: Notification, ref: tuple[str, str], *, check_first: bool
+    ) -> None:
+        text = slack_blocks.thread_reply_text(notification.kind, notification.payload)
+        if text is None:
+            return
+        if check_first and self._reply_exists(ref, notification.id):
+            return
+        self._call(
+            "chat.postMessage", ref[0], channel=ref[0], thread_ts=ref[1], text=text,
+            blocks=[{"type": "section", "text": {"type": "mrkdwn", "text": text}}],
+            # An escalation must be seen by people who do not follow the thread.
+            reply_broadcast=notification.kind is NotificationKind.ESCALATED,
+            metadata={"event_type": REPLY_EVENT_TYPE,
+                      "event_payload": {"incident_id": notification.incident_id,
+                                        "notification_id": notification.id}},
+        )
+
+    def _upload_chart(self, notification: Notification, ref: tuple[str, str]) -> None:
+        # A chart is a nice-to-have: a failure here must not fail (and so repeat) the alert.
+        try:
+            from alerts.chart import render_chart
+
+            png = render_chart(notification.payload)
+            if png is None:
+                return
+            self.client.files_upload_v2(
+                channel=ref[0], thread_ts=ref[1], content=png,
+                filename=f"incident-{notification.incident_id}.png",
+                title=f"{notification.topic}: volume and negative posts",
+                alt_txt="Volume and negative posts over time, with the expected band",
+            )
+        except Exception as error:
+            log.warning("%s: chart upload for incident %s failed: %s", self.name,
+                        notification.incident_id, _describe(error))
+
+    def _find_incident_post(self, channel: str, incident_id: int) -> tuple[str, str] | None:
+        """The earlier post of this incident, found by its metadata, or None."""
+        channel_id = self._resolve_channel(channel)
+        cursor: str | None = None
+        for _ in range(HISTORY_PAGES):
+            response = self._call("conversations.history", channel, channel=channel_id,
+                                  limit=200, include_all_metadata=True, cursor=cursor)
+            for message in response.get("messages") or []:
+                metadata = message.get("metadata") or {}
+                event = metadata.get("event_payload") or {}
+                if (metadata.get("event_type") == slack_blocks.METADATA_EVENT_TYPE
+                        and _same_id(event.get("incident_id"), incident_id)):
+                    return channel_id, str(message["ts"])
+            cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
+            if not cursor:
+                break
+        return None
+
+    def _reply_exists(self, ref: tuple[str, str], notification_id: int) -> bool:
+        response = self._call("conversations.replies", ref[0], channel=ref[0], ts=ref[1],
+                              include_all_metadata=True, limit=200)
+        for message in response.get("messages") or []:
+            metadata = message.get("metadata") or {}
+            event = metadata.get("event_payload") or {}
+            if (metadata.get("event_type") == REPLY_EVENT_TYPE
+                    and _same_id(event.get("notification_id"), notification_id)):
+                return True
+        return False
+
+    def _resolve_channel(self, channel: str) -> str:
+        """The channel id for a name: conversations.history accepts ids only."""
+        if _CHANNEL_ID.match(channel):
+            return channel
+        if channel in self._channel_ids:
+            return self._channel_ids[channel]
+        name = channel.lstrip("#")
+        cursor: str | None = None
+        while True:
+            response = self._call("conversations.list", channel, limit=1000, cursor=cursor,
+                                  exclude_archived=True, types="public_channel,private_channel")
+            for found in response.get("channels") or []:
+                if found.get("name") == name:
+                    self._channel_ids[channel] = str(found["id"])
+                    return str(found["id"])
+            cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
+            if not cursor:
+                raise AlertError(self.name, PERMANENT_ERRORS["channel_not_found"].format(
+                    channel=channel), permanent=True)
+
+    def _call(self, method: str, channel: str, /, **kwargs: Any) -> Mapping[str, Any]:
+        """Call a Web API method, translating every failure into an ``AlertError``."""
+        arguments = {k: v for k, v in kwargs.items() if v is not None}
+        try:
+            response = self.client.api_call(method, json=arguments) if method.startswith(
+                "chat.") else self.client.api_call(method, params=arguments)
+        except SlackApiError as error:
+            raise self._translate(error, method, channel) from error
+        except (SlackClientError, URLError, OSError, ValueError) as error:
+            raise AlertError(self.name, f"{method} failed: {_describe(error)}") from error
+        data = response.data
+        return data if isinstance(data, Mapping) else {}
+
+    def _translate(self, error: SlackApiError, method: str, channel: str) -> AlertError:
+        response = error.response
+        status = int(getattr(response, "status_code", 0) or 0)
+        data = response.data if isinstance(response.data, Mapping) else {}
+        code = str(data.get("error") or f"HTTP {status}")
+        if status == 429 or code == "ratelimited":
+            retry_after = _retry_after(response.headers)
+            return AlertError(self.name, f"{method} rate limited (retry after "
+                                         f"{retry_after.total_seconds():.0f}s)",
+                              retry_after=retry_after)
+        if status >= 500:
+            return AlertError(self.name, f"{method} failed: Slack answered HTTP {status}")
+        if code in PERMANENT_ERRORS:
+            detail = "; ".join(str(e) for e in data.get("errors") or []) or code
+            if code == "missing_scope" and data.get("needed"):
+                detail = f"needs {data['needed']}"
+            message = PERMANENT_ERRORS[code].format(channel=channel, method=method, detail=detail)
+            if code == "missing_scope":
+                message += f" ({detail})"
+            return AlertError(self.name, f"{method}: {message}", permanent=True)
+        # Unknown ok:false errors (e.g. internal_error, fatal_error, request_timeout) are
+        # treated as transient: the outbox's retry budget bounds how often we try again.
+        return AlertError(self.name, f"{method} failed: {code}")
+
+
+def _parse_ref(message_ref: str | None) -> tuple[str, str] | None:
+    if not message_ref:
+        return None
+    try:
+        ref = json.loads(message_ref)
+        return str(ref["channel"]), str(ref["ts"])
+    except (ValueError, KeyError, TypeError):
+        log.warning("ignoring unreadable Slack message reference %r", message_ref)
+        return None
+
+
+def _same_id(value: Any, wanted: int) -> bool:
+    try:
+        return int(value) == wanted
+    except (TypeError, ValueError):
+        return False
+
+
+def _retry_after(headers: Any) -> timedelta:
+    """Slack's ``Retry-After`` in seconds; 30 s when it is missing or unreadable."""
+    value = None
+    if isinstance(headers, Mapping):
+        for key, header in headers.items():
+            if str(key).lower() == "retry-after":
+                value = header[0] if isinstance(header, list) and header else header
+    try:
+        return timedelta(seconds=max(1, int(str(value))))
+    except (TypeError, ValueError):
+        return timedelta(seconds=30)
+
+
+def _describe(error: BaseException) -> str:
+    # URLError's str() is "<urlopen error ...>"; the reason is what a human needs.
+    reason = getattr(error, "reason", None)
+    return str(reason) if reason is not None else f"{type(error).__name__}: {error}"

@@ -1,0 +1,74 @@
+"""The ``[detection]`` table of settings.toml: which detector, and the alert policy around it.
+
+One default configuration serves every topic; the defaults were chosen on public mention-volume
+series (NAB realTweets) and synthetic storms, not fitted to any one series.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+# The registry lives in ``detectors/__init__.py``; its names are repeated here so this module
+# stays importable on its own (the settings loader imports it before any detector exists).
+DETECTOR_NAMES = ("seasonal", "level")
+
+
+@dataclass(frozen=True, kw_only=True)
+class DetectionSettings:
+    """How buckets become decisions: the detector's memory and the policy's thresholds."""
+
+    # Name of the count detector: "seasonal" knows hour-of-day and day-of-week; "level" only
+    # compares with the recent past, like most commercial tools (kept as a yardstick).
+    detector: str = "seasonal"
+    # No alert until this much complete history has been learnt (a restart rebuilt from stored
+    # buckets counts as history, so it opens no blind window).
+    warmup: timedelta = timedelta(days=1)
+    # A storm needs at least this many negative mentions in the evidence window: "0 vs 3" is
+    # not a storm, however improbable it is.
+    min_negative: int = 8
+    # Score (roughly standard deviations above the seasonal expectation) that opens a storm.
+    threshold: float = 4.5
+    # Once in a storm, buckets stay flagged (and unlearnt) while the score stays above this.
+    hold_threshold: float = 2.5
+    # Evidence is also summed over the last buckets, up to this span: a storm that is 3x the
+    # usual volume but small per bucket shows within a few buckets instead of never.
+    accumulate: timedelta = timedelta(minutes=30)
+    # How fast the baseline level follows slow drifts (half-life). Shorter follows trends
+    # better; longer resists being dragged down by a silent outage.
+    level_half_life: timedelta = timedelta(hours=12)
+    # Memory of the hour-of-day / day-of-week profile and of the noise level (half-life).
+    profile_half_life: timedelta = timedelta(days=14)
+    # Memory of the usual negative share (half-life).
+    share_half_life: timedelta = timedelta(days=3)
+    # The negative share must not be more than this many standard errors *below* usual: a
+    # volume spike of happy campaign posts lowers the share and is not a shitstorm.
+    min_share_z: float = -1.0
+    # After this long flagged without a break, the detector accepts the new level as normal
+    # again (a lasting change of popularity must not keep an incident open for ever).
+    relearn_after: timedelta = timedelta(days=1)
+
+    def problems(self) -> list[tuple[str, str]]:
+        """Cross-field checks beyond types, as ``(key, message)`` pairs."""
+        found: list[tuple[str, str]] = []
+        if self.detector not in DETECTOR_NAMES:
+            choices = ", ".join(DETECTOR_NAMES)
+            found.append(
+                ("detector", f"unknown detector {self.detector!r}; choose one of: {choices}")
+            )
+        if self.min_negative < 1:
+            found.append(("min_negative", "must be at least 1"))
+        if self.threshold <= 0:
+            found.append(("threshold", "must be positive"))
+        if not 0 < self.hold_threshold <= self.threshold:
+            found.append(("hold_threshold", "must be positive and at most threshold"))
+        for key in ("level_half_life", "profile_half_life", "share_half_life"):
+            if getattr(self, key) <= timedelta(0):
+                found.append((key, "must be a positive duration"))
+        if self.warmup < timedelta(0):
+            found.append(("warmup", "must not be negative"))
+        if self.accumulate < timedelta(0):
+            found.append(("accumulate", "must not be negative"))
+        if self.relearn_after <= timedelta(0):
+            found.append(("relearn_after", "must be a positive duration"))
+        return found

@@ -1,0 +1,215 @@
+"""The alert policy between detector scores and incidents, one instance per topic.
+
+Scores alone cry wolf. The policy decides which buckets belong to a shitstorm:
+
+- evidence is summed over the last few buckets as well, so a storm that is three times the usual
+  volume shows within a few buckets even at 2 a.m., when each bucket holds only a handful;
+- a storm needs a minimum negative volume ("0 vs 3" is not a storm) and a negative share that
+  has not fallen (a campaign spike of happy posts is not a storm);
+- hysteresis: a storm opens above ``threshold`` and lasts while the score stays above
+  ``hold_threshold``, so its tail is neither learnt nor split into several incidents;
+- flagged buckets are not learnt (a long storm must not become the baseline) until a change has
+  lasted ``relearn_after``; incomplete buckets are neither judged nor learnt (a gap is not a
+  calm) and break the evidence sum;
+- nothing is flagged until ``warmup`` of complete history has been learnt.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from detectors.config import DetectionSettings
+from detectors.counts import CountForecast, count_at_z
+from detectors.decision import Decision
+from detectors.evidence import EvidenceWindows, Window
+from detectors.seasonal import _CountBaseline
+from detectors.severity import severity
+from detectors.share import NegativeShareDetector
+from monitor.models import Bucket
+
+# Summing evidence over more buckets than this costs time and adds little: past 64 buckets the
+# sum is dominated by the level's own uncertainty.
+_MAX_WINDOW = 64
+
+
+class TopicDetector:
+    """Scores a topic's buckets, applies the alert policy and learns from the normal ones.
+
+    Deterministic and picklable: the daemon stores it between runs, or rebuilds it by observing
+    the stored buckets again in order.
+
+    Parameters
+    ----------
+    counts
+        Baseline of the negative volume (a river anomaly detector with ``forecast_one``).
+    share
+        Baseline of the negative share.
+    settings
+        The ``[detection]`` settings: thresholds, warm-up, memory.
+
+    Examples
+    --------
+    A day of 10 negative mentions out of 50 every 5 minutes, then a sudden 45 out of 85:
+
+    >>> from datetime import UTC, datetime, timedelta
+    >>> from detectors import DetectionSettings, build_detector
+    >>> from monitor.models import Bucket
+    >>> detector = build_detector(DetectionSettings(), UTC)
+    >>> start, width = datetime(2026, 3, 2, tzinfo=UTC), timedelta(minutes=5)
+    >>> def bucket(i, negative, volume):
+    ...     at = start + i * width
+    ...     return Bucket("acme", at, at + width, volume, negative, volume - negative - 20)
+    >>> calm = [detector.observe(bucket(i, 10, 50)) for i in range(400)]
+    >>> any(d.anomalous for d in calm), calm[-1].warming_up
+    (False, False)
+    >>> storm = detector.observe(bucket(400, 45, 85))
+    >>> storm.anomalous, storm.severity
+    (True, 2)
+    >>> storm.reason
+    '45 negative mentions in the last 5 min vs 10 expected (4.5×); 53% negative vs 20% usual'
+
+    """
+
+    def __init__(
+        self,
+        counts: _CountBaseline,
+        share: NegativeShareDetector,
+        settings: DetectionSettings,
+    ) -> None:
+        self.counts = counts
+        self.share = share
+        self.settings = settings
+        self._threshold = settings.threshold
+        self._hold = settings.hold_threshold
+        self._warmup_hours = settings.warmup.total_seconds() / 3600.0
+        self._relearn_hours = settings.relearn_after.total_seconds() / 3600.0
+        self._evidence: EvidenceWindows | None = None  # sized by the first bucket's width
+        self._profile_hours = settings.profile_half_life.total_seconds() / 3600.0
+        self._learned_hours = 0.0
+        self._flagged_hours = 0.0
+        self._in_storm = False
+
+    @property
+    def warming_up(self) -> bool:
+        """True until ``warmup`` of complete history has been learnt."""
+        return self._learned_hours < self._warmup_hours
+
+    def observe(self, bucket: Bucket) -> Decision:
+        """Judge ``bucket``, then learn from it unless it was flagged or incomplete."""
+        hours = bucket.width.total_seconds() / 3600.0
+        x: dict[str, Any] = {"start_at": bucket.start_at, "hours": hours, "count": bucket.negative}
+        forecast = self.counts.forecast_one(x)
+        usual_share = self.share.usual_share
+        warming_up = self.warming_up
+        if not bucket.complete or hours <= 0:
+            # A gap is not a calm, and a sum across a gap would compare unlike spans.
+            if self._evidence is not None:
+                self._evidence.clear()
+            return self._decision(
+                forecast, usual_share, warming_up, score=0.0, level=0,
+                reason="incomplete bucket: a source failed or was not polled, so it is not judged",
+            )
+
+        evidence = self._evidence_for(bucket)
+        evidence.push(float(bucket.negative), forecast.mean)
+        windows = evidence.windows(forecast.dispersion)
+        score = max(w.z for w in windows)
+        share_z = self.share.score_one(
+            {"negative": bucket.negative, "volume": bucket.volume, "hours": hours}
+        )
+        threshold = self._hold if self._in_storm else self._threshold
+        qualified = [
+            w for w in windows if w.z >= threshold and w.observed >= self.settings.min_negative
+        ]
+        elevated = bucket.negative > forecast.mean
+        share_ok = share_z >= self.settings.min_share_z
+        anomalous = bool(qualified) and elevated and share_ok and not warming_up
+        level = 0
+        if anomalous:
+            level = max(
+                severity(w.observed / max(w.expected, 1e-9), w.z, self._threshold)
+                for w in qualified
+            )
+        best = max(qualified or windows, key=lambda w: w.z)
+        reason = self._reason(bucket, best, usual_share, anomalous, share_ok, warming_up)
+
+        self._in_storm = anomalous
+        self._flagged_hours = self._flagged_hours + hours if anomalous else 0.0
+        learn = not anomalous or self._flagged_hours >= self._relearn_hours
+        evidence.settle(learn, forecast.dispersion, hours)
+        if learn:
+            self.counts.learn_one(x)
+            self.share.learn_one(
+                {"negative": bucket.negative, "volume": bucket.volume, "hours": hours}
+            )
+            self._learned_hours += hours
+        return self._decision(
+            forecast, usual_share, warming_up, score=score, level=level, reason=reason,
+            anomalous=anomalous,
+        )
+
+    def _evidence_for(self, bucket: Bucket) -> EvidenceWindows:
+        """The evidence windows, sized in buckets of this width (rebuilt if the width changes)."""
+        longest = min(max(int(self.settings.accumulate / bucket.width), 1), _MAX_WINDOW)
+        if self._evidence is None or self._evidence.longest != longest:
+            self._evidence = EvidenceWindows(longest, self._profile_hours)
+        return self._evidence
+
+    def _reason(
+        self,
+        bucket: Bucket,
+        window: Window,
+        usual_share: float,
+        anomalous: bool,
+        share_ok: bool,
+        warming_up: bool,
+    ) -> str:
+        observed, expected = window.observed, window.expected
+        span = _describe_span(bucket.width * window.buckets)
+        ratio = f" ({observed / expected:.1f}×)" if expected > 0 else ""
+        counts = (
+            f"{observed:.0f} negative mentions in the last {span} vs {expected:.0f} expected"
+            f"{ratio}"
+        )
+        share = (
+            f"{bucket.negative_share:.0%} negative vs {usual_share:.0%} usual"
+            if bucket.volume
+            else "no mentions"
+        )
+        sentence = f"{counts}; {share}"
+        if warming_up:
+            return f"warming up, no alerts yet: {sentence}"
+        if not anomalous and not share_ok and observed > expected:
+            return f"{sentence}: more volume but a lower negative share, not a shitstorm"
+        return sentence
+
+    def _decision(
+        self,
+        forecast: CountForecast,
+        usual_share: float,
+        warming_up: bool,
+        *,
+        score: float,
+        level: int,
+        reason: str,
+        anomalous: bool = False,
+    ) -> Decision:
+        return Decision(
+            score=score,
+            anomalous=anomalous,
+            severity=level,
+            expected_negative=forecast.mean,
+            expected_negative_high=count_at_z(self._threshold, forecast.mean, forecast.dispersion),
+            expected_share=usual_share,
+            reason=reason,
+            warming_up=warming_up,
+        )
+
+
+def _describe_span(span: Any) -> str:
+    seconds = int(span.total_seconds())
+    if seconds % 3600 == 0:
+        return f"{seconds // 3600} h"
+    if seconds % 60 == 0:
+        return f"{seconds // 60} min"
+    return f"{seconds} s"

@@ -1,0 +1,495 @@
+"""The three steps of the monitor — ingest, evaluate, deliver — as plain functions of ``now``.
+
+``service.py`` calls them from scheduler jobs with the wall clock; ``replay`` calls them with a
+simulated one. Neither the steps nor anything they call reads the clock.
+"""
+
+from __future__ import annotations
+
+import logging
+import pickle
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import river
+
+from alerts.base import Alerter, AlertError
+from alerts.incidents import IncidentPolicy, Transition, advance, escalate_if_due
+from detectors import TopicDetector, build_detector
+from monitor import metrics
+from monitor.models import Bucket, Incident, Mention, Notification, NotificationKind
+from monitor.secrets import read_secret
+from monitor.report import incident_payload, source_payload
+from monitor.sentiment import Scorer
+from monitor.sources import PUSH_TYPES
+from monitor.settings import Settings, TopicSettings
+from monitor.sources.base import Source, SourceError, SourceSettings
+from monitor.store import Store
+
+log = logging.getLogger("monitor.pipeline")
+
+
+def floor_time(instant: datetime, width: timedelta) -> datetime:
+    """The start of the bucket of ``width`` that holds ``instant`` (buckets align to the epoch)."""
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    step = int(width.total_seconds() * 1_000_000)
+    offset = int((instant - epoch).total_seconds() * 1_000_000)
+    return epoch + timedelta(microseconds=offset - offset % step)
+
+
+def incident_policy(settings: Settings) -> IncidentPolicy:
+    alerts = settings.alerts
+    return IncidentPolicy(
+        resolve_after=alerts.resolve_after,
+        reopen_within=alerts.reopen_within,
+        escalate_after=alerts.escalate_after,
+        max_escalations=alerts.max_escalations,
+    )
+
+
+# -- ingest ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PollOutcome:
+    ok: bool
+    fetched: int = 0
+    new: int = 0
+    error: str | None = None
+    skipped_backoff: bool = False
+    rate_limit: str | None = None
+    newest: Mention | None = None
+
+
+def ingest(
+    store: Store,
+    settings: Settings,
+    topic: TopicSettings,
+    source_settings: SourceSettings,
+    source: Source,
+    client: httpx.Client,
+    scorer: Scorer,
+    now: datetime,
+) -> PollOutcome:
+    """Poll one source once: score what it found and store mentions and cursor together.
+
+    A failure of any kind is recorded against the source (its buckets become incomplete) and
+    logged with its name; it never propagates, so one broken source cannot stop the daemon.
+    """
+    name = source_settings.source_name
+    state = store.source_state(topic.name, name)
+    if state and state.retry_at and now < state.retry_at:
+        log.debug("%s/%s: backing off until %s", topic.name, name, state.retry_at.isoformat())
+        return PollOutcome(ok=False, skipped_backoff=True, error=state.last_error)
+    started = time.perf_counter()
+    try:
+        result = source.poll(client, store.cursor(topic.name, name), now)
+        scored = [(m, scorer.score(m.text, m.lang)) for m in result.mentions]
+        new = store.save_poll(
+            topic.name, name, now, scored, result.cursor, time.perf_counter() - started
+        )
+    except SourceError as exc:
+        retry_at = now + exc.retry_after if exc.retry_after else None
+        _record_failure(store, settings, topic, name, now, exc.message, retry_at, started)
+        return PollOutcome(ok=False, error=exc.message)
+    except Exception as exc:  # a bug or an unexpected payload must not stop the daemon
+        log.exception("%s/%s: poll crashed", topic.name, name)
+        message = f"internal error: {exc.__class__.__name__}: {exc}"
+        _record_failure(store, settings, topic, name, now, message, None, started)
+        return PollOutcome(ok=False, error=message)
+    elapsed = time.perf_counter() - started
+    metrics.POLL_DURATION.labels(topic.name, name).observe(elapsed)
+    metrics.MENTIONS_INGESTED.labels(topic.name, name).inc(new)
+    metrics.LAST_SUCCESS.labels(topic.name, name).set(now.timestamp())
+    if result.skipped:
+        log.warning("%s/%s: skipped %d malformed items", topic.name, name, result.skipped)
+    log.info(
+        "%s/%s: polled %d mentions, %d new%s",
+        topic.name, name, len(result.mentions), new, " (page limit reached)" if result.truncated else "",
+    )
+    if state and state.blind_notified:
+        with store.transaction():
+            store.set_blind_notified(topic.name, name, False)
+            _notify_source(store, settings, topic, NotificationKind.SOURCE_UP, name, None, state.failing_since, now)
+    newest = max(result.mentions, key=lambda m: m.created_at, default=None)
+    return PollOutcome(
+        ok=True, fetched=len(result.mentions), new=new, rate_limit=result.rate_limit, newest=newest
+    )
+
+
+def _record_failure(
+    store: Store,
+    settings: Settings,
+    topic: TopicSettings,
+    source: str,
+    now: datetime,
+    error: str,
+    retry_at: datetime | None,
+    started: float,
+) -> None:
+    log.warning("%s/%s: poll failed: %s", topic.name, source, error)
+    metrics.POLL_ERRORS.labels(topic.name, source).inc()
+    store.save_failure(topic.name, source, now, error, retry_at, time.perf_counter() - started)
+    check_blind(store, settings, topic, source, now)
+
+
+def check_blind(
+    store: Store, settings: Settings, topic: TopicSettings, source: str, now: datetime
+) -> None:
+    """Say once that the monitor is blind when a source has failed for ``blind_after``."""
+    state = store.source_state(topic.name, source)
+    if state is None or state.failing_since is None or state.blind_notified:
+        return
+    if now - state.failing_since < settings.alerts.blind_after:
+        return
+    with store.transaction():
+        store.set_blind_notified(topic.name, source, True)
+        _notify_source(
+            store, settings, topic, NotificationKind.SOURCE_DOWN, source, state.last_error,
+            state.failing_since, now,
+        )
+
+
+def _notify_source(
+    store: Store,
+    settings: Settings,
+    topic: TopicSettings,
+    kind: NotificationKind,
+    source: str,
+    error: str | None,
+    since: datetime | None,
+    now: datetime,
+) -> None:
+    payload = source_payload(settings, topic, source, error, since, now)
+    for alerter in alerter_names(settings):
+        store.add_notification(alerter, kind, topic.name, None, now, payload)
+
+
+def alerter_names(settings: Settings, environ: Mapping[str, str] | None = None) -> list[str]:
+    """Where notifications go: Slack when configured with a token, the console as asked."""
+    names = []
+    slack = settings.slack is not None and read_secret(settings.slack.token_env, environ)
+    if settings.alerts.console == "on" or (settings.alerts.console == "auto" and not slack):
+        names.append("console")
+    if slack:
+        names.append("slack")
+    return names
+
+
+# -- evaluate ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Detectors:
+    """Each topic's detector, restored or rebuilt from the store on first use (warm start)."""
+
+    settings: Settings
+    by_topic: dict[str, TopicDetector] = field(default_factory=dict)
+
+    def fingerprint(self, topic: TopicSettings) -> str:
+        return "|".join(
+            (river.__version__, repr(self.settings.detection), str(self.settings.zone(topic)),
+             str(self.settings.monitor.bucket))
+        )
+
+    def get(self, store: Store, topic: TopicSettings) -> TopicDetector:
+        detector = self.by_topic.get(topic.name)
+        if detector is None:
+            detector = self._warm_start(store, topic)
+            self.by_topic[topic.name] = detector
+        return detector
+
+    def _warm_start(self, store: Store, topic: TopicSettings) -> TopicDetector:
+        saved = store.detector_state(topic.name)
+        since: datetime | None = None
+        detector: TopicDetector | None = None
+        if saved is not None and saved[0] == self.fingerprint(topic):
+            try:
+                detector = pickle.loads(saved[2])
+                since = saved[1]
+            except Exception:
+                log.warning("%s: saved detector state unreadable; rebuilding", topic.name)
+                detector = None
+        if detector is None:
+            detector = build_detector(self.settings.detection, self.settings.zone(topic))
+        # Catch up on buckets judged after the state was saved (or all of them when
+        # rebuilding), so a restart never opens a blind warm-up window.
+        replayed = 0
+        for judged in store.buckets(topic.name, since):
+            detector.observe(judged.bucket)
+            replayed += 1
+        if replayed:
+            log.info("%s: detector warmed up from %d stored buckets", topic.name, replayed)
+        return detector
+
+    def save(self, store: Store, topic: TopicSettings, last_end_at: datetime) -> None:
+        detector = self.by_topic.get(topic.name)
+        if detector is not None:
+            store.save_detector_state(
+                topic.name, self.fingerprint(topic), last_end_at, pickle.dumps(detector)
+            )
+
+
+@dataclass(frozen=True)
+class Judged:
+    bucket: Bucket
+    transition: Transition
+
+
+def evaluate(
+    store: Store,
+    settings: Settings,
+    topic: TopicSettings,
+    detectors: Detectors,
+    now: datetime,
+    *,
+    extra_sources: Sequence[tuple[str, timedelta]] = (),
+    first_start_at: datetime | None = None,
+) -> list[Judged]:
+    """Close every bucket of ``topic`` that is due, judge it, and move the incident on.
+
+    A bucket closes ``lateness`` after its end, or later while a source has not yet polled
+    past it. It is incomplete when a source failed in its span or never polled around it.
+    """
+    width = settings.monitor.bucket
+    lateness = settings.monitor.lateness
+    sources = [(s.source_name, s.interval) for s in topic.sources if s.type not in PUSH_TYPES]
+    sources += [s for s in extra_sources if s[0] not in {n for n, _ in sources}]
+    start = (
+        store.last_bucket_end(topic.name)
+        or first_start_at
+        or _first_bucket(store, topic, sources, width)
+    )
+    if start is None:
+        return []
+    detector = detectors.get(store, topic)
+    judged: list[Judged] = []
+    started = time.perf_counter()
+    while start + width + lateness <= now:
+        end = start + width
+        complete = True
+        waiting = False
+        for name, interval in sources:
+            grace = end + lateness + interval
+            if store.poll_count(topic.name, name, start, end, ok=False):
+                complete = False
+            elif not store.poll_count(topic.name, name, start, grace, ok=True):
+                if now < grace:
+                    waiting = True
+                else:
+                    complete = False
+        if waiting:
+            break
+        volume, negative, positive = store.count(topic.name, start, end)
+        bucket = Bucket(topic.name, start, end, volume, negative, positive, complete)
+        judged.append(_judge(store, settings, topic, detector, bucket))
+        start = end
+    if judged:
+        with store.transaction():
+            detectors.save(store, topic, judged[-1].bucket.end_at)
+        metrics.EVALUATION_SECONDS.observe(time.perf_counter() - started)
+    _escalate(store, settings, topic, now)
+    metrics.OPEN_INCIDENTS.labels(topic.name).set(int(store.active_incident(topic.name) is not None))
+    return judged
+
+
+def _first_bucket(
+    store: Store, topic: TopicSettings, sources: Sequence[tuple[str, timedelta]], width: timedelta
+) -> datetime | None:
+    firsts = [store.first_poll_at(topic.name, name) for name, _ in sources]
+    known = [f for f in firsts if f is not None]
+    if not known:
+        first_mention = store.first_mention_at(topic.name)
+        return None if first_mention is None else floor_time(first_mention, width)
+    return floor_time(min(known), width)
+
+
+def _judge(
+    store: Store,
+    settings: Settings,
+    topic: TopicSettings,
+    detector: TopicDetector,
+    bucket: Bucket,
+) -> Judged:
+    decision = detector.observe(bucket)
+    metrics.ANOMALY_SCORE.labels(topic.name).set(decision.score)
+    active = store.active_incident(topic.name)
+    transition = advance(
+        active, decision, bucket, incident_policy(settings),
+        None if active else store.last_resolved_incident(topic.name),
+    )
+    with store.transaction():
+        store.save_bucket(
+            bucket,
+            score=decision.score,
+            anomalous=decision.anomalous,
+            severity=decision.severity,
+            expected_negative=decision.expected_negative,
+            expected_high=decision.expected_negative_high,
+            expected_share=decision.expected_share,
+            reason=decision.reason,
+        )
+        if transition.incident is not None:
+            incident = store.save_incident(transition.incident)
+            transition = Transition(incident, transition.events)
+            _write_events(store, settings, topic, incident, transition.events, bucket.end_at,
+                          actor=None, decision=decision, bucket=bucket)
+    if transition.alerts:
+        assert transition.incident is not None
+        log.warning(
+            "%s: incident #%d %s, severity %d: %s",
+            topic.name, transition.incident.id, transition.events[0].value,
+            transition.incident.severity, decision.reason,
+        )
+    return Judged(bucket, transition)
+
+
+def _write_events(
+    store: Store,
+    settings: Settings,
+    topic: TopicSettings,
+    incident: Incident,
+    events: Sequence[NotificationKind],
+    now: datetime,
+    *,
+    actor: str | None,
+    decision: Any = None,
+    bucket: Bucket | None = None,
+) -> None:
+    """Record the incident's events and put one notification per alerter in the outbox."""
+    if not events:
+        return
+    silenced = store.silence_at(topic.name, now)
+    payload = incident_payload(store, settings, topic, incident, now, actor=actor)
+    for kind in events:
+        if kind is not NotificationKind.UPDATED:
+            store.add_incident_event(incident.id, now, kind.value, actor)
+        # While a topic is silenced (a planned campaign, a known issue) its incidents are
+        # still recorded, but nobody is paged for them.
+        if silenced is not None:
+            continue
+        for alerter in alerter_names(settings):
+            if alerter == "console" and kind is NotificationKind.UPDATED:
+                continue  # the console cannot edit what it printed; updates would be noise
+            store.add_notification(alerter, kind, topic.name, incident.id, now, payload)
+
+
+def _escalate(store: Store, settings: Settings, topic: TopicSettings, now: datetime) -> None:
+    incident = store.active_incident(topic.name)
+    if incident is None:
+        return
+    transition = escalate_if_due(incident, incident_policy(settings), now)
+    if transition.events and transition.incident is not None:
+        with store.transaction():
+            store.save_incident(transition.incident)
+            _write_events(store, settings, topic, transition.incident, transition.events, now,
+                          actor=None)
+
+
+def apply(
+    store: Store, settings: Settings, transition: Transition, now: datetime, actor: str
+) -> Incident | None:
+    """Store a human's action on an incident (from Slack or the CLI) and notify about it."""
+    incident = transition.incident
+    if incident is None or not transition.events:
+        return incident
+    topic = settings.topic(incident.topic)
+    with store.transaction():
+        store.save_incident(incident)
+        _write_events(store, settings, topic, incident, transition.events, now, actor=actor)
+    return incident
+
+
+# -- deliver -----------------------------------------------------------------------------------
+
+
+def deliver(
+    store: Store, settings: Settings, alerters: Mapping[str, Alerter], now: datetime
+) -> int:
+    """Send what the outbox holds, in order per incident; returns how many were sent.
+
+    A notification is counted as attempted before it is sent, so after a crash mid-send the
+    alerter knows to look before posting again. A failure keeps the incident's later
+    notifications back (order matters: "resolved" must not overtake "opened").
+    """
+    sent = 0
+    held: set[tuple[str, str]] = set()
+    for notification in store.due_notifications(now, limit=500):
+        key = (notification.alerter, str(notification.incident_id or notification.topic))
+        if key in held:
+            continue
+        alerter = alerters.get(notification.alerter)
+        if alerter is None:
+            held.add(key)
+            continue
+        if _superseded(store, notification, now):
+            continue
+        message_ref = (
+            store.message_ref(notification.incident_id, alerter.name)
+            if notification.incident_id is not None
+            else None
+        )
+        store.begin_attempt(notification.id)
+        try:
+            ref = alerter.send(notification, message_ref, retrying=notification.attempts > 0)
+        except AlertError as exc:
+            held.add(key)
+            _failed(store, settings, notification, exc, now)
+            continue
+        except Exception as exc:  # an alerter bug must not stop the outbox
+            log.exception("%s: delivering notification %d crashed", alerter.name, notification.id)
+            held.add(key)
+            _failed(store, settings, notification, AlertError(alerter.name, str(exc)), now)
+            continue
+        with store.transaction():
+            if ref is not None and notification.incident_id is not None:
+                store.set_message_ref(notification.incident_id, alerter.name, ref)
+            store.mark_sent(notification.id, now)
+        sent += 1
+    counts = store.notification_counts()
+    metrics.NOTIFICATIONS_PENDING.set(sum(n for (_, s), n in counts.items() if s == "pending"))
+    metrics.NOTIFICATIONS_FAILED.set(sum(n for (_, s), n in counts.items() if s == "failed"))
+    return sent
+
+
+def _superseded(store: Store, notification: Notification, now: datetime) -> bool:
+    """An update followed by a newer snapshot of the same incident need not be sent.
+
+    Every incident payload is a full snapshot, so when updates come faster than Slack takes
+    them only the latest is sent (``chat.update`` coalescing).
+    """
+    if notification.kind is not NotificationKind.UPDATED or notification.incident_id is None:
+        return False
+    if not store.pending_after(notification):
+        return False
+    store.mark_superseded(notification.id, now)
+    return True
+
+
+def _failed(
+    store: Store, settings: Settings, notification: Notification, exc: AlertError, now: datetime
+) -> None:
+    if exc.permanent:
+        log.error("%s: notification %d failed for good: %s", exc.alerter, notification.id, exc.message)
+        store.mark_failed(notification.id, exc.message)
+        return
+    backoff = min(
+        settings.alerts.retry_initial * (2 ** min(notification.attempts, 16)),
+        settings.alerts.retry_max,
+    )
+    wait = max(exc.retry_after or timedelta(0), backoff)
+    log.warning(
+        "%s: notification %d not delivered (%s); retrying in %s",
+        exc.alerter, notification.id, exc.message, wait,
+    )
+    store.mark_retry(notification.id, exc.message, now + wait)
+
+
+def prune(store: Store, settings: Settings, now: datetime) -> int:
+    """Apply retention: old mentions and poll records go; buckets and incidents stay."""
+    keep = settings.monitor.keep_mentions
+    return store.prune(now - keep, now - max(keep, timedelta(days=7)))

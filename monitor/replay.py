@@ -1,0 +1,201 @@
+"""Run the daemon's pipeline over a recorded stream of mentions on a simulated clock.
+
+The clock jumps from bucket to bucket. Every source is taken to have been polled right after
+each bucket ended (so it delivered that bucket's mentions), except during the outages the file
+records, when its polls fail — exactly what ingest would have stored live. Then the same
+evaluate and deliver steps run as in the daemon, with the same scorer, detectors, incident
+rules, outbox and alerters.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from alerts.base import Alerter
+from monitor import pipeline
+from monitor.models import Mention, Sentiment
+from monitor.sentiment import Scorer, build_scorer
+from monitor.sources import PUSH_TYPES
+from monitor.settings import Settings, TopicSettings
+from monitor.sources.base import parse_instant
+from monitor.store import Store
+from monitor.webhook import PayloadError, parse_mention_with_topic
+
+log = logging.getLogger("monitor.replay")
+
+
+class ReplayError(Exception):
+    """The recording cannot be replayed; the message names the line."""
+
+
+@dataclass(frozen=True)
+class Outage:
+    source: str
+    start_at: datetime
+    end_at: datetime
+
+
+@dataclass
+class Recording:
+    """A replay file split by topic: mentions in time order and source outages."""
+
+    mentions: dict[str, list[Mention]] = field(default_factory=lambda: defaultdict(list))
+    outages: dict[str, list[Outage]] = field(default_factory=lambda: defaultdict(list))
+
+    def sources(self, topic: str) -> set[str]:
+        return {m.source for m in self.mentions[topic]} | {o.source for o in self.outages[topic]}
+
+
+def read_recording(lines: Iterable[str], settings: Settings) -> Recording:
+    """Parse JSONL lines; a line without ``topic`` belongs to the only configured topic."""
+    recording = Recording()
+    names = {t.name for t in settings.topics}
+    only = settings.topics[0].name if len(settings.topics) == 1 else None
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        where = f"line {number}"
+        try:
+            obj = json.loads(line)
+        except ValueError as exc:
+            raise ReplayError(f"{where}: not JSON ({exc.msg})") from None
+        topic = obj.get("topic") if isinstance(obj, dict) else None
+        topic = topic or only
+        if topic is None:
+            raise ReplayError(f"{where}: name a `topic` (settings configure several)")
+        if topic not in names:
+            raise ReplayError(f"{where}: unknown topic {topic!r} (configured: {sorted(names)})")
+        if obj.get("kind") == "outage":
+            recording.outages[topic].append(_outage(obj, where))
+            continue
+        try:
+            mention, _ = parse_mention_with_topic(obj, where)
+        except PayloadError as exc:
+            raise ReplayError(str(exc)) from None
+        recording.mentions[topic].append(mention)
+    for mentions in recording.mentions.values():
+        mentions.sort(key=lambda m: m.created_at)
+    return recording
+
+
+def _outage(obj: Mapping[str, object], where: str) -> Outage:
+    try:
+        source = obj["source"]
+        start, end = parse_instant(obj["start"]), parse_instant(obj["end"])
+    except (KeyError, ValueError) as exc:
+        raise ReplayError(f"{where}: an outage needs source, start and end ({exc})") from None
+    if not isinstance(source, str) or end <= start:
+        raise ReplayError(f"{where}: an outage needs a source name and end after start")
+    return Outage(source, start, end)
+
+
+@dataclass(frozen=True)
+class ReplaySummary:
+    mentions: int
+    buckets: int
+    incidents_opened: int
+    notifications_sent: int
+
+
+def replay(
+    recording: Recording,
+    store: Store,
+    settings: Settings,
+    alerters: Mapping[str, Alerter],
+    *,
+    scorers: dict[tuple[str, ...], Scorer] | None = None,
+) -> ReplaySummary:
+    """Feed the recording through ingest → evaluate → deliver, bucket by bucket."""
+    scorers = {} if scorers is None else scorers
+    detectors = pipeline.Detectors(settings)
+    width, lateness = settings.monitor.bucket, settings.monitor.lateness
+    mentions = buckets = opened = sent = 0
+    for topic in settings.topics:
+        topic_mentions = recording.mentions.get(topic.name, [])
+        if not topic_mentions:
+            continue
+        key = tuple(topic.languages)
+        scorer = scorers.get(key) or scorers.setdefault(
+            key, build_scorer(settings.sentiment, topic.languages)
+        )
+        sources = _sources(topic, recording)
+        extra = [(name, width) for name in sources]
+        start = pipeline.floor_time(topic_mentions[0].created_at, width)
+        last = topic_mentions[-1].created_at
+        for bucket_start, in_bucket in _by_bucket(topic_mentions, start, width, last):
+            bucket_end = bucket_start + width
+            polled_at = bucket_end  # "right after the bucket ended"
+            _ingest_bucket(
+                store, topic, recording.outages.get(topic.name, []), sources, in_bucket,
+                scorer, bucket_start, polled_at,
+            )
+            mentions += len(in_bucket)
+            now = bucket_end + lateness
+            for judged in pipeline.evaluate(
+                store, settings, topic, detectors, now, extra_sources=extra, first_start_at=start
+            ):
+                buckets += 1
+                opened += int(judged.transition.alerts)
+            sent += pipeline.deliver(store, settings, alerters, now)
+    return ReplaySummary(mentions, buckets, opened, sent)
+
+
+def _sources(topic: TopicSettings, recording: Recording) -> list[str]:
+    configured = [s.source_name for s in topic.sources if s.type not in PUSH_TYPES]
+    return configured + sorted(recording.sources(topic.name) - set(configured))
+
+
+def _by_bucket(
+    mentions: list[Mention], start: datetime, width: timedelta, last: datetime
+) -> Iterator[tuple[datetime, list[Mention]]]:
+    """Each bucket from ``start`` to the one holding ``last``, with its mentions (maybe none)."""
+    index = 0
+    bucket_start = start
+    while bucket_start <= last:
+        bucket_end = bucket_start + width
+        taken = []
+        while index < len(mentions) and mentions[index].created_at < bucket_end:
+            taken.append(mentions[index])
+            index += 1
+        yield bucket_start, taken
+        bucket_start = bucket_end
+
+
+def _ingest_bucket(
+    store: Store,
+    topic: TopicSettings,
+    outages: list[Outage],
+    sources: list[str],
+    mentions: list[Mention],
+    scorer: Scorer,
+    bucket_start: datetime,
+    polled_at: datetime,
+) -> None:
+    by_source: dict[str, list[tuple[Mention, Sentiment]]] = defaultdict(list)
+    for mention in mentions:
+        by_source[mention.source].append((mention, scorer.score(mention.text, mention.lang)))
+    for source in sources:
+        down = [o for o in outages if o.source == source and o.start_at < polled_at
+                and o.end_at > bucket_start]
+        if down:
+            # The source could not be polled: its mentions of this span never arrived.
+            at = max(down[0].start_at, bucket_start)
+            store.save_failure(topic.name, source, at, "outage (recorded in the replay file)")
+            continue
+        store.save_poll(topic.name, source, polled_at, by_source.get(source, []), None, 0.0)
+
+
+def read_file(path: Path, settings: Settings) -> Recording:
+    try:
+        with path.open(encoding="utf-8") as lines:
+            return read_recording(lines, settings)
+    except OSError as exc:
+        raise ReplayError(f"{path}: cannot read: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise ReplayError(f"{path}: not UTF-8 text") from None

@@ -1,0 +1,316 @@
+"""The daemon: scheduler wiring, signals, the HTTP endpoint — and the only place that reads the clock.
+
+Three kinds of job run on one APScheduler: one ingest job per source of each topic, one
+evaluate job that closes due buckets, and one deliver job that empties the outbox. Each job
+thread opens its own SQLite connection. SIGTERM/SIGINT let the job in flight finish and
+commit; SIGHUP re-reads settings.toml and keeps the old settings when the new file is broken.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from types import FrameType
+from typing import Any, TextIO
+
+import httpx
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from alerts.base import Alerter
+from alerts.console import ConsoleAlerter
+from monitor import pipeline, sdnotify
+from monitor.sentiment import Scorer, build_scorer
+from monitor.sources import PUSH_TYPES
+from monitor.settings import ConfigError, Settings, TopicSettings, load_settings
+from monitor.sources import source_class
+from monitor.sources.base import USER_AGENT, Source, SourceSettings, TopicTerms
+from monitor.store import Store
+
+log = logging.getLogger("monitor.service")
+
+# How long a stop waits for the job in flight before it gives up on it. Its transaction is
+# then rolled back by SQLite, so nothing half-written remains.
+STOP_GRACE = 8.0
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+def setup_logging(level: str = "info", environ: Mapping[str, str] | None = None) -> None:
+    """One line per event on stderr; no timestamps under systemd, whose journal adds its own."""
+    env = os.environ if environ is None else environ
+    fmt = "%(levelname)s %(name)s: %(message)s"
+    if not env.get("INVOCATION_ID"):
+        fmt = "%(asctime)s " + fmt
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter(fmt))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    # Request logs from httpx would print every poll's URL (and its query) at INFO.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+
+
+def build_alerters(
+    settings: Settings, stdout: TextIO, environ: Mapping[str, str] | None = None
+) -> dict[str, Alerter]:
+    """The alerters that :func:`pipeline.alerter_names` writes notifications for."""
+    from monitor.secrets import read_secret
+
+    alerters: dict[str, Alerter] = {}
+    names = pipeline.alerter_names(settings, environ)
+    if "console" in names:
+        alerters["console"] = ConsoleAlerter(stdout)
+    if "slack" in names and settings.slack is not None:
+        from slack_sdk import WebClient
+
+        from alerts.slack import SlackAlerter
+
+        token = read_secret(settings.slack.token_env, environ)
+        client = WebClient(token=token, base_url=settings.slack.api_url, timeout=15)
+        alerters["slack"] = SlackAlerter(
+            client, settings.slack.channel, upload_charts=settings.slack.upload_charts
+        )
+    return alerters
+
+
+def topic_terms(topic: TopicSettings) -> TopicTerms:
+    return TopicTerms(topic.name, tuple(topic.terms), tuple(topic.languages))
+
+
+def build_source(topic: TopicSettings, settings: SourceSettings) -> Source:
+    return source_class(settings.type)(settings, topic_terms(topic))
+
+
+def http_client(settings: SourceSettings) -> httpx.Client:
+    seconds = settings.timeout.total_seconds()
+    return httpx.Client(
+        timeout=httpx.Timeout(seconds, connect=min(seconds, 10.0)),
+        headers={"User-Agent": USER_AGENT},
+        follow_redirects=True,
+    )
+
+
+@dataclass
+class Runtime:
+    """Everything the jobs share, built from one version of the settings."""
+
+    settings: Settings
+    alerters: dict[str, Alerter]
+    scorers: dict[tuple[str, ...], Scorer] = field(default_factory=dict)
+    detectors: pipeline.Detectors | None = None
+
+    def scorer(self, topic: TopicSettings) -> Scorer:
+        key = tuple(topic.languages)
+        if key not in self.scorers:
+            self.scorers[key] = build_scorer(self.settings.sentiment, topic.languages)
+        return self.scorers[key]
+
+    def __post_init__(self) -> None:
+        if self.detectors is None:
+            self.detectors = pipeline.Detectors(self.settings)
+
+
+class Daemon:
+    """``shitstorm run``: schedules the pipeline until a signal says stop."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        stdout: TextIO = sys.stdout,
+        clock: Callable[[], datetime] = now_utc,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        self.stdout = stdout
+        self.clock = clock
+        self.environ = os.environ if environ is None else environ
+        self.runtime = Runtime(settings, build_alerters(settings, stdout, self.environ))
+        self._local = threading.local()
+        self._stop = threading.Event()
+        self._reload = threading.Event()
+        self._lock = threading.Lock()  # guards the runtime swap on reload
+        self.scheduler = BackgroundScheduler(
+            executors={"default": ThreadPoolExecutor(4)},
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 60},
+            timezone=UTC,
+        )
+        self.last_tick_at: datetime | None = None
+        self.http: Any = None
+
+    @property
+    def settings(self) -> Settings:
+        return self.runtime.settings
+
+    def store(self) -> Store:
+        """This thread's connection (SQLite connections must not cross threads)."""
+        store: Store | None = getattr(self._local, "store", None)
+        path = self.settings.monitor.database
+        if store is None or store.path != path:
+            store = Store(path)
+            self._local.store = store
+        return store
+
+    # -- jobs ----------------------------------------------------------------------------------
+
+    def _schedule(self) -> None:
+        settings = self.settings
+        start = self.clock()
+        for topic in settings.topics:
+            for source_settings in topic.sources:
+                if source_settings.type in PUSH_TYPES:
+                    continue
+                source = build_source(topic, source_settings)
+                client = http_client(source_settings)
+                self.scheduler.add_job(
+                    self._ingest,
+                    "interval",
+                    args=(topic, source_settings, source, client),
+                    seconds=source_settings.interval.total_seconds(),
+                    next_run_time=start,
+                    id=f"ingest:{topic.name}:{source_settings.source_name}",
+                    name=f"ingest {topic.name}/{source_settings.source_name}",
+                )
+        tick = min(max(settings.monitor.bucket.total_seconds() / 5, 1.0), 30.0)
+        self.scheduler.add_job(self._evaluate, "interval", seconds=tick, id="evaluate")
+        self.scheduler.add_job(
+            self._deliver, "interval", seconds=min(tick, 5.0), id="deliver", next_run_time=start
+        )
+        self.scheduler.add_job(self._maintain, "interval", hours=1, id="maintain",
+                               next_run_time=start + timedelta(minutes=1))
+        interval = sdnotify.watchdog_interval(self.environ)
+        if interval is not None:
+            # Fed from the scheduler itself: a hung scheduler stops feeding and gets restarted.
+            self.scheduler.add_job(
+                self._watchdog, "interval", seconds=max(interval.total_seconds() / 2, 1.0),
+                id="watchdog", next_run_time=start,
+            )
+
+    def _ingest(
+        self, topic: TopicSettings, source_settings: SourceSettings, source: Source,
+        client: httpx.Client,
+    ) -> None:
+        runtime = self.runtime
+        pipeline.ingest(
+            self.store(), runtime.settings, topic, source_settings, source, client,
+            runtime.scorer(topic), self.clock(),
+        )
+
+    def _evaluate(self) -> None:
+        runtime = self.runtime
+        store = self.store()
+        assert runtime.detectors is not None
+        for topic in runtime.settings.topics:
+            try:
+                pipeline.evaluate(store, runtime.settings, topic, runtime.detectors, self.clock())
+            except Exception:
+                log.exception("%s: evaluation failed", topic.name)
+        self.last_tick_at = self.clock()
+
+    def _deliver(self) -> None:
+        pipeline.deliver(self.store(), self.settings, self.runtime.alerters, self.clock())
+
+    def _maintain(self) -> None:
+        removed = pipeline.prune(self.store(), self.settings, self.clock())
+        if removed:
+            log.info("retention: removed %d old rows", removed)
+
+    def _watchdog(self) -> None:
+        sdnotify.watchdog(self.environ)
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    def _on_stop(self, signum: int, frame: FrameType | None) -> None:
+        log.info("received %s; finishing the job in flight", signal.Signals(signum).name)
+        self._stop.set()
+
+    def _on_hup(self, signum: int, frame: FrameType | None) -> None:
+        self._reload.set()
+
+    def request_stop(self) -> None:
+        self._stop.set()
+
+    def run(self) -> int:
+        store = self.store()
+        migrated = store.migrate()
+        if migrated:
+            log.info("database %s: schema now at version %d", store.path, store.schema_version)
+        signal.signal(signal.SIGTERM, self._on_stop)
+        signal.signal(signal.SIGINT, self._on_stop)
+        signal.signal(signal.SIGHUP, self._on_hup)
+        self._start_http()
+        self._schedule()
+        self.scheduler.start()
+        sdnotify.ready(self.environ)
+        log.info(
+            "monitoring %d topic(s): %s; alerts to %s",
+            len(self.settings.topics), ", ".join(t.name for t in self.settings.topics),
+            ", ".join(self.runtime.alerters) or "nowhere (no alerter enabled)",
+        )
+        while not self._stop.wait(0.5):
+            if self._reload.is_set():
+                self._reload.clear()
+                self.reload()
+        sdnotify.stopping(self.environ)
+        return self._shutdown()
+
+    def reload(self) -> bool:
+        """Re-read settings.toml; on errors keep running on the old settings."""
+        sdnotify.reloading(time.monotonic_ns() // 1000, self.environ)
+        try:
+            settings = load_settings(self.settings.path, self.environ)
+        except ConfigError as exc:
+            for problem in exc.problems:
+                log.error("reload rejected: %s", problem)
+            log.error("reload rejected; still running on the previous settings")
+            sdnotify.ready(self.environ)
+            return False
+        with self._lock:
+            self.scheduler.remove_all_jobs()
+            self.runtime = Runtime(settings, build_alerters(settings, self.stdout, self.environ))
+            self._schedule()
+        log.info("settings reloaded from %s", settings.path)
+        sdnotify.ready(self.environ)
+        return True
+
+    def _start_http(self) -> None:
+        if not self.settings.http.enabled:
+            return
+        from monitor.endpoints import build_http_server
+
+        try:
+            self.http = build_http_server(self)
+            self.http.start()
+        except OSError as exc:
+            log.error("HTTP endpoint on %s unavailable: %s", self.settings.http.listen, exc)
+            self.http = None
+            return
+        log.info("HTTP endpoint on %s", self.http.url)
+
+    def _shutdown(self) -> int:
+        done = threading.Event()
+
+        def stop_scheduler() -> None:
+            self.scheduler.shutdown(wait=True)
+            done.set()
+
+        threading.Thread(target=stop_scheduler, daemon=True).start()
+        finished = done.wait(STOP_GRACE)
+        if self.http is not None:
+            self.http.stop()
+        if not finished:
+            log.warning("a job was still running after %.0fs; exiting without it", STOP_GRACE)
+            logging.shutdown()
+            os._exit(0)
+        log.info("stopped")
+        return 0

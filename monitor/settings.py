@@ -1,0 +1,377 @@
+"""settings.toml + environment → validated, typed settings.
+
+Every table is checked against a frozen dataclass: its fields are the keys a user may write,
+their types say what a value must look like, and a field without a default is required. Each
+problem becomes one line naming the key path (``topics[0].sources[1].interval: ...``), all of them
+collected before anything starts, so a user fixes the whole file in one go.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import tomllib
+import types
+import typing
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta, tzinfo
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from detectors.config import DetectionSettings
+from monitor.sentiment.config import SentimentSettings
+from monitor.sources import SOURCE_TYPES, source_class
+from monitor.sources.base import SourceSettings
+
+DEFAULT_CONFIG = "settings.toml"
+
+
+class ConfigError(Exception):
+    """The settings cannot be used. ``problems`` holds one line per problem, key path first."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = list(problems)
+
+
+@dataclass(frozen=True, kw_only=True)
+class MonitorSettings:
+    database: Path = Path("var/monitor.db")
+    bucket: timedelta = timedelta(minutes=5)
+    lateness: timedelta = timedelta(minutes=2)
+    timezone: str = "UTC"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    keep_mentions: timedelta = timedelta(days=90)
+    # How many buckets of history feed the Slack chart and the detectors' warm start.
+    history: timedelta = timedelta(days=28)
+
+    def problems(self) -> list[tuple[str, str]]:
+        found = []
+        if self.bucket < timedelta(seconds=1):
+            found.append(("bucket", "must be at least 1s"))
+        if self.lateness < timedelta(0):
+            found.append(("lateness", "must not be negative"))
+        if _zone(self.timezone) is None:
+            found.append(("timezone", f"unknown time zone {self.timezone!r}"))
+        return found
+
+
+@dataclass(frozen=True, kw_only=True)
+class AlertSettings:
+    # Print notifications on stdout: "auto" does so while no Slack token is set, so
+    # `make run` shows its alerts before Slack is set up.
+    console: Literal["auto", "on", "off"] = "auto"
+    resolve_after: timedelta = timedelta(hours=1)
+    reopen_within: timedelta = timedelta(hours=2)
+    escalate_after: timedelta = timedelta(minutes=15)
+    max_escalations: int = 3
+    blind_after: timedelta = timedelta(minutes=30)
+    retry_initial: timedelta = timedelta(seconds=30)
+    retry_max: timedelta = timedelta(minutes=30)
+
+    def problems(self) -> list[tuple[str, str]]:
+        found = []
+        for key in ("resolve_after", "escalate_after", "retry_initial", "retry_max"):
+            if getattr(self, key) <= timedelta(0):
+                found.append((key, "must be positive"))
+        if self.max_escalations < 0:
+            found.append(("max_escalations", "must not be negative"))
+        return found
+
+
+@dataclass(frozen=True, kw_only=True)
+class SlackSettings:
+    channel: str
+    api_url: str = "https://slack.com/api/"
+    token_env: str = "SLACK_BOT_TOKEN"
+    upload_charts: bool = True
+    # Mentioned in escalation replies: Slack user ids ("U0123") or a user group ("S0123").
+    oncall: list[str] = field(default_factory=list)
+
+    def problems(self) -> list[tuple[str, str]]:
+        if not self.channel.strip():
+            return [("channel", "must not be empty")]
+        return []
+
+
+@dataclass(frozen=True, kw_only=True)
+class HttpSettings:
+    enabled: bool = True
+    listen: str = "127.0.0.1:8787"
+
+
+@dataclass(frozen=True, kw_only=True)
+class TopicSettings:
+    name: str
+    terms: list[str]
+    languages: list[str] = field(default_factory=list)
+    timezone: str | None = None
+    # Slack channel for this topic's alerts; the [slack] channel when unset.
+    channel: str | None = None
+    sources: tuple[SourceSettings, ...] = ()
+
+    def problems(self) -> list[tuple[str, str]]:
+        found = []
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", self.name):
+            found.append(("name", "use letters, digits, '.', '-' and '_' only"))
+        if not self.terms:
+            found.append(("terms", "name at least one search term"))
+        if self.timezone is not None and _zone(self.timezone) is None:
+            found.append(("timezone", f"unknown time zone {self.timezone!r}"))
+        return found
+
+
+@dataclass(frozen=True)
+class Settings:
+    path: Path
+    monitor: MonitorSettings
+    sentiment: SentimentSettings
+    detection: DetectionSettings
+    alerts: AlertSettings
+    http: HttpSettings
+    slack: SlackSettings | None
+    topics: tuple[TopicSettings, ...]
+
+    def topic(self, name: str) -> TopicSettings:
+        for topic in self.topics:
+            if topic.name == name:
+                return topic
+        raise KeyError(name)
+
+    def zone(self, topic: TopicSettings) -> tzinfo:
+        return _zone(topic.timezone or self.monitor.timezone) or ZoneInfo("UTC")
+
+
+def load_settings(path: Path, environ: Mapping[str, str] | None = None) -> Settings:
+    """Read and validate ``path``; :class:`ConfigError` lists every problem found."""
+    env = os.environ if environ is None else environ
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError([f"{path}: file not found"]) from None
+    except OSError as exc:
+        raise ConfigError([f"{path}: cannot read: {exc.strerror}"]) from None
+    except UnicodeDecodeError:
+        raise ConfigError([f"{path}: not UTF-8 text"]) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([f"{path}: invalid TOML: {exc}"]) from None
+    return parse_settings(raw, path, env)
+
+
+def parse_settings(raw: Mapping[str, Any], path: Path, environ: Mapping[str, str]) -> Settings:
+    errors: list[str] = []
+    known = {"monitor", "sentiment", "detection", "alerts", "http", "slack", "topics"}
+    for key in raw:
+        if key not in known:
+            errors.append(f"{key}: unknown section (known: {', '.join(sorted(known))})")
+
+    def section(name: str) -> Mapping[str, Any]:
+        value = raw.get(name, {})
+        if not isinstance(value, Mapping):
+            errors.append(f"{name}: must be a table ([{name}])")
+            return {}
+        return value
+
+    monitor = build(MonitorSettings, section("monitor"), "monitor", errors)
+    sentiment = build(SentimentSettings, section("sentiment"), "sentiment", errors)
+    detection = build(DetectionSettings, section("detection"), "detection", errors)
+    alerts = build(AlertSettings, section("alerts"), "alerts", errors)
+    http = build(HttpSettings, section("http"), "http", errors)
+    slack = build(SlackSettings, section("slack"), "slack", errors) if "slack" in raw else None
+    topics = _topics(raw.get("topics"), errors)
+    if errors:
+        raise ConfigError(errors)
+    assert monitor and sentiment and detection and alerts and http is not None
+    base = path.resolve().parent
+    database = Path(environ.get("SHITSTORM_DATABASE") or monitor.database)
+    monitor = dataclasses.replace(monitor, database=_resolve(database, base))
+    if sentiment.model_path is not None:
+        sentiment = dataclasses.replace(sentiment, model_path=_resolve(sentiment.model_path, base))
+    return Settings(path, monitor, sentiment, detection, alerts, http, slack, tuple(topics))
+
+
+def _topics(value: Any, errors: list[str]) -> list[TopicSettings]:
+    if value is None:
+        errors.append("topics: configure at least one [[topics]] table")
+        return []
+    if not isinstance(value, list) or not all(isinstance(t, Mapping) for t in value):
+        errors.append("topics: must be an array of tables ([[topics]])")
+        return []
+    topics: list[TopicSettings] = []
+    for i, table in enumerate(value):
+        where = f"topics[{i}]"
+        sources = _sources(table.get("sources", []), where, errors)
+        rest = {k: v for k, v in table.items() if k != "sources"}
+        topic = build(TopicSettings, rest, where, errors, skip={"sources"})
+        if topic is None:
+            continue
+        if topic.name in {t.name for t in topics}:
+            errors.append(f"{where}.name: topic {topic.name!r} is configured twice")
+        topics.append(dataclasses.replace(topic, sources=tuple(sources)))
+    return topics
+
+
+def _sources(value: Any, where: str, errors: list[str]) -> list[SourceSettings]:
+    if not isinstance(value, list) or not all(isinstance(s, Mapping) for s in value):
+        errors.append(f"{where}.sources: must be an array of tables ([[topics.sources]])")
+        return []
+    sources: list[SourceSettings] = []
+    for j, table in enumerate(value):
+        at = f"{where}.sources[{j}]"
+        kind = table.get("type")
+        if not isinstance(kind, str):
+            errors.append(f"{at}.type: required, one of: {', '.join(sorted(SOURCE_TYPES))}")
+            continue
+        if kind not in SOURCE_TYPES:
+            errors.append(
+                f"{at}.type: unknown source type {kind!r} "
+                f"(known: {', '.join(sorted(SOURCE_TYPES))})"
+            )
+            continue
+        settings_class = source_class(kind).settings_class
+        source = build(settings_class, table, at, errors)
+        if source is None:
+            continue
+        if source.source_name in {s.source_name for s in sources}:
+            errors.append(
+                f"{at}.name: another source of this topic is already named "
+                f"{source.source_name!r}; give each a distinct `name`"
+            )
+        sources.append(source)
+    return sources
+
+
+T = TypeVar("T")
+
+
+def build(
+    cls: type[T],
+    table: Mapping[str, Any],
+    where: str,
+    errors: list[str],
+    *,
+    skip: frozenset[str] | set[str] = frozenset(),
+) -> T | None:
+    """An instance of the dataclass ``cls`` from a TOML table, or None after adding errors."""
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.name not in skip}  # type: ignore[arg-type]
+    before = len(errors)
+    values: dict[str, Any] = {}
+    for key, raw in table.items():
+        if key not in fields:
+            errors.append(f"{where}.{key}: unknown key (known: {', '.join(sorted(fields))})")
+            continue
+        try:
+            values[key] = convert(raw, hints[key])
+        except ValueError as exc:
+            errors.append(f"{where}.{key}: {exc}")
+    for name, f in fields.items():
+        required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+        if required and name not in table:
+            errors.append(f"{where}.{name}: required")
+    if len(errors) > before:
+        return None
+    instance = cls(**values)
+    for key, message in getattr(instance, "problems", list)():
+        errors.append(f"{where}.{key}: {message}")
+    return None if len(errors) > before else instance
+
+
+def convert(value: Any, hint: Any) -> Any:
+    """``value`` checked against the type ``hint`` and converted; ``ValueError`` otherwise."""
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        options = [a for a in typing.get_args(hint) if a is not type(None)]
+        failures = []
+        for option in options:
+            try:
+                return convert(value, option)
+            except ValueError as exc:
+                failures.append(str(exc))
+        raise ValueError(failures[0] if len(failures) == 1 else " or ".join(failures))
+    if origin is Literal:
+        choices = typing.get_args(hint)
+        if value not in choices:
+            raise ValueError(f"{value!r} is not one of: {', '.join(map(str, choices))}")
+        return value
+    if origin is list:
+        (item,) = typing.get_args(hint)
+        if not isinstance(value, list):
+            raise ValueError(f"expected a list, got {_kind(value)}")
+        return [convert(v, item) for v in value]
+    if hint is timedelta:
+        return parse_duration(value)
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise ValueError(f"expected true or false, got {_kind(value)}")
+        return value
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f"expected a whole number, got {_kind(value)}")
+        return value
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValueError(f"expected a number, got {_kind(value)}")
+        return float(value)
+    if hint is str:
+        if not isinstance(value, str):
+            raise ValueError(f"expected a string, got {_kind(value)}")
+        return value
+    if hint is Path:
+        if not isinstance(value, str) or not value:
+            raise ValueError(f"expected a path string, got {_kind(value)}")
+        return Path(value)
+    raise TypeError(f"settings field type {hint!r} is not supported")
+
+
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)")
+_UNIT = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(value: Any) -> timedelta:
+    """``"90s"``, ``"5m"``, ``"1h30m"``, ``"2d"`` → timedelta; anything else is a ``ValueError``.
+
+    >>> parse_duration("1h30m")
+    datetime.timedelta(seconds=5400)
+    """
+    if not isinstance(value, str):
+        raise ValueError(f'expected a duration like "90s", "5m" or "2h", got {_kind(value)}')
+    text = value.strip().lower().replace(" ", "")
+    parts = _DURATION.findall(text)
+    if not text or "".join(n + u for n, u in parts) != text:
+        raise ValueError(f'invalid duration {value!r} (write it like "90s", "5m", "2h" or "1d")')
+    return timedelta(seconds=sum(float(n) * _UNIT[u] for n, u in parts))
+
+
+def format_duration(delta: timedelta) -> str:
+    """The inverse of :func:`parse_duration`: ``timedelta(minutes=90)`` → ``"1h30m"``."""
+    seconds = int(delta.total_seconds())
+    if seconds == 0:
+        return "0s"
+    out = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        count, seconds = divmod(seconds, size)
+        if count:
+            out.append(f"{count}{unit}")
+    return "".join(out)
+
+
+def _kind(value: Any) -> str:
+    names = {bool: "a boolean", int: "a number", float: "a number", str: "a string",
+             list: "a list", dict: "a table"}
+    return f"{names.get(type(value), type(value).__name__)} ({value!r})"
+
+
+def _zone(name: str) -> tzinfo | None:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+def _resolve(path: Path, base: Path) -> Path:
+    path = path.expanduser()
+    return path if path.is_absolute() else base / path

@@ -1,0 +1,202 @@
+"""The contract every mention source fulfils, and the HTTP error translation they share.
+
+A source is configured by a settings dataclass (its keys in settings.toml) and polled by the
+ingest step with an ``httpx.Client``, the last cursor it returned and the current time. It
+answers with the mentions it found and its next cursor, or raises :class:`SourceError`. It never
+writes to the database and never reads the clock: the pipeline stores mentions and cursor
+together, so a crash between the two cannot lose or double a mention.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+from typing import Any, ClassVar, Protocol
+
+import httpx
+
+from monitor.models import Mention
+
+USER_AGENT = "shitstorm-monitor/0.1 (+https://github.com/shitstorm-monitor)"
+
+
+class SourceError(Exception):
+    """A poll that failed. It names the source; the bucket it spans becomes incomplete.
+
+    ``retry_after`` is set when the platform asked us to wait (429, ``Retry-After``, rate-limit
+    reset headers); the scheduler then skips this source until that time instead of hammering.
+    """
+
+    def __init__(
+        self,
+        source: str,
+        message: str,
+        *,
+        retry_after: timedelta | None = None,
+    ) -> None:
+        super().__init__(f"{source}: {message}")
+        self.source = source
+        self.message = message
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True, kw_only=True)
+class SourceSettings:
+    """Keys every source accepts. Subclasses add their own; a field without default is required."""
+
+    type: str
+    # Unique within a topic; defaults to the type. Stored with each mention and in poll records.
+    name: str = ""
+    interval: timedelta = timedelta(seconds=60)
+    # API root. Empty means the platform's own; tests and self-hosted instances set their own.
+    base_url: str = ""
+    # How many pages one poll may follow before it stops and continues next time.
+    max_pages: int = 5
+    timeout: timedelta = timedelta(seconds=20)
+    # How far back the very first poll (no cursor yet) reaches, so a new topic does not pull
+    # years of history into its first buckets.
+    lookback: timedelta = timedelta(hours=1)
+
+    @property
+    def source_name(self) -> str:
+        return self.name or self.type
+
+    def problems(self) -> list[tuple[str, str]]:
+        """Cross-field checks beyond types, as ``(key, message)`` pairs. None by default."""
+        return []
+
+
+@dataclass(frozen=True)
+class TopicTerms:
+    """What a source needs to know about the topic it watches."""
+
+    name: str
+    terms: Sequence[str]
+    languages: Sequence[str] = ()
+
+
+@dataclass(frozen=True)
+class PollResult:
+    """What one poll found. ``cursor`` is opaque to everyone but the source that made it."""
+
+    mentions: list[Mention]
+    cursor: str | None
+    # True when the page limit stopped the poll before it had caught up.
+    truncated: bool = False
+    # Human-readable rate-limit state for ``shitstorm sources test``, when the platform tells.
+    rate_limit: str | None = None
+    # Items the source skipped because they were malformed (logged by the pipeline).
+    skipped: int = 0
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+
+class Source(Protocol):
+    """One configured source of one topic."""
+
+    name: str
+
+    def poll(self, client: httpx.Client, cursor: str | None, now: datetime) -> PollResult: ...
+
+
+class SourceFactory(Protocol):
+    """A source class: built from its validated settings and the topic it watches."""
+
+    settings_class: ClassVar[type[SourceSettings]]
+
+    def __call__(self, settings: Any, topic: TopicTerms) -> Source: ...
+
+
+def retry_after_from(response: httpx.Response, now: datetime) -> timedelta | None:
+    """How long the server asked us to wait, from ``Retry-After`` (seconds or an HTTP date)."""
+    value = response.headers.get("retry-after")
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return timedelta(seconds=int(value))
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(when - now, timedelta(0))
+
+
+def fetch(
+    client: httpx.Client,
+    source: str,
+    url: str,
+    now: datetime,
+    *,
+    params: Mapping[str, Any] | None = None,
+    headers: Mapping[str, str] | None = None,
+    default_backoff: timedelta = timedelta(minutes=1),
+) -> httpx.Response:
+    """GET ``url`` and turn every transport or HTTP failure into a :class:`SourceError`.
+
+    A 304 is returned as is (the caller asked for it with a conditional request).
+    """
+    try:
+        response = client.get(url, params=params, headers=headers)
+    except httpx.TimeoutException:
+        raise SourceError(source, f"timed out fetching {url}") from None
+    except httpx.HTTPError as exc:
+        raise SourceError(source, f"cannot fetch {url}: {exc.__class__.__name__}: {exc}") from None
+    check_status(response, source, now, default_backoff=default_backoff)
+    return response
+
+
+def check_status(
+    response: httpx.Response,
+    source: str,
+    now: datetime,
+    *,
+    default_backoff: timedelta = timedelta(minutes=1),
+) -> None:
+    """Raise :class:`SourceError` for any status but 2xx and 304, with advice where we have it."""
+    status = response.status_code
+    if 200 <= status < 300 or status == 304:
+        return
+    url = str(response.request.url.copy_with(query=None)) if response.request else "?"
+    if status == 429:
+        wait = retry_after_from(response, now) or default_backoff
+        raise SourceError(
+            source, f"rate limited (429) by {url}; retrying after {wait}", retry_after=wait
+        )
+    if status in (401, 403):
+        raise SourceError(
+            source, f"{status} from {url}: access denied; check your token or credentials"
+        )
+    if status >= 500:
+        wait = retry_after_from(response, now)
+        raise SourceError(source, f"server error {status} from {url}", retry_after=wait)
+    raise SourceError(source, f"unexpected HTTP {status} from {url}")
+
+
+def json_body(response: httpx.Response, source: str) -> Any:
+    """The decoded JSON body, or :class:`SourceError` when it is an HTML error page or garbage."""
+    try:
+        return json.loads(response.content)
+    except (ValueError, UnicodeDecodeError):
+        kind = response.headers.get("content-type", "unknown content type")
+        raise SourceError(
+            source, f"expected JSON from {response.request.url}, got {kind}: {response.text[:80]!r}"
+        ) from None
+
+
+def parse_instant(value: Any) -> datetime:
+    """An aware UTC datetime from ISO 8601 text or epoch seconds; ``ValueError`` otherwise."""
+    if isinstance(value, bool):
+        raise ValueError(f"not a time: {value!r}")
+    if isinstance(value, int | float):
+        return datetime.fromtimestamp(value, tz=UTC)
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"not a time: {value!r}")
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)

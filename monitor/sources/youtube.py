@@ -1,0 +1,356 @@
+"""YouTube: new comments under the brand's own videos, from the Data API's ``commentThreads``.
+
+Watches the configured ``video_ids`` and/or every video of ``channel_id``
+(``allThreadsRelatedToChannelId``), newest first (``order=time``), with an API key
+(``YOUTUBE_API_KEY``, sent as a header, never in the URL). Comments under the brand's own
+videos are all about it, so they are not filtered by the topic's terms. Only top-level comments
+are read; replies show up as ``replies`` engagement.
+
+Quota: every ``commentThreads.list`` call costs 1 unit of the project's daily quota (10,000 by
+default), which resets at midnight Pacific time. Each watched video or channel costs at least
+one call per poll: at the default 5-minute interval that is 288 units a day per target, and a
+poll never makes more than ``max_calls`` (default 20) calls, so one source spends at most
+288 x 20 = 5,760 units a day. ``problems()`` refuses settings whose worst case exceeds
+``daily_quota``. A spent quota (403 ``quotaExceeded``) pauses the source until the reset.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+from typing import Any, ClassVar
+from zoneinfo import ZoneInfo
+
+import httpx
+
+from monitor.models import Mention
+from monitor.secrets import read_secret
+from monitor.sources.base import (
+    PollResult,
+    SourceError,
+    SourceSettings,
+    TopicTerms,
+    check_status,
+    json_body,
+    parse_instant,
+    retry_after_from,
+)
+
+DEFAULT_BASE_URL = "https://www.googleapis.com/youtube/v3/"
+PAGE_SIZE = 100
+QUOTA_TIMEZONE = ZoneInfo("America/Los_Angeles")
+# Reasons (``error.errors[].reason``) that concern one video, not the whole source.
+SKIP_REASONS = {
+    "commentsDisabled": "comments_disabled",
+    "videoNotFound": "not_found",
+    "channelNotFound": "not_found",
+}
+KEY_REASONS = frozenset({"keyInvalid", "keyExpired"})
+# How long to pause after a short-term rate limit that does not say how long.
+DEFAULT_BACKOFF = timedelta(minutes=1)
+QUOTA_REASONS = frozenset({"quotaExceeded", "dailyLimitExceeded"})
+SHORT_LIMIT_REASONS = frozenset({"rateLimitExceeded", "userRateLimitExceeded"})
+
+
+@dataclass(frozen=True, kw_only=True)
+class YouTubeSettings(SourceSettings):
+    """Keys of a YouTube source in settings.toml."""
+
+    # Five minutes keeps a handful of videos well inside the default daily quota.
+    interval: timedelta = timedelta(minutes=5)
+    key_env: str = "YOUTUBE_API_KEY"
+    video_ids: list[str] = field(default_factory=list)
+    channel_id: str = ""
+    # API calls (= quota units) one poll may spend across all videos.
+    max_calls: int = 20
+    daily_quota: int = 10_000
+
+    @property
+    def targets(self) -> list[str]:
+        """What to read, as ``video:<id>`` / ``channel:<id>`` keys (also the cursor's keys)."""
+        keys = [f"video:{video}" for video in self.video_ids]
+        return keys + ([f"channel:{self.channel_id}"] if self.channel_id else [])
+
+    def problems(self) -> list[tuple[str, str]]:
+        problems: list[tuple[str, str]] = []
+        if not self.targets:
+            problems.append(("video_ids", "set video_ids or channel_id (what to watch)"))
+        if self.max_calls < max(len(self.targets), 1):
+            problems.append(
+                ("max_calls", f"must be at least the number of videos and channels watched "
+                 f"({len(self.targets)}) so each is read every poll")
+            )  # fmt: skip
+        polls_per_day = timedelta(days=1) / max(self.interval, timedelta(seconds=1))
+        worst_case = int(polls_per_day * self.max_calls)
+        if worst_case > self.daily_quota:
+            problems.append(
+                ("max_calls", f"up to {worst_case} quota units a day at interval {self.interval},"
+                 f" more than daily_quota {self.daily_quota}; raise interval or lower max_calls")
+            )  # fmt: skip
+        return problems
+
+
+def next_quota_reset(now: datetime) -> datetime:
+    """The next midnight in Pacific time, when YouTube's daily quota starts again."""
+    local = now.astimezone(QUOTA_TIMEZONE)
+    midnight = datetime.combine(local.date() + timedelta(days=1), time(), tzinfo=QUOTA_TIMEZONE)
+    return midnight.astimezone(now.tzinfo)
+
+
+@dataclass
+class _Thread:
+    """Where one video's (or channel's) comments stand; see reddit's ``_Listing``."""
+
+    newest: str | None = None
+    page_token: str | None = None
+    until: str | None = None
+    top: str | None = None
+
+    @classmethod
+    def load(cls, raw: Any) -> _Thread:
+        if not isinstance(raw, dict):
+            return cls()
+        return cls(**{key: raw.get(key) for key in cls.__dataclass_fields__})
+
+    def dump(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if v is not None}
+
+
+class _Budget:
+    def __init__(self, calls: int) -> None:
+        self.left = calls
+
+
+class YouTubeSource:
+    """Top-level comments under the configured YouTube videos or channel."""
+
+    settings_class: ClassVar[type[SourceSettings]] = YouTubeSettings
+
+    def __init__(self, settings: YouTubeSettings, topic: TopicTerms) -> None:
+        self.settings = settings
+        self.topic = topic
+        self.name = settings.source_name
+        self.base_url = (settings.base_url or DEFAULT_BASE_URL).rstrip("/") + "/"
+
+    def poll(self, client: httpx.Client, cursor: str | None, now: datetime) -> PollResult:
+        targets = self.settings.targets
+        if not targets:
+            raise SourceError(self.name, "nothing to watch: set video_ids or channel_id")
+        key = read_secret(self.settings.key_env)
+        if not key:
+            raise SourceError(self.name, f"no API key: set {self.settings.key_env}")
+        saved, start = self._load_cursor(cursor)
+        # A poll cut short by the call cap starts the next one where it stopped, so a long
+        # list of videos is read round-robin instead of starving its tail.
+        order = targets[start % len(targets) :] + targets[: start % len(targets)]
+        budget = _Budget(self.settings.max_calls)
+        mentions: list[Mention] = []
+        skipped = 0
+        unreadable: dict[str, list[str]] = {}
+        threads: dict[str, _Thread] = {}
+        truncated = False
+        next_start = 0
+        for position, target in enumerate(order):
+            state = saved.get(target, _Thread())
+            if budget.left <= 0:
+                threads[target] = state
+                if not truncated:
+                    truncated, next_start = True, targets.index(target)
+                continue
+            try:
+                found, bad, threads[target], cut = self._read(
+                    client, target, state, key, budget, now
+                )
+            except _Unreadable as exc:
+                unreadable.setdefault(exc.reason, []).append(target.partition(":")[2])
+                threads[target] = state
+                continue
+            mentions += found
+            skipped += bad
+            if cut and not truncated:
+                truncated, next_start = True, targets.index(order[position])
+        details: dict[str, Any] = {
+            "calls": self.settings.max_calls - budget.left,
+            **{reason: ids for reason, ids in unreadable.items()},
+        }
+        new_cursor = {"threads": {t: s.dump() for t, s in threads.items()}, "start": next_start}
+        return PollResult(
+            mentions, json.dumps(new_cursor), truncated=truncated, skipped=skipped, details=details
+        )
+
+    def _load_cursor(self, cursor: str | None) -> tuple[dict[str, _Thread], int]:
+        try:
+            raw = json.loads(cursor) if cursor else {}
+        except ValueError:
+            raise SourceError(self.name, f"unreadable cursor {cursor!r:.80}") from None
+        if not isinstance(raw, dict) or not isinstance(raw.get("threads", {}), dict):
+            raise SourceError(self.name, f"unreadable cursor {cursor!r:.80}")
+        threads = {target: _Thread.load(state) for target, state in raw.get("threads", {}).items()}
+        start = raw.get("start", 0)
+        return threads, start if isinstance(start, int) else 0
+
+    def _read(
+        self,
+        client: httpx.Client,
+        target: str,
+        state: _Thread,
+        key: str,
+        budget: _Budget,
+        now: datetime,
+    ) -> tuple[list[Mention], int, _Thread, bool]:
+        """New comments of one video or channel, down to the newest one the last poll saw."""
+        kind, _, target_id = target.partition(":")
+        resuming = state.page_token is not None
+        page_token = state.page_token
+        if resuming and state.until:
+            until = parse_instant(state.until)
+        elif state.newest:
+            until = parse_instant(state.newest)
+        else:
+            until = now - self.settings.lookback
+        top = state.top if resuming else None
+        mentions: list[Mention] = []
+        skipped = 0
+        for _ in range(self.settings.max_pages):
+            if budget.left <= 0:
+                break
+            params: dict[str, Any] = {
+                "part": "snippet",
+                "order": "time",
+                "maxResults": PAGE_SIZE,
+                "textFormat": "plainText",
+                "videoId" if kind == "video" else "allThreadsRelatedToChannelId": target_id,
+            }
+            if page_token:
+                params["pageToken"] = page_token
+            budget.left -= 1
+            body = self._get(client, params, key, now)
+            items = body.get("items") if isinstance(body, dict) else None
+            if not isinstance(items, list):
+                raise SourceError(self.name, f"unexpected response for {target}: no items list")
+            reached_known = False
+            for item in items:
+                mention = self._mention(item)
+                if mention is None:
+                    skipped += 1
+                    continue
+                top = _later(top, mention.created_at)
+                if mention.created_at < until:
+                    reached_known = True
+                    continue
+                mentions.append(mention)
+            token = body.get("nextPageToken")
+            page_token = token if isinstance(token, str) and token else None
+            if reached_known or page_token is None:
+                return mentions, skipped, _Thread(newest=_later(state.newest, top)), False
+        gap = _Thread(newest=state.newest, page_token=page_token, until=until.isoformat(), top=top)
+        return mentions, skipped, gap, True
+
+    def _mention(self, item: Any) -> Mention | None:
+        try:
+            thread = item["snippet"]
+            comment = thread["topLevelComment"]
+            snippet = comment["snippet"]
+            comment_id = str(comment["id"])
+            created_at = parse_instant(snippet["publishedAt"])
+            text = snippet.get("textOriginal", snippet.get("textDisplay"))
+            if not isinstance(text, str):
+                return None
+        except (KeyError, TypeError, ValueError):
+            return None
+        video = snippet.get("videoId") or thread.get("videoId")
+        channel = snippet.get("channelId") or thread.get("channelId")
+        url = (
+            f"https://www.youtube.com/watch?v={video}&lc={comment_id}"
+            if video
+            else f"https://www.youtube.com/channel/{channel}"
+        )
+        author = snippet.get("authorDisplayName")
+        engagement = {
+            ours: value
+            for holder, theirs, ours in (
+                (snippet, "likeCount", "likes"),
+                (thread, "totalReplyCount", "replies"),
+            )
+            if isinstance(value := holder.get(theirs), int) and not isinstance(value, bool)
+        }
+        return Mention(
+            source=self.name,
+            id=comment_id,
+            created_at=created_at,
+            text=text,
+            author=author if isinstance(author, str) else None,
+            url=url,
+            engagement=engagement,
+        )
+
+    def _get(self, client: httpx.Client, params: dict[str, Any], key: str, now: datetime) -> Any:
+        """One ``commentThreads.list`` call, its errors translated (see :meth:`_check`)."""
+        url = self.base_url + "commentThreads"
+        try:
+            # The key goes in a header so it never shows up in a logged URL.
+            response = client.get(url, params=params, headers={"X-Goog-Api-Key": key})
+        except httpx.TimeoutException:
+            raise SourceError(self.name, f"timed out fetching {url}") from None
+        except httpx.HTTPError as exc:
+            raise SourceError(self.name, f"cannot fetch {url}: {exc.__class__.__name__}") from None
+        self._check(response, now)
+        return json_body(response, self.name)
+
+    def _check(self, response: httpx.Response, now: datetime) -> None:
+        """Raise for a failed call; :class:`_Unreadable` when only this video is affected."""
+        status = response.status_code
+        if status < 400:
+            check_status(response, self.name, now)
+            return
+        reason, message = _google_error(response)
+        url = response.request.url.copy_with(query=None)
+        if reason in QUOTA_REASONS:
+            reset_at = next_quota_reset(now)
+            raise SourceError(
+                self.name,
+                f"daily YouTube quota spent ({reason}); it resets at {reset_at.isoformat()}",
+                retry_after=reset_at - now,
+            )
+        if reason in SHORT_LIMIT_REASONS or status == 429:
+            wait = retry_after_from(response, now) or DEFAULT_BACKOFF
+            raise SourceError(
+                self.name, f"rate limited by {url} ({reason}); retrying after {wait}",
+                retry_after=wait,
+            )  # fmt: skip
+        if reason in SKIP_REASONS:
+            raise _Unreadable(SKIP_REASONS[reason])
+        if status in (400, 401, 403):
+            # A 400 is our request's fault unless Google says the key is bad.
+            key_problem = status != 400 or reason in KEY_REASONS
+            advice = f"; check {self.settings.key_env}" if key_problem else ""
+            explanation = message or reason or "access denied"
+            raise SourceError(self.name, f"{status} from {url}: {explanation}{advice}")
+        check_status(response, self.name, now)
+
+
+class _Unreadable(Exception):
+    """One video cannot be read (comments off, deleted): skip it, keep the others."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _google_error(response: httpx.Response) -> tuple[str | None, str]:
+    """``(reason, message)`` from a Google API error body; ``(None, "")`` when it has none."""
+    try:
+        error = json.loads(response.content)["error"]
+        message = str(error.get("message", ""))[:200]
+        errors = error.get("errors") or [{}]
+        reason = errors[0].get("reason")
+        return (reason if isinstance(reason, str) else None), message
+    except (ValueError, UnicodeDecodeError, KeyError, TypeError, AttributeError, IndexError):
+        return None, ""
+
+
+def _later(*instants: str | datetime | None) -> str | None:
+    """The latest of stored ISO instants and new ones, as ISO text (None when all are None)."""
+    present = [parse_instant(i) if isinstance(i, str) else i for i in instants if i is not None]
+    return max(present).isoformat() if present else None

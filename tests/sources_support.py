@@ -1,0 +1,216 @@
+"""A fake platform API for source tests: canned responses per route, every request recorded.
+
+The same route table answers through ``httpx.MockTransport`` (fast, in-process) and through a
+real HTTP server on ``127.0.0.1:0`` (so the real transport, headers and encodings are exercised):
+
+    api = FakeAPI()
+    api.add("GET", "/api/v1/search_by_date", Canned.payload("hackernews", "page0.json"))
+    with api.client() as client:            # MockTransport
+        ...
+    with api.serve() as base_url, httpx.Client(base_url=base_url, timeout=5) as client:
+        ...                                 # loopback server
+    assert api.requests[0].query["page"] == "0"
+
+A route answers its responses in order and then keeps repeating the last one; a route may also
+require query parameters (``query={"page": "1"}``), and routes with matching query constraints
+win over routes without. An unknown route answers 404 with a JSON error, so a test that asks for
+the wrong URL fails loudly instead of hanging.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+
+PAYLOADS = Path(__file__).resolve().parent / "payloads"
+
+
+def payload_path(platform: str, name: str) -> Path:
+    """The path of a recorded payload file under ``tests/payloads/<platform>/``."""
+    return PAYLOADS / platform / name
+
+
+def load_json(platform: str, name: str) -> Any:
+    """A recorded JSON payload, decoded (to copy and alter in a test)."""
+    return json.loads(payload_path(platform, name).read_text(encoding="utf-8"))
+
+
+@dataclass(frozen=True)
+class Canned:
+    """One canned HTTP response."""
+
+    status: int = 200
+    body: bytes = b""
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def json(cls, data: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Canned:
+        merged = {"content-type": "application/json; charset=utf-8", **(headers or {})}
+        return cls(status, json.dumps(data).encode("utf-8"), merged)
+
+    @classmethod
+    def payload(
+        cls,
+        platform: str,
+        name: str,
+        status: int = 200,
+        headers: Mapping[str, str] | None = None,
+        content_type: str | None = None,
+    ) -> Canned:
+        """A recorded payload file; the content type follows the file suffix unless given."""
+        path = payload_path(platform, name)
+        kind = content_type or _CONTENT_TYPES.get(path.suffix, "application/octet-stream")
+        return cls(status, path.read_bytes(), {"content-type": kind, **(headers or {})})
+
+    @classmethod
+    def html_error(cls, status: int = 200) -> Canned:
+        """What a captive portal, a CDN or a maintenance page answers instead of the API."""
+        body = (
+            b"<!DOCTYPE html><html><head><title>Oops</title></head><body>Maintenance</body></html>"
+        )
+        return cls(status, body, {"content-type": "text/html; charset=utf-8"})
+
+
+_CONTENT_TYPES = {
+    ".json": "application/json; charset=utf-8",
+    ".xml": "application/xml; charset=utf-8",
+    ".rss": "application/rss+xml; charset=utf-8",
+    ".atom": "application/atom+xml; charset=utf-8",
+    ".html": "text/html; charset=utf-8",
+}
+
+
+@dataclass(frozen=True)
+class Request:
+    """One request the fake received. Header names are lower case; query values are lists."""
+
+    method: str
+    path: str
+    query: Mapping[str, list[str]]
+    headers: Mapping[str, str]
+    body: bytes
+
+    def param(self, name: str) -> str | None:
+        """The first value of query parameter ``name``, or None."""
+        values = self.query.get(name)
+        return values[0] if values else None
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+@dataclass
+class _Route:
+    query: Mapping[str, str]
+    responses: list[Canned]
+    served: int = 0
+
+    def next(self) -> Canned:
+        response = self.responses[min(self.served, len(self.responses) - 1)]
+        self.served += 1
+        return response
+
+
+class FakeAPI:
+    """Routes ``(method, path)`` to canned responses and records the requests it answered."""
+
+    def __init__(self) -> None:
+        self._routes: dict[tuple[str, str], list[_Route]] = {}
+        self._lock = threading.Lock()
+        self.requests: list[Request] = []
+
+    def add(
+        self,
+        method: str,
+        path: str,
+        *responses: Canned,
+        query: Mapping[str, str] | None = None,
+    ) -> None:
+        """Answer ``method path`` (with ``query`` among its parameters) with ``responses``."""
+        if not responses:
+            raise ValueError("a route needs at least one response")
+        routes = self._routes.setdefault((method.upper(), path), [])
+        routes.append(_Route(dict(query or {}), list(responses)))
+        # Most specific first, so a route constrained by query wins over a catch-all.
+        routes.sort(key=lambda route: -len(route.query))
+
+    def requests_to(self, path: str) -> list[Request]:
+        return [request for request in self.requests if request.path == path]
+
+    def answer(self, method: str, url: str, headers: Mapping[str, str], body: bytes) -> Canned:
+        """Record one request and pick its response (used by both transports)."""
+        parts = urlsplit(url)
+        query = parse_qs(parts.query, keep_blank_values=True)
+        request = Request(
+            method.upper(),
+            parts.path,
+            query,
+            {name.lower(): value for name, value in headers.items()},
+            body,
+        )
+        with self._lock:
+            self.requests.append(request)
+            for route in self._routes.get((request.method, request.path), []):
+                if all(request.param(name) == value for name, value in route.query.items()):
+                    return route.next()
+        return Canned.json({"error": f"no route for {request.method} {request.path}"}, 404)
+
+    def transport(self) -> httpx.MockTransport:
+        def handle(request: httpx.Request) -> httpx.Response:
+            canned = self.answer(
+                request.method, str(request.url), dict(request.headers), request.read()
+            )
+            return httpx.Response(canned.status, headers=dict(canned.headers), content=canned.body)
+
+        return httpx.MockTransport(handle)
+
+    def client(self) -> httpx.Client:
+        """An ``httpx.Client`` answered in-process by this fake (whatever host a URL names)."""
+        return httpx.Client(transport=self.transport(), timeout=5)
+
+    @contextmanager
+    def serve(self) -> Iterator[str]:
+        """Serve the routes on ``127.0.0.1:<free port>``; yields the base URL (with a slash)."""
+        server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            host, port = server.server_address[:2]
+            yield f"http://{host!s}:{port}/"
+        finally:
+            server.shutdown()
+            server.server_close()
+            thread.join(timeout=5)
+
+
+def _handler_for(api: FakeAPI) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def _respond(self) -> None:
+            length = int(self.headers.get("content-length") or 0)
+            body = self.rfile.read(length) if length else b""
+            canned = api.answer(self.command, self.path, dict(self.headers.items()), body)
+            self.send_response(canned.status)
+            for name, value in canned.headers.items():
+                self.send_header(name, value)
+            self.send_header("content-length", str(len(canned.body)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(canned.body)
+
+        do_GET = do_POST = do_HEAD = do_PUT = do_DELETE = _respond
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass  # keep test output clean
+
+    return Handler

@@ -1,0 +1,46 @@
+"""The [sentiment] settings: defaults that work, and cross-field errors that name the key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from monitor.models import Label
+from monitor.sentiment import SentimentSettings, build_scorer
+
+
+def keys(settings: SentimentSettings) -> list[str]:
+    return [key for key, _ in settings.problems()]
+
+
+def test_defaults_have_no_problems() -> None:
+    assert SentimentSettings().problems() == []
+    assert SentimentSettings(backend="onnx", model_path=Path("m.onnx")).problems() == []
+
+
+def test_a_model_backend_needs_model_path() -> None:
+    assert keys(SentimentSettings(backend="transformers")) == ["model_path"]
+
+
+def test_model_path_without_a_model_backend_is_flagged() -> None:
+    assert keys(SentimentSettings(model_path=Path("model"))) == ["model_path"]
+
+
+def test_thresholds_must_be_ordered_within_bounds() -> None:
+    assert keys(SentimentSettings(negative_threshold=0.5, positive_threshold=0.2)) == [
+        "negative_threshold"
+    ]
+    assert keys(SentimentSettings(negative_threshold=-1.5)) == ["negative_threshold"]
+
+
+def test_fallback_language_must_be_a_code() -> None:
+    assert keys(SentimentSettings(fallback_language="english")) == ["fallback_language"]
+    assert SentimentSettings(fallback_language="und").problems() == []
+    assert SentimentSettings(fallback_language="de").problems() == []
+
+
+def test_a_higher_negative_threshold_flags_more_mentions() -> None:
+    mild = "Die Lieferung hat etwas länger gedauert, leider"
+    strict = build_scorer(SentimentSettings(negative_threshold=-0.9)).score(mild, "de")
+    sensitive = build_scorer(SentimentSettings(negative_threshold=-0.01)).score(mild, "de")
+    assert strict.label is Label.NEUTRAL
+    assert sensitive.label is Label.NEGATIVE

@@ -1,0 +1,155 @@
+"""settings.toml validation: every problem is one line naming its key path, exit status 2."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from monitor.settings import ConfigError, load_settings, parse_duration
+
+ROOT = Path(__file__).resolve().parents[1]
+
+GOOD = """
+[monitor]
+database = "data/monitor.db"
+bucket = "30s"
+
+[[topics]]
+name = "acme"
+terms = ["Acme", "#acme"]
+
+[[topics.sources]]
+type = "hackernews"
+interval = "90s"
+base_url = "http://127.0.0.1:9/"
+
+[[topics.sources]]
+type = "rss"
+url = "http://127.0.0.1:9/feed.xml"
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "settings.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def problems(tmp_path: Path, text: str) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(write(tmp_path, text), environ={})
+    return caught.value.problems
+
+
+def test_good_file_is_typed_and_paths_resolve_against_its_folder(tmp_path: Path) -> None:
+    settings = load_settings(write(tmp_path, GOOD), environ={})
+    assert settings.monitor.bucket == timedelta(seconds=30)
+    assert settings.monitor.database == tmp_path / "data" / "monitor.db"
+    topic = settings.topic("acme")
+    assert [s.source_name for s in topic.sources] == ["hackernews", "rss"]
+    assert topic.sources[0].interval == timedelta(seconds=90)
+
+
+def test_database_can_be_overridden_from_the_environment(tmp_path: Path) -> None:
+    settings = load_settings(
+        write(tmp_path, GOOD), environ={"SHITSTORM_DATABASE": "/srv/state/monitor.db"}
+    )
+    assert settings.monitor.database == Path("/srv/state/monitor.db")
+
+
+def test_every_problem_is_reported_with_its_key_path(tmp_path: Path) -> None:
+    found = problems(
+        tmp_path,
+        GOOD.replace('interval = "90s"', 'interval = "5 minuts"')
+        .replace('bucket = "30s"', 'bucket = "30s"\ncolour = "red"')
+        .replace('type = "rss"', 'type = "myspace"')
+        + '\n[alerts]\nmax_escalations = "three"\n',
+    )
+    assert "topics[0].sources[0].interval: invalid duration '5 minuts'" in found[-2] or any(
+        line.startswith("topics[0].sources[0].interval: invalid duration '5 minuts'")
+        for line in found
+    )
+    assert any(line.startswith("monitor.colour: unknown key") for line in found)
+    assert any(line.startswith("topics[0].sources[1].type: unknown source type 'myspace'")
+               for line in found)
+    assert any(line.startswith("alerts.max_escalations: expected a whole number") for line in found)
+    assert len(found) == 4
+
+
+def test_missing_required_keys_and_wrong_types(tmp_path: Path) -> None:
+    found = problems(
+        tmp_path,
+        '[[topics]]\nname = "acme"\nterms = "Acme"\n[[topics.sources]]\ntype = "rss"\n',
+    )
+    assert "topics[0].terms: expected a list, got a string ('Acme')" in found
+    assert "topics[0].sources[0].url: required" in found
+
+
+def test_bad_toml_names_the_line(tmp_path: Path) -> None:
+    found = problems(tmp_path, "[monitor\nbucket = 5m\n")
+    assert len(found) == 1 and "invalid TOML" in found[0] and "line 1" in found[0]
+
+
+def test_no_topics_and_duplicate_names(tmp_path: Path) -> None:
+    assert problems(tmp_path, "[monitor]\n") == [
+        "topics: configure at least one [[topics]] table"
+    ]
+    doubled = GOOD + '\n[[topics]]\nname = "acme"\nterms = ["x"]\n'
+    assert "topics[1].name: topic 'acme' is configured twice" in problems(tmp_path, doubled)
+
+
+def test_two_sources_of_one_type_need_distinct_names(tmp_path: Path) -> None:
+    text = GOOD + '\n[[topics.sources]]\ntype = "rss"\nurl = "http://127.0.0.1:9/b.xml"\n'
+    assert any(p.startswith("topics[0].sources[2].name: another source") for p in
+               problems(tmp_path, text))
+    named = text.replace('url = "http://127.0.0.1:9/b.xml"',
+                         'url = "http://127.0.0.1:9/b.xml"\nname = "rss-b"')
+    assert load_settings(write(tmp_path, named), environ={}).topics[0].sources[2].name == "rss-b"
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("90s", 90), ("5m", 300), ("2h", 7200), ("1d", 86400), ("1h30m", 5400), ("500ms", 0.5)],
+)
+def test_durations(text: str, seconds: float) -> None:
+    assert parse_duration(text).total_seconds() == seconds
+
+
+@pytest.mark.parametrize("text", ["5 minuts", "", "5", "m5", "1x", 5])
+def test_bad_durations(text: object) -> None:
+    with pytest.raises(ValueError):
+        parse_duration(text)
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "monitor", *args], capture_output=True, text=True, cwd=ROOT,
+        timeout=60,
+    )
+
+
+def test_check_config_exits_2_with_one_line_per_problem_and_no_traceback(tmp_path: Path) -> None:
+    path = write(tmp_path, GOOD.replace('interval = "90s"', 'interval = "5 minuts"'))
+    result = run_cli("check-config", "--config", str(path))
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        "topics[0].sources[0].interval: invalid duration '5 minuts' "
+        '(write it like "90s", "5m", "2h" or "1d")'
+    ]
+    assert "Traceback" not in result.stderr
+
+
+def test_run_refuses_to_start_on_a_broken_file(tmp_path: Path) -> None:
+    path = write(tmp_path, GOOD.replace('type = "rss"', 'type = "myspace"'))
+    result = run_cli("run", "--config", str(path))
+    assert result.returncode == 2
+    assert "topics[0].sources[1].type: unknown source type 'myspace'" in result.stderr
+
+
+def test_the_example_settings_file_is_valid() -> None:
+    result = run_cli("check-config", "--config", str(ROOT / "settings.toml"))
+    assert result.returncode == 0, result.stderr

@@ -1,0 +1,243 @@
+"""SlackAlerter against the fake Slack Web API, driven by the real slack_sdk WebClient."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from slack_sdk import WebClient
+
+from alerts.base import AlertError
+from alerts.slack import SlackAlerter
+from tests.fake_slack import FakeSlack, incident_update, make_notification, sample_payload
+
+
+@pytest.fixture
+def slack() -> Iterator[FakeSlack]:
+    with FakeSlack() as fake:
+        yield fake
+
+
+def alerter_for(
+    slack: FakeSlack, channel: str = "C0ALERTS", *, upload_charts: bool = True
+) -> SlackAlerter:
+    client = WebClient(token="xoxb-test", base_url=f"http://127.0.0.1:{slack.port}/api/")
+    return SlackAlerter(client, channel, upload_charts=upload_charts)
+
+
+def test_opened_posts_one_message_with_blocks_fallback_metadata_and_chart(
+    slack: FakeSlack,
+) -> None:
+    ref = alerter_for(slack).send(make_notification("opened"), None, retrying=False)
+
+    assert ref is not None
+    [message] = slack.messages["C0ALERTS"]
+    assert json.loads(ref) == {"channel": "C0ALERTS", "ts": message.ts}
+    assert "acme" in message.text and "4/6" in message.text
+    assert message.blocks[0]["type"] == "header"
+    assert message.metadata == {"event_type": "shitstorm_incident",
+                                "event_payload": {"incident_id": 7, "topic": "acme"}}
+    # The chart lands in the thread, as a PNG.
+    [chart] = message.files
+    assert slack.uploads[chart["id"]].startswith(b"\x89PNG")
+    assert not message.replies  # a new incident needs no thread note besides the chart
+
+
+def test_later_notifications_update_in_place_and_reply_in_thread(slack: FakeSlack) -> None:
+    alerter = alerter_for(slack)
+    payload = sample_payload()
+    ref = alerter.send(make_notification("opened", payload, id=1), None, retrying=False)
+    quiet = incident_update(payload, updated_at="2026-11-26T08:10:00+00:00")
+    ref = alerter.send(make_notification("updated", quiet, id=2), ref, retrying=False)
+    worse = incident_update(payload, severity=6, peak_severity=6)
+    ref = alerter.send(make_notification("severity_up", worse, id=3), ref, retrying=False)
+
+    [message] = slack.messages["C0ALERTS"]
+    assert len(message.updates) == 2
+    assert "6/6 hurricane" in message.text
+    [reply] = message.replies
+    assert "Severity up" in reply.text and "6/6" in reply.text
+    assert len(message.files) == 2  # a fresh chart for the new severity
+
+
+def test_acknowledge_and_resolve_change_the_message_and_note_it_in_the_thread(
+    slack: FakeSlack,
+) -> None:
+    alerter = alerter_for(slack)
+    payload = sample_payload()
+    ref = alerter.send(make_notification("opened", payload, id=1), None, retrying=False)
+    acked = incident_update(payload, status="acknowledged", acknowledged_by="U42|Dana",
+                            acknowledged_at="2026-11-26T08:07:00+00:00")
+    acked["actor"] = "U42|Dana"
+    ref = alerter.send(make_notification("acknowledged", acked, id=2), ref, retrying=False)
+    [message] = slack.messages["C0ALERTS"]
+    assert "<@U42>" in json.dumps(message.blocks)
+    action_ids = [e["action_id"] for b in message.blocks if b["type"] == "actions"
+                  for e in b["elements"]]
+    assert "shitstorm_acknowledge" not in action_ids and "shitstorm_resolve" in action_ids
+
+    resolved = incident_update(acked, status="resolved", resolved_by="U7|Kim",
+                               resolved_at="2026-11-26T10:20:00+00:00")
+    resolved["actor"] = "U7|Kim"
+    alerter.send(make_notification("resolved", resolved, id=3), ref, retrying=False)
+    assert message.text.startswith("Resolved: acme")
+    rendered = json.dumps(message.blocks)
+    assert "Lasted 2h 45m" in rendered and "<@U42>" in rendered
+    assert [r.text for r in message.replies] == [
+        "👀 <@U42> is on it.",
+        "✅ *Resolved* by <@U7> after 2h 45m. Peak 4/6 storm.",
+    ]
+
+
+def test_escalation_mentions_on_call_and_is_broadcast(slack: FakeSlack) -> None:
+    alerter = alerter_for(slack)
+    payload = sample_payload()
+    ref = alerter.send(make_notification("opened", payload, id=1), None, retrying=False)
+    escalated = {**incident_update(payload, escalations=1),
+                 "escalation": {"mention": "<!subteam^S0123>", "count": 1}}
+    alerter.send(make_notification("escalated", escalated, id=2), ref, retrying=False)
+
+    [reply] = slack.messages["C0ALERTS"][0].replies
+    assert reply.text.startswith("📣 <!subteam^S0123>")
+    assert reply.reply_broadcast
+
+
+def test_retry_after_a_crash_updates_the_earlier_post_instead_of_posting_twice(
+    slack: FakeSlack,
+) -> None:
+    alerter = alerter_for(slack, channel="#social-alerts", upload_charts=False)
+    alerter.send(make_notification("opened", id=1), None, retrying=False)
+    # The process died before storing the ref; the outbox retries the same notification.
+    ref = alerter.send(make_notification("opened", id=1), None, retrying=True)
+
+    [message] = slack.messages["C0ALERTS"]
+    assert json.loads(ref or "{}") == {"channel": "C0ALERTS", "ts": message.ts}
+    assert len(message.updates) == 1
+    [history] = slack.calls_to("conversations.history")
+    assert history.args["channel"] == "C0ALERTS" and history.args["include_all_metadata"] == "1"
+
+
+def test_retried_thread_reply_is_not_posted_twice(slack: FakeSlack) -> None:
+    alerter = alerter_for(slack, upload_charts=False)
+    payload = sample_payload()
+    ref = alerter.send(make_notification("opened", payload, id=1), None, retrying=False)
+    worse = incident_update(payload, severity=5)
+    alerter.send(make_notification("severity_up", worse, id=2), ref, retrying=False)
+    alerter.send(make_notification("severity_up", worse, id=2), ref, retrying=True)
+
+    assert len(slack.messages["C0ALERTS"][0].replies) == 1
+
+
+def test_retrying_without_an_earlier_post_posts(slack: FakeSlack) -> None:
+    ref = alerter_for(slack, upload_charts=False).send(
+        make_notification("opened"), None, retrying=True)
+    assert ref is not None and len(slack.messages["C0ALERTS"]) == 1
+
+
+def test_per_topic_channel_override(slack: FakeSlack) -> None:
+    payload = sample_payload(channel="#ops")
+    alerter_for(slack, upload_charts=False).send(make_notification("opened", payload), None,
+                                                 retrying=False)
+    assert list(slack.messages) == ["C0OPS"]
+
+
+def test_deleted_message_is_posted_again(slack: FakeSlack) -> None:
+    alerter = alerter_for(slack, upload_charts=False)
+    ref = alerter.send(make_notification("opened", id=1), None, retrying=False)
+    slack.messages["C0ALERTS"].clear()
+    new_ref = alerter.send(make_notification("updated", id=2), ref, retrying=False)
+    assert new_ref != ref and len(slack.messages["C0ALERTS"]) == 1
+
+
+def test_rate_limit_becomes_a_retry_after_not_a_sleep(slack: FakeSlack) -> None:
+    slack.fail_next("chat.postMessage", status=429, retry_after=42)
+    with pytest.raises(AlertError) as raised:
+        alerter_for(slack).send(make_notification("opened"), None, retrying=False)
+    assert not raised.value.permanent
+    assert raised.value.retry_after == timedelta(seconds=42)
+    assert len(slack.calls_to("chat.postMessage")) == 1  # slack_sdk did not retry by itself
+
+
+def test_rate_limit_handler_is_removed_from_the_client(slack: FakeSlack) -> None:
+    from slack_sdk.http_retry import all_builtin_retry_handlers
+
+    client = WebClient(token="xoxb-test", base_url=slack.base_url,
+                       retry_handlers=all_builtin_retry_handlers())
+    alerter = SlackAlerter(client, "C0ALERTS")
+    slack.fail_next("chat.postMessage", status=429, retry_after=3600)
+    with pytest.raises(AlertError) as raised:
+        alerter.send(make_notification("opened"), None, retrying=False)
+    assert raised.value.retry_after == timedelta(hours=1)
+
+
+def test_outage_is_retryable_and_recovery_posts_once(slack: FakeSlack) -> None:
+    alerter = alerter_for(slack, upload_charts=False)
+    slack.fail_next("chat.postMessage", status=503, times=2)
+    for _ in range(2):
+        with pytest.raises(AlertError) as raised:
+            alerter.send(make_notification("opened"), None, retrying=True)
+        assert not raised.value.permanent and raised.value.retry_after is None
+    assert alerter.send(make_notification("opened"), None, retrying=True) is not None
+    assert len(slack.messages["C0ALERTS"]) == 1
+
+
+def test_connection_refused_is_retryable() -> None:
+    with FakeSlack() as fake:
+        port = fake.port
+    client = WebClient(token="xoxb-test", base_url=f"http://127.0.0.1:{port}/api/",
+                       retry_handlers=[])
+    with pytest.raises(AlertError) as raised:
+        SlackAlerter(client, "C0ALERTS").send(make_notification("opened"), None,
+                                              retrying=False)
+    assert not raised.value.permanent
+    assert "chat.postMessage" in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("error", "says"),
+    [("channel_not_found", "not found"), ("not_in_channel", "/invite"),
+     ("invalid_auth", "SLACK_BOT_TOKEN"), ("account_inactive", "deactivated"),
+     ("token_revoked", "revoked"), ("missing_scope", "scope")],
+)
+def test_configuration_errors_are_permanent_with_a_clear_message(
+    slack: FakeSlack, error: str, says: str
+) -> None:
+    slack.fail_next("chat.postMessage", status=200, error=error)
+    with pytest.raises(AlertError) as raised:
+        alerter_for(slack).send(make_notification("opened"), None, retrying=False)
+    assert raised.value.permanent
+    assert says in raised.value.message and raised.value.alerter == "slack"
+
+
+def test_wrong_token_and_unknown_channel_are_permanent(slack: FakeSlack) -> None:
+    client = WebClient(token="xoxb-wrong", base_url=slack.base_url)
+    with pytest.raises(AlertError) as raised:
+        SlackAlerter(client, "C0ALERTS").send(make_notification("opened"), None,
+                                              retrying=False)
+    assert raised.value.permanent and "invalid" in raised.value.message
+    with pytest.raises(AlertError) as raised:
+        alerter_for(slack, channel="#nope").send(make_notification("opened"), None,
+                                                 retrying=False)
+    assert raised.value.permanent and "#nope" in raised.value.message
+
+
+def test_chart_upload_failure_does_not_fail_the_notification(slack: FakeSlack) -> None:
+    slack.fail_next("files.completeUploadExternal", status=500)
+    ref = alerter_for(slack).send(make_notification("opened"), None, retrying=False)
+    assert ref is not None
+    assert len(slack.messages["C0ALERTS"]) == 1 and not slack.messages["C0ALERTS"][0].files
+
+
+def test_source_down_and_up_are_plain_channel_messages(slack: FakeSlack) -> None:
+    alerter = alerter_for(slack)
+    down = {"topic": "acme", "source": "mastodon", "error": "HTTP 503 from social.example",
+            "since": "2026-11-26T07:00:00+00:00", "channel": None}
+    assert alerter.send(make_notification("source_down", down, incident_id=None), None,
+                        retrying=False) is None
+    alerter.send(make_notification("source_up", down, id=2, incident_id=None), None,
+                 retrying=False)
+    first, second = slack.messages["C0ALERTS"]
+    assert "mastodon" in first.text and "failing" in first.text and "back" in second.text
+    assert not first.updates and not first.metadata
