@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import textwrap
 from collections.abc import Mapping, Sequence
 from typing import Any, TextIO
@@ -135,8 +136,14 @@ def _people(
         parts.append(f"feedback: {FEEDBACK_LABELS.get(feedback, feedback)}")
     escalation = payload.get("escalation")
     if kind is NotificationKind.ESCALATED and isinstance(escalation, Mapping):
-        parts.append(f"paging {escalation.get('mention') or 'on-call'}")
+        parts.append(f"paging {plain_mentions(str(escalation.get('mention') or '')) or 'on-call'}")
     return _wrap(" · ".join(parts), indent=3) if parts else []
+
+
+def plain_mentions(text: str) -> str:
+    """Slack mention markup as a terminal reader expects it: ``<@U1>`` → ``@U1``."""
+    text = re.sub(r"<!subteam\^([A-Z0-9]+)(?:\|([^>]*))?>", lambda m: f"@{m[2] or m[1]}", text)
+    return re.sub(r"<[@#!]([A-Za-z0-9^]+)(?:\|([^>]*))?>", lambda m: f"@{m[2] or m[1]}", text)
 
 
 def _posts(posts: Any) -> list[str]:

@@ -27,7 +27,7 @@ _URL = re.compile(r"https?://\S+|www\.\S+", re.IGNORECASE)
 # A hashtag, a mention or a word of letters (any script), digits, ' and - inside.
 _TOKEN = re.compile(r"[#@]?[^\W\d_](?:[\w'’-]*\w)?", re.UNICODE)
 
-STOPWORDS: Final = frozenset("""
+_STOPWORD_TEXT: Final = """
 a about above after again against all also am an and any are aren't as at be because been
 before being below between both but by can can't cannot could couldn't did didn't do does
 doesn't doing don't down during each even ever every few for from further get gets got had
@@ -59,12 +59,13 @@ unserem unseren unserer unseres unter viel viele vom von vor wann war waren waru
 weil weiter welche welchem welchen welcher welches wenn wer werde werden wie wieder will
 wir wird wirst wo wollen wollte worden wurde würde würden zu zum zur zwar zwischen
 amp rt via http https www com de html
-""".split())
+"""
+STOPWORDS: Final = frozenset(_STOPWORD_TEXT.split())
 
 
 @dataclass(frozen=True)
 class Driver:
-    """A term over-represented in the storm: in ``count`` storm posts, ``lift`` × its usual share."""
+    """A term over-represented in a storm: in ``count`` storm posts, ``lift`` × its usual share."""
 
     term: str
     count: int
@@ -102,12 +103,12 @@ def find_drivers(
 ) -> list[Driver]:
     """The terms most over-represented in ``storm_texts`` relative to ``baseline_texts``.
 
-    ``exclude`` removes terms that are always there (the topic's own search terms), with or
-    without a leading ``#``. A driver occurs in at least ``min_count`` storm posts and has a
+    ``exclude`` removes terms that are always there (the topic's own search terms), also as
+    ``#term`` and ``@term``. A driver occurs in at least ``min_count`` storm posts and has a
     smoothed lift of at least ``min_lift``; it is shown as a hashtag when most storm posts
     wrote it as one. Sorted by lift, then count.
     """
-    excluded = {t.lower().lstrip("#") for t in exclude}
+    excluded = {t.lower().lstrip("#@") for t in exclude}
     storm_counts: Counter[str] = Counter()
     hashtag_counts: Counter[str] = Counter()
     storm_total = 0
@@ -124,7 +125,7 @@ def find_drivers(
 
     drivers = []
     for term, count in storm_counts.items():
-        if count < min_count or term in excluded:
+        if count < min_count or term.lstrip("@") in excluded:
             continue
         lift = _smoothed_share(count, storm_total) / _smoothed_share(
             baseline_counts[term], baseline_total)

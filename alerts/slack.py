@@ -61,8 +61,19 @@ THREAD_KINDS: Final = frozenset({
 })
 CHART_KINDS: Final = frozenset({NotificationKind.OPENED, NotificationKind.SEVERITY_UP})
 REPLY_EVENT_TYPE: Final = "shitstorm_notification"
-HISTORY_PAGES: Final = 5  # 5 × 200 messages: an incident older than that was not posted by us
+# 5 × 200 messages back. (Slack's 2025 limits of 15 messages a minute on conversations.history
+# apply to commercially distributed apps only, not to a workspace's own internal app.)
+HISTORY_PAGES: Final = 5
 _CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{6,}$")
+
+
+class SlackCallError(AlertError):
+    """An ``AlertError`` that keeps Slack's error code, so callers can react to one."""
+
+    def __init__(self, alerter: str, message: str, *, code: str, permanent: bool = False,
+                 retry_after: timedelta | None = None) -> None:
+        super().__init__(alerter, message, permanent=permanent, retry_after=retry_after)
+        self.code = code
 
 
 class SlackAlerter:
@@ -113,8 +124,8 @@ class SlackAlerter:
             try:
                 self._call("chat.update", ref[0], channel=ref[0], ts=ref[1], blocks=blocks,
                            text=text, metadata=metadata)
-            except AlertError as error:
-                if "message_not_found" not in error.message:
+            except SlackCallError as error:
+                if error.code != "message_not_found":
                     raise
                 # Someone deleted the message: post a fresh one rather than go silent.
                 ref = None
@@ -126,7 +137,9 @@ class SlackAlerter:
 
         if notification.kind in THREAD_KINDS:
             self._thread_reply(notification, ref, check_first=retrying and not posted_now)
-        if notification.kind in CHART_KINDS and self.upload_charts:
+        # On a retry the chart may already be in the thread; a missing chart beats two.
+        if notification.kind in CHART_KINDS and self.upload_charts and (
+                posted_now or not retrying):
             self._upload_chart(notification, ref)
         return json.dumps({"channel": ref[0], "ts": ref[1]})
 
@@ -236,18 +249,19 @@ class SlackAlerter:
         data = response.data
         return data if isinstance(data, Mapping) else {}
 
-    def _translate(self, error: SlackApiError, method: str, channel: str) -> AlertError:
+    def _translate(self, error: SlackApiError, method: str, channel: str) -> SlackCallError:
         response = error.response
         status = int(getattr(response, "status_code", 0) or 0)
         data = response.data if isinstance(response.data, Mapping) else {}
         code = str(data.get("error") or f"HTTP {status}")
         if status == 429 or code == "ratelimited":
             retry_after = _retry_after(response.headers)
-            return AlertError(self.name, f"{method} rate limited (retry after "
-                                         f"{retry_after.total_seconds():.0f}s)",
-                              retry_after=retry_after)
+            return SlackCallError(self.name, f"{method} rate limited (retry after "
+                                             f"{retry_after.total_seconds():.0f}s)",
+                                  code="ratelimited", retry_after=retry_after)
         if status >= 500:
-            return AlertError(self.name, f"{method} failed: Slack answered HTTP {status}")
+            return SlackCallError(self.name, f"{method} failed: Slack answered HTTP {status}",
+                                  code=code)
         if code in PERMANENT_ERRORS:
             detail = "; ".join(str(e) for e in data.get("errors") or []) or code
             if code == "missing_scope" and data.get("needed"):
@@ -255,10 +269,10 @@ class SlackAlerter:
             message = PERMANENT_ERRORS[code].format(channel=channel, method=method, detail=detail)
             if code == "missing_scope":
                 message += f" ({detail})"
-            return AlertError(self.name, f"{method}: {message}", permanent=True)
+            return SlackCallError(self.name, f"{method}: {message}", code=code, permanent=True)
         # Unknown ok:false errors (e.g. internal_error, fatal_error, request_timeout) are
         # treated as transient: the outbox's retry budget bounds how often we try again.
-        return AlertError(self.name, f"{method} failed: {code}")
+        return SlackCallError(self.name, f"{method} failed: {code}", code=code)
 
 
 def _parse_ref(message_ref: str | None) -> tuple[str, str] | None:

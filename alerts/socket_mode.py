@@ -19,6 +19,7 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackClientError
 from slack_sdk.socket_mode import SocketModeClient
+from slack_sdk.socket_mode.client import BaseSocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
 from slack_sdk.webhook import WebhookClient
@@ -80,7 +81,7 @@ class SocketModeListener:
     ) -> None:
         self.close()
 
-    def _on_request(self, client: SocketModeClient, request: SocketModeRequest) -> None:
+    def _on_request(self, client: BaseSocketModeClient, request: SocketModeRequest) -> None:
         # Ack first: Slack re-delivers and shows a warning icon when the ack is late, and an
         # Action is idempotent where it is applied, so a click processed after the ack is safe.
         client.send_socket_mode_response(SocketModeResponse(envelope_id=request.envelope_id))
@@ -99,18 +100,24 @@ class SocketModeListener:
                           action.action, action.incident_id)
             problem = FAILED_TEXT
         if problem:
-            self._tell_user(payload, problem)
+            answer_ephemerally(payload, problem)
 
-    def _tell_user(self, payload: Mapping[str, Any], text: str) -> None:
-        url = response_url_of(payload)
-        if url is None:
-            log.warning("Slack Socket Mode: no response_url to tell the user: %s", text)
-            return
-        try:
-            response = WebhookClient(url, timeout=10).send(
-                text=text, response_type="ephemeral", replace_original=False)
-            if response.status_code != 200:
-                log.warning("Slack Socket Mode: response_url answered HTTP %s",
-                            response.status_code)
-        except (SlackClientError, OSError) as error:
-            log.warning("Slack Socket Mode: could not tell the user %r: %s", text, error)
+
+def answer_ephemerally(payload: Mapping[str, Any], text: str) -> None:
+    """Show ``text`` to the user who clicked, and only to them, via the payload's response_url.
+
+    Also what the HTTP endpoint uses: for ``block_actions`` Slack ignores the response body,
+    so an answer must go to ``response_url``. Failures are logged, never raised.
+    """
+    url = response_url_of(payload)
+    if url is None:
+        log.warning("Slack: no response_url to tell the user: %s", text)
+        return
+    try:
+        response = WebhookClient(url, timeout=10).send(
+            text=text, response_type="ephemeral", replace_original=False)
+        if response.status_code != 200:
+            log.warning("Slack: response_url answered HTTP %s", response.status_code)
+    except (SlackClientError, OSError) as error:
+        log.warning("Slack: could not tell the user %r: %s", text, error)
+

@@ -3,8 +3,9 @@
 A storm three times the usual volume is invisible in one 5-minute bucket at 2 a.m. (4 posts
 instead of 1.3) but plain over half an hour. Summing helps only if the noise of a sum is known:
 spikes of single buckets average out over an hour, a wrong level does not. So each span learns
-its own overdispersion from the sums it has seen, and starts from the single-bucket one (which
-assumes the worst, that errors never average out) until it has seen about a day.
+its own overdispersion from the sums it has seen (storms included: a topic that bursts often
+needs a bigger burst to page), and leans on the single-bucket one (which assumes the worst, that
+errors never average out) until it has seen about a day.
 """
 
 from __future__ import annotations
@@ -33,20 +34,18 @@ class Window:
 
 
 def spans(longest: int) -> tuple[int, ...]:
-    """Window sizes 1, 2, 4 … up to ``longest`` buckets (which is always included).
+    """Window sizes 1, 3, 9, 27 … buckets, up to ``longest``.
 
     Examples
     --------
     >>> from detectors.evidence import spans
     >>> spans(1), spans(6), spans(36)
-    ((1,), (1, 2, 4, 6), (1, 2, 4, 8, 16, 32, 36))
+    ((1,), (1, 3), (1, 3, 9, 27))
 
     """
     sizes = [1]
-    while sizes[-1] * 2 < longest:
-        sizes.append(sizes[-1] * 2)
-    if longest > 1:
-        sizes.append(longest)
+    while sizes[-1] * 3 <= longest:
+        sizes.append(sizes[-1] * 3)
     return tuple(sizes)
 
 
@@ -54,9 +53,8 @@ class EvidenceWindows:
     """Recent buckets of one topic and the noise of their sums, per span.
 
     Call :meth:`push` with each complete bucket's count and expectation, read
-    :meth:`windows`, then :meth:`settle` whether the bucket was normal (learnt) or flagged.
-    Sums that contain a flagged bucket never teach the noise level; a gap (:meth:`clear`)
-    restarts all sums.
+    :meth:`windows`, then let it :meth:`learn` the noise of those sums. A gap (:meth:`clear`) restarts
+    all sums.
 
     Parameters
     ----------
@@ -68,29 +66,31 @@ class EvidenceWindows:
     Examples
     --------
     >>> from detectors.evidence import EvidenceWindows
-    >>> evidence = EvidenceWindows(longest=4, half_life_hours=24.0)
+    >>> evidence = EvidenceWindows(longest=6, half_life_hours=24.0)
     >>> for _ in range(3):
     ...     evidence.push(3.0, 1.0)
     >>> [(w.buckets, w.observed, w.expected) for w in evidence.windows(0.1)]
-    [(1, 3.0, 1.0), (2, 6.0, 2.0)]
+    [(1, 3.0, 1.0), (3, 9.0, 3.0)]
 
     """
 
     def __init__(self, longest: int, half_life_hours: float) -> None:
+        self.longest = longest
         self.sizes = spans(longest)
-        self.longest = self.sizes[-1]
-        # (count, expected, learnable) per bucket, newest last.
-        self._recent: deque[tuple[float, float, bool]] = deque(maxlen=self.longest)
+        # (count, expected) per bucket, newest last.
+        self._recent: deque[tuple[float, float]] = deque(maxlen=self.sizes[-1])
         self._excess = [DecayingMean(half_life_hours) for _ in self.sizes]
         self._mean_sq = [DecayingMean(half_life_hours) for _ in self.sizes]
+        # What :meth:`windows` found for the newest bucket, reused by :meth:`learn`.
+        self._latest: list[tuple[float, float, float]] = []
 
     def clear(self) -> None:
         """Forget the recent buckets (after a gap), keeping what was learnt about noise."""
         self._recent.clear()
 
     def push(self, count: float, expected: float) -> None:
-        """Add the newest bucket, provisionally normal."""
-        self._recent.append((count, expected, True))
+        """Add the newest bucket."""
+        self._recent.append((count, expected))
 
     def dispersion(self, index: int, single: float) -> float:
         """Overdispersion of sums over ``sizes[index]`` buckets, given the single-bucket one."""
@@ -105,44 +105,31 @@ class EvidenceWindows:
     def windows(self, single: float) -> list[Window]:
         """One :class:`Window` per span that the recent buckets fill, shortest first."""
         found: list[Window] = []
+        latest: list[tuple[float, float, float]] = []
         observed = expected = 0.0
+        sizes = self.sizes
         index = 0
-        size = self.sizes[0]
-        for n, (count, mean, _) in enumerate(reversed(self._recent), start=1):
+        size = sizes[0]
+        for n, (count, mean) in enumerate(reversed(self._recent), start=1):
             observed += count
             expected += mean
             if n == size:
                 phi = self.dispersion(index, single)
+                latest.append((observed, expected, phi))
                 found.append(Window(count_z(observed, expected, phi), observed, expected, n))
                 index += 1
-                if index == len(self.sizes):
+                if index == len(sizes):
                     break
-                size = self.sizes[index]
+                size = sizes[index]
+        self._latest = latest
         return found
 
-    def settle(self, learnable: bool, single: float, hours: float) -> None:
-        """Record the newest bucket's fate; learn the noise of sums made of normal buckets."""
-        if not self._recent:
-            return
-        count, mean, _ = self._recent[-1]
-        self._recent[-1] = (count, mean, learnable)
-        if not learnable:
-            return
-        observed = expected = 0.0
-        index = 1
-        size = self.sizes[1] if len(self.sizes) > 1 else 0
-        for n, (count, mean, normal) in enumerate(reversed(self._recent), start=1):
-            if not normal or index >= len(self.sizes):
-                break
-            observed += count
-            expected += mean
-            if n == size:
-                phi = self.dispersion(index, single)
-                low = count_at_z(-_CLIP_Z, expected, phi)
-                high = count_at_z(_CLIP_Z, expected, phi)
-                residual = min(max(observed, low), high) - expected
-                self._excess[index].update(residual * residual - expected, hours)
-                self._mean_sq[index].update(expected * expected, hours)
-                index += 1
-                if index < len(self.sizes):
-                    size = self.sizes[index]
+    def learn(self, hours: float) -> None:
+        """Teach each span the noise of the sums :meth:`windows` just found (winsorised)."""
+        for index in range(1, len(self._latest)):
+            observed, expected, phi = self._latest[index]
+            low = count_at_z(-_CLIP_Z, expected, phi)
+            high = count_at_z(_CLIP_Z, expected, phi)
+            residual = min(max(observed, low), high) - expected
+            self._excess[index].update(residual * residual - expected, hours)
+            self._mean_sq[index].update(expected * expected, hours)

@@ -136,8 +136,10 @@ class TopicDetector:
         self._in_storm = anomalous
         self._flagged_hours = self._flagged_hours + hours if anomalous else 0.0
         learn = not anomalous or self._flagged_hours >= self._relearn_hours
-        evidence.settle(learn, forecast.dispersion, hours)
-        if learn:
+        evidence.learn(hours)
+        if not learn:
+            self.counts.learn_noise_one(x)
+        else:
             self.counts.learn_one(x)
             self.share.learn_one(
                 {"negative": bucket.negative, "volume": bucket.volume, "hours": hours}

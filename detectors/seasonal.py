@@ -84,23 +84,38 @@ class _CountBaseline(base.AnomalyDetector):
 
     def learn_one(self, x: dict[str, Any]) -> None:
         """Fold one normal bucket into the level, the shape and the noise model."""
-        start_at: datetime = x["start_at"]
         hours: float = x["hours"]
         if hours <= 0:
             return
-        count = float(x["count"])
-        forecast = self.forecast_one(x)
-        if self._level.evidence > 1.0:
-            low = count_at_z(-_CLIP_Z, forecast.mean, forecast.dispersion)
-            high = count_at_z(_CLIP_Z, forecast.mean, forecast.dispersion)
-            count = min(max(count, low), high)
-            residual = count - forecast.mean
-            self._excess_var.update(residual * residual - forecast.mean, hours)
-            self._mean_sq.update(forecast.mean * forecast.mean, hours)
+        count = self._learn_noise(x)
         rate = count / hours
-        shape = self._shape(start_at)
-        self._learn_shape(start_at, rate, hours)
+        shape = self._shape(x["start_at"])
+        self._learn_shape(x["start_at"], rate, hours)
         self._level.update(rate / shape, hours)
+
+    def learn_noise_one(self, x: dict[str, Any]) -> None:
+        """Fold a flagged bucket into the noise model only, never into the level.
+
+        How often a topic spikes is part of how noisy it is: a topic that bursts every day
+        should need a bigger burst to page somebody. Its level must not follow the burst.
+        """
+        if x["hours"] > 0:
+            self._learn_noise(x)
+
+    def _learn_noise(self, x: dict[str, Any]) -> float:
+        """Update the overdispersion; return the count winsorised to the normal band."""
+        count = float(x["count"])
+        if self._level.evidence <= 1.0:
+            return count
+        forecast = self.forecast_one(x)
+        low = count_at_z(-_CLIP_Z, forecast.mean, forecast.dispersion)
+        high = count_at_z(_CLIP_Z, forecast.mean, forecast.dispersion)
+        count = min(max(count, low), high)
+        residual = count - forecast.mean
+        hours: float = x["hours"]
+        self._excess_var.update(residual * residual - forecast.mean, hours)
+        self._mean_sq.update(forecast.mean * forecast.mean, hours)
+        return count
 
 
 class SeasonalCountDetector(_CountBaseline):

@@ -199,7 +199,7 @@ def cmd_incidents_list(args: argparse.Namespace) -> int:
           f"{'ACKNOWLEDGED':<17} RESOLVED")
     for i in incidents:
         print(
-            f"{i.id:>4}  {i.topic:<16} {i.status.value:<13} {i.severity:>3}  "
+            f"{i.id:>4}  {i.topic:<16} {i.status.value:<13} {i.peak_severity:>3}  "
             f"{_short(i.opened_at):<17} {_short(i.acknowledged_at):<17} {_short(i.resolved_at)}"
         )
     return EXIT_OK
@@ -295,8 +295,9 @@ def incident_json(incident: object) -> dict[str, object]:
         "id": incident.id,
         "topic": incident.topic,
         "status": incident.status.value,
-        "severity": incident.severity,
-        "peak_severity": incident.peak_severity,
+        # The incident's severity is the worst it reached; the current level rides along.
+        "severity": incident.peak_severity,
+        "current_severity": incident.severity,
         "opened_at": incident.opened_at.isoformat(),
         "acknowledged_at": opt(incident.acknowledged_at),
         "acknowledged_by": incident.acknowledged_by,

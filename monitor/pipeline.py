@@ -253,7 +253,8 @@ def evaluate(
     """Close every bucket of ``topic`` that is due, judge it, and move the incident on.
 
     A bucket closes ``lateness`` after its end, or later while a source has not yet polled
-    past it. It is incomplete when a source failed in its span or never polled around it.
+    after it ended (it may still bring the bucket's mentions). It is incomplete when a source
+    failed in its span or did not poll within ``lateness`` + its interval after its end.
     """
     width = settings.monitor.bucket
     lateness = settings.monitor.lateness
@@ -277,7 +278,7 @@ def evaluate(
             grace = end + lateness + interval
             if store.poll_count(topic.name, name, start, end, ok=False):
                 complete = False
-            elif not store.poll_count(topic.name, name, start, grace, ok=True):
+            elif not store.poll_count(topic.name, name, end, grace, ok=True):
                 if now < grace:
                     waiting = True
                 else:

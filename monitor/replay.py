@@ -63,7 +63,7 @@ def read_recording(lines: Iterable[str], settings: Settings) -> Recording:
         where = f"line {number}"
         try:
             obj = json.loads(line)
-        except ValueError as exc:
+        except json.JSONDecodeError as exc:
             raise ReplayError(f"{where}: not JSON ({exc.msg})") from None
         topic = obj.get("topic") if isinstance(obj, dict) else None
         topic = topic or only

@@ -20,6 +20,9 @@ CHART_SPAN = timedelta(hours=24)
 # Buckets before the storm that form the "usual" vocabulary for the drivers.
 BASELINE_SPAN = timedelta(days=7)
 TEXT_LIMIT = 2000
+# Enough posts to rank terms reliably while keeping a notification cheap to build.
+STORM_SAMPLE = 300
+BASELINE_SAMPLE = 1500
 
 
 def incident_payload(
@@ -39,10 +42,10 @@ def incident_payload(
     current = storm[-1] if storm else (series[-1] if series else None)
     negatives = store.mentions(
         topic.name, incident.opened_at, storm_end, label=Label.NEGATIVE,
-        order="most_negative", limit=500,
+        order="most_negative", limit=STORM_SAMPLE,
     )
-    baseline = store.mentions(
-        topic.name, incident.opened_at - BASELINE_SPAN, incident.opened_at, limit=5000
+    baseline = store.texts(
+        topic.name, incident.opened_at - BASELINE_SPAN, incident.opened_at, BASELINE_SAMPLE
     )
     return {
         "topic": topic.name,
@@ -58,7 +61,7 @@ def incident_payload(
             driver.as_dict()
             for driver in find_drivers(
                 [s.mention.text for s in negatives],
-                [s.mention.text for s in baseline],
+                baseline,
                 # The topic's own names are in every post; they drive nothing.
                 exclude=topic.terms,
             )

@@ -77,7 +77,7 @@ def build_alerters(
         from alerts.slack import SlackAlerter
 
         token = read_secret(settings.slack.token_env, environ)
-        client = WebClient(token=token, base_url=settings.slack.api_url, timeout=15)
+        client = WebClient(token=token, base_url=settings.slack.api_url, timeout=10)
         alerters["slack"] = SlackAlerter(
             client, settings.slack.channel, upload_charts=settings.slack.upload_charts
         )

@@ -443,6 +443,15 @@ class Store:
             for r in self.conn.execute(sql, params)
         ]
 
+    def texts(self, topic: str, start: datetime, end: datetime, limit: int) -> list[str]:
+        """The texts of the latest ``limit`` mentions created in ``[start, end)``."""
+        rows = self.conn.execute(
+            "SELECT text FROM mentions WHERE topic = ? AND created_at >= ? AND created_at < ? "
+            "ORDER BY created_at DESC LIMIT ?",
+            (topic, iso(start), iso(end), limit),
+        )
+        return [r[0] for r in rows]
+
     def split(self, topic: str, start: datetime, end: datetime, column: str) -> dict[str, int]:
         """Negative mentions in ``[start, end)`` counted by ``column`` ("source" or "lang")."""
         if column not in ("source", "lang"):

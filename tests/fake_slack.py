@@ -16,6 +16,7 @@ outages.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import threading
@@ -629,6 +630,8 @@ class FakeSocketMode:
         self.outgoing: queue.Queue[str] = queue.Queue()
         self.acks: queue.Queue[dict[str, Any]] = queue.Queue()
         self.connected = threading.Event()
+        self.sessions = 0
+        self._sessions_changed = threading.Condition()
         self._stop = threading.Event()
         self._envelopes = itertools.count(1)
         self._server: Any = None
@@ -667,6 +670,17 @@ class FakeSocketMode:
     def wait_ack(self, timeout: float = 5.0) -> dict[str, Any]:
         return self.acks.get(timeout=timeout)
 
+    def disconnect(self) -> None:
+        """Ask the client to reconnect, as Slack does every few hours (``refresh_requested``)."""
+        self.outgoing.put(json.dumps({"type": "disconnect", "reason": "refresh_requested",
+                                      "debug_info": {"host": "fake-socket-mode"}}))
+
+    def wait_sessions(self, count: int, timeout: float = 5.0) -> None:
+        """Wait until ``count`` WebSocket sessions have said hello (reconnects included)."""
+        with self._sessions_changed:
+            if not self._sessions_changed.wait_for(lambda: self.sessions >= count, timeout):
+                raise TimeoutError(f"only {self.sessions} Socket Mode sessions, not {count}")
+
     def _session(self, connection: Any) -> None:
         import queue
 
@@ -677,13 +691,19 @@ class FakeSocketMode:
             "debug_info": {"host": "fake-socket-mode", "approximate_connection_time": 18060},
             "connection_info": {"app_id": "A0FAKE"},
         }))
+        with self._sessions_changed:
+            self.sessions += 1
+            number = self.sessions
+            self._sessions_changed.notify_all()
         self.connected.set()
         try:
             while not self._stop.is_set():
-                try:
+                if number != self.sessions:
+                    # Like Slack, close the old connection once the client has a new one.
+                    connection.close()
+                    return
+                with contextlib.suppress(queue.Empty):
                     connection.send(self.outgoing.get(timeout=0.01))
-                except queue.Empty:
-                    pass
                 try:
                     message = connection.recv(timeout=0.01)
                 except TimeoutError:

@@ -181,7 +181,8 @@ class FakeAPI:
     def serve(self) -> Iterator[str]:
         """Serve the routes on ``127.0.0.1:<free port>``; yields the base URL (with a slash)."""
         server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        # A short poll interval so shutdown() returns at once instead of after 0.5 s.
+        thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
         thread.start()
         try:
             host, port = server.server_address[:2]

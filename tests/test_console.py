@@ -45,9 +45,10 @@ def test_resolved_incident_reads_as_a_summary() -> None:
 
 
 def test_escalation_names_who_is_paged() -> None:
-    payload = {**sample_payload(), "escalation": {"mention": "<!subteam^S1>", "count": 2}}
+    payload = {**sample_payload(),
+               "escalation": {"mention": "<!subteam^S1|oncall> <@U1> <@U2>", "count": 2}}
     out = printed("escalated", payload)
-    assert "ESCALATED" in out and "paging <!subteam^S1>" in out
+    assert "ESCALATED" in out and "paging @oncall @U1 @U2" in out
 
 
 def test_source_down_is_one_line() -> None:

@@ -49,6 +49,11 @@ def test_stopwords_urls_and_short_tokens_are_not_terms() -> None:
     assert terms_of("#Boykott boykott") == {"boykott": True}
 
 
+def test_the_topic_itself_is_excluded_as_word_hashtag_and_handle() -> None:
+    storm = ["@acme #acme acme refund now"] * 5
+    assert [d.term for d in find_drivers(storm, CALM, exclude=["ACME"])] == ["refund"]
+
+
 def test_nothing_over_represented_gives_no_drivers() -> None:
     assert find_drivers(CALM[:5], CALM) == []
     assert find_drivers([], CALM) == []

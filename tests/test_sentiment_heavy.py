@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
 
@@ -13,9 +14,7 @@ from monitor.sentiment.heavy import class_labels, verdict
 
 
 @pytest.mark.parametrize("backend", ["onnx", "transformers"])
-def test_a_missing_model_path_is_an_error_naming_the_key(
-    tmp_path: Path, backend: str
-) -> None:
+def test_a_missing_model_path_is_an_error_naming_the_key(tmp_path: Path, backend: str) -> None:
     settings = SentimentSettings(backend=backend, model_path=tmp_path / "no-model")  # type: ignore[arg-type]
     with pytest.raises(SentimentBackendError) as caught:
         build_scorer(settings)
@@ -75,7 +74,9 @@ def make_tiny_onnx_model(directory: Path) -> Path:
 
     vocab = {"[UNK]": 0, "gut": 1, "schlecht": 2, "zug": 3}
     rows = [[0.0, 0.5, 0.0], [0.0, 0.0, 4.0], [4.0, 0.0, 0.0], [0.0, 1.0, 0.0]]
-    table = helper.make_tensor("table", TensorProto.FLOAT, [len(rows), 3], sum(rows, []))
+    table = helper.make_tensor(
+        "table", TensorProto.FLOAT, [len(rows), 3], [value for row in rows for value in row]
+    )
     axes = helper.make_tensor("axes", TensorProto.INT64, [1], [1])
     graph = helper.make_graph(
         [
@@ -138,10 +139,7 @@ def test_the_transformers_backend_loads_a_local_directory_only(tmp_path: Path) -
 
 
 def test_a_missing_library_is_named(tmp_path: Path) -> None:
-    try:
-        import transformers  # noqa: F401
-    except ImportError:
-        with pytest.raises(SentimentBackendError, match="pip install transformers"):
-            build_scorer(SentimentSettings(backend="transformers", model_path=tmp_path))
-    else:
+    if importlib.util.find_spec("transformers") is not None:
         pytest.skip("transformers is installed")
+    with pytest.raises(SentimentBackendError, match="pip install transformers"):
+        build_scorer(SentimentSettings(backend="transformers", model_path=tmp_path))

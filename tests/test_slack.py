@@ -241,3 +241,18 @@ def test_source_down_and_up_are_plain_channel_messages(slack: FakeSlack) -> None
     first, second = slack.messages["C0ALERTS"]
     assert "mastodon" in first.text and "failing" in first.text and "back" in second.text
     assert not first.updates and not first.metadata
+
+
+def test_an_oversized_payload_is_accepted_by_slack(slack: FakeSlack) -> None:
+    from tests.test_slack_blocks import oversized_payload
+
+    ref = alerter_for(slack, upload_charts=False).send(
+        make_notification("opened", oversized_payload()), None, retrying=False)
+    assert ref is not None and len(slack.messages["C0ALERTS"]) == 1
+
+
+def test_a_retried_opened_does_not_upload_the_chart_twice(slack: FakeSlack) -> None:
+    alerter = alerter_for(slack)
+    alerter.send(make_notification("opened", id=1), None, retrying=False)
+    alerter.send(make_notification("opened", id=1), None, retrying=True)
+    assert len(slack.messages["C0ALERTS"][0].files) == 1

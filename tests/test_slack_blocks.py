@@ -1,4 +1,4 @@
-"""Block Kit rendering: content a community manager can read in ten seconds, within Slack's limits."""
+"""Block Kit rendering: what a community manager reads in ten seconds, within Slack's limits."""
 
 from __future__ import annotations
 

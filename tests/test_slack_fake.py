@@ -60,7 +60,9 @@ def test_programmed_failures(client: WebClient, slack: FakeSlack) -> None:
     slack.fail_next("chat.postMessage", status=500, times=2)
     slack.fail_next("chat.postMessage", status=429, retry_after=7)
     slack.fail_next("chat.postMessage", status=200, error="not_in_channel")
-    post = lambda: client.chat_postMessage(channel="C0ALERTS", text="x")  # noqa: E731
+    def post() -> Any:
+        return client.chat_postMessage(channel="C0ALERTS", text="x")
+
     with pytest.raises(SlackApiError) as raised:
         post()
     assert raised.value.response.status_code == 500

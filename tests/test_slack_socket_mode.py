@@ -8,7 +8,6 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
 import pytest
 from slack_sdk import WebClient
@@ -101,6 +100,16 @@ def test_other_envelopes_are_acked_and_ignored(session: Session) -> None:
     session.click("shitstorm_expected_campaign")  # a real click behind them comes through alone
     assert session.received.get(timeout=5).action == "expected_campaign"
     assert session.received.empty()
+
+
+def test_reconnects_when_slack_asks_and_keeps_receiving(session: Session) -> None:
+    before = len(session.slack.calls_to("apps.connections.open"))
+    sessions = session.socket.sessions
+    session.socket.disconnect()
+    session.socket.wait_sessions(sessions + 1)
+    assert len(session.slack.calls_to("apps.connections.open")) == before + 1
+    session.click("shitstorm_not_a_shitstorm")
+    assert session.received.get(timeout=5).action == "not_a_shitstorm"
 
 
 def test_a_wrong_app_token_fails_to_connect() -> None:

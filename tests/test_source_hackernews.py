@@ -80,11 +80,10 @@ def test_poll_reads_stories_and_comments_across_pages() -> None:
 
 
 def test_next_poll_continues_from_the_cursor_without_refetching() -> None:
-    api = paged_api()
-    with api.client() as client:
+    with paged_api().client() as client:
         first = make_source().poll(client, None, NOW)
-        later = FakeAPI()
-        later.add("GET", SEARCH, Canned.payload("hackernews", "empty.json"))
+    later = FakeAPI()
+    later.add("GET", SEARCH, Canned.payload("hackernews", "empty.json"))
     with later.client() as client:
         second = make_source().poll(client, first.cursor, NOW + timedelta(minutes=1))
 

@@ -244,9 +244,18 @@ def test_more_topic_hashtags_are_asked_for_with_any() -> None:
     assert api.requests[0].query["any[]"] == ["AcmeFail", "acme_cloud"]
 
 
-def test_a_topic_without_hashtag_and_no_mentions_is_refused() -> None:
-    with pytest.raises(ValueError, match="no hashtag"):
-        make_source(TopicTerms(name="acme", terms=["Acme"]))
+def test_a_topic_without_hashtag_follows_its_first_term_as_one() -> None:
+    api = FakeAPI()
+    api.add("GET", "/api/v1/timelines/tag/AcmeCloud", Canned.json([]))
+    with api.client() as client:
+        make_source(TopicTerms(name="acme", terms=["Acme Cloud", "Acme"])).poll(client, None, NOW)
+    assert api.requests[0].path == "/api/v1/timelines/tag/AcmeCloud"
+
+
+def test_following_nothing_is_refused() -> None:
+    source = make_source(TopicTerms(name="acme", terms=["--"]))
+    with FakeAPI().client() as client, pytest.raises(SourceError, match="no hashtag to follow"):
+        source.poll(client, None, NOW)
     assert [key for key, _ in MastodonSettings(type="mastodon", tag="").problems()] == ["tag"]
     assert MastodonSettings(type="mastodon", tag="", mentions=True).problems() == []
     assert MastodonSettings(type="mastodon", limit=80).problems()[0][0] == "limit"

@@ -110,6 +110,35 @@ def test_page_cap_truncates_and_the_next_poll_finishes_the_result_set() -> None:
     assert json.loads(second.cursor or "") == {"since_id": PAGE1_NEWEST}
 
 
+def test_an_expired_next_token_starts_a_fresh_result_set() -> None:
+    api = FakeAPI()
+    api.add("GET", SEARCH, Canned.payload("x", "search_newer.json"))
+    refused = {"errors": [{"message": "Invalid next_token"}], "title": "Invalid Request"}
+    api.add("GET", SEARCH, Canned.json(refused, 400), query={"next_token": "stale-token"})
+    cursor = json.dumps(
+        {"since_id": PAGE1_NEWEST, "resume_token": "stale-token",
+         "resume_since_id": PAGE1_NEWEST, "resume_newest_id": "2125862494663607506"}
+    )  # fmt: skip
+    with api.client() as client:
+        result = make_source(max_pages=1).poll(client, cursor, NOW)
+
+    assert api.requests[1].param("next_token") is None
+    assert api.requests[1].param("since_id") == PAGE1_NEWEST
+    assert [m.id for m in result.mentions] == ["2125862872150967506"]
+    assert json.loads(result.cursor or "") == {"since_id": "2125862872150967506"}
+
+
+def test_an_unfinished_result_set_older_than_the_search_window_is_abandoned() -> None:
+    api = FakeAPI()
+    api.add("GET", SEARCH, Canned.payload("x", "search_empty.json"))
+    cursor = json.dumps({"resume_token": NEXT_TOKEN, "resume_start_time": "2026-11-10T07:00:00Z"})
+    with api.client() as client:
+        make_source().poll(client, cursor, NOW)
+
+    assert api.requests[0].param("next_token") is None
+    assert api.requests[0].param("start_time") == "2026-11-26T07:00:00Z"
+
+
 def test_next_poll_asks_only_for_newer_posts() -> None:
     api = FakeAPI()
     api.add("GET", SEARCH, Canned.payload("x", "search_newer.json"))

@@ -27,8 +27,8 @@ class SentimentSettings:
     # Polarity at or below which a mention counts as negative, and at or above which positive.
     # Defaults are the ones the embedded scorers were tuned for; raise negative_threshold
     # (towards 0) to flag more mentions as negative.
-    negative_threshold: float = -0.1
-    positive_threshold: float = 0.25
+    negative_threshold: float = -0.2
+    positive_threshold: float = 0.35
     # Texts with fewer letters than this are not language-identified (emoji only, links only).
     min_detect_letters: int = 3
     # Longest token sequence fed to a heavy model; longer texts are truncated.

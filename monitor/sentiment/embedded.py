@@ -17,8 +17,8 @@ from monitor.sentiment.german import GermanScorer
 
 # (negative, positive) thresholds each scorer was tuned with, for the default settings.
 TUNED_THRESHOLDS: dict[str, tuple[float, float]] = {
-    "en": (-0.1, 0.4),
-    "de": (-0.1, 0.25),
+    "en": (-0.05, 0.35),
+    "de": (-0.2, 0.35),
 }
 _DEFAULTS = SentimentSettings()
 

@@ -33,7 +33,9 @@ EMOJI: dict[str, float] = {
 
 # Emoticons, matched as whole tokens. Noses and repeated mouths are allowed (":-)))").
 _POSITIVE_EMOTICON = r"(?:[:;=8][-o^']?[)\]}>DpP3*]+|\(\s?[:;=]|<3+|\^[_.-]?\^|\*_+\*)"
-_NEGATIVE_EMOTICON = r"(?:>?[:;=][-o^']?[(\[{@|/\\]+|(?<!\w)D[-']?[:;=]|(?<!\w)T_T|;_;|-_-)"
+_NEGATIVE_EMOTICON = (
+    r"(?:>?[:;=][-o^']?[(\[{@|/\\]+|(?<!\w)D[-']?[:;=]|(?<!\w)T_T|;_;|-[_.,]-|-\s\.\s-)"
+)
 POSITIVE_EMOTICON_RE = re.compile(_POSITIVE_EMOTICON)
 NEGATIVE_EMOTICON_RE = re.compile(_NEGATIVE_EMOTICON)
 EMOTICON_PATTERN = f"(?:{_NEGATIVE_EMOTICON}|{_POSITIVE_EMOTICON})"

@@ -24,6 +24,8 @@ _INTENSIFIER_REACH = 2
 _NEGATED_NEGATIVE = -0.4
 _NEGATED_POSITIVE = -0.8
 _CAPS_BOOST = 1.4
+# "Liebe Kolleginnen", "Lieber Kundenservice": a letter's form of address, barely a sentiment.
+_SALUTATION_VALENCE = 0.2
 _BANG_STEP = 0.25
 _BANG_MAX = 3
 _BEFORE_CONTRAST = 0.5
@@ -33,9 +35,13 @@ _SQUASH = 2.0
 # Texts longer than this (news articles, forum posts) are averaged rather than summed, so that
 # a few loaded words in a long neutral report do not make it a complaint.
 _LONG_TEXT_WORDS = 40
+# A post that shares a link mostly reports (headlines, offers) unless it shows emotion itself:
+# its words count less.
+_LINK_DAMPING = 0.6
+_EMOTIVE = frozenset({Kind.EMOTICON, Kind.BANG, Kind.SYMBOL})
 # The base lexicon lists standard-language polarity ("Abfallwirtschaft" -1); one such word
 # alone should not make a post a complaint, so it counts less than the curated lists.
-_BASE_WEIGHT = 0.5
+_BASE_WEIGHT = 0.3
 _SUFFIXES = (
     "sten",
     "ste",
@@ -79,8 +85,14 @@ class GermanScorer:
             return 0.0
         if words > _LONG_TEXT_WORDS:
             total *= math.sqrt(_LONG_TEXT_WORDS / words)
+        if _shares_link(text) and not any(t.kind in _EMOTIVE for t in tokens):
+            total *= _LINK_DAMPING
         total += math.copysign(_emphasis(tokens), total)
         return total / math.sqrt(total * total + _SQUASH)
+
+
+def _shares_link(text: str) -> bool:
+    return "http" in text or "www." in text
 
 
 def _items(tokens: list[Token]) -> tuple[list[_Item], int]:
@@ -123,6 +135,8 @@ def _items(tokens: list[Token]) -> tuple[list[_Item], int]:
             i += length
             continue
         valence = _lookup(token.lower)
+        if token.lower in lex.SALUTATIONS and _is_salutation(tokens, i):
+            valence = _SALUTATION_VALENCE
         functional = token.lower in lex.BROKEN_WHEN_NEGATED
         if valence or functional:
             if not shouting and len(token.text) > 2 and token.text.isupper():
@@ -139,7 +153,18 @@ def _items(tokens: list[Token]) -> tuple[list[_Item], int]:
     return items, words
 
 
+def _is_salutation(tokens: list[Token], i: int) -> bool:
+    """ "Liebe Bahn, ..." addresses someone; "ich liebe Bahnfahren" does not."""
+    following = tokens[i + 1] if i + 1 < len(tokens) else None
+    if following is None or following.kind is not Kind.WORD or not following.text[0].isupper():
+        return False
+    previous = tokens[i - 1] if i > 0 else None
+    return previous is None or previous.kind is not Kind.WORD or previous.lower not in lex.PRONOUNS
+
+
 def _phrase_at(tokens: list[Token], start: int) -> tuple[int, float] | None:
+    if tokens[start].lower not in lex.PHRASE_STARTS:
+        return None
     for length in range(lex.MAX_PHRASE_WORDS, 1, -1):
         window = tokens[start : start + length]
         if len(window) < length or any(t.kind is not Kind.WORD for t in window):
@@ -194,11 +219,11 @@ def _is_shouting(tokens: list[Token]) -> bool:
 
 def _apply_sarcasm(items: list[_Item], total: float, tokens: list[Token]) -> float:
     """Reads praise as sarcasm when the text also complains or says it is ironic."""
+    complaint = sum(item.valence for item in items if item.valence < 0)
     ironic = any(
         t.lower in lex.IRONY_WORDS or (t.kind is Kind.HASHTAG and t.lower in lex.IRONY_HASHTAGS)
         for t in tokens
     )
-    complaint = sum(item.valence for item in items if item.valence < 0)
     if not ironic and complaint > -1.0:
         return total
     flipped = total
@@ -244,10 +269,11 @@ def _lookup(word: str) -> float:
                 return valence
         return 0.0
     for suffix in _SUFFIXES:
-        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
             stem = word[: -len(suffix)]
             found = lex.OWN_LEXICON.get(stem)
-            if found is None and stem not in lex.NEUTRALISED:
+            # Short stems of the base lexicon match too much ("arme" is not "arm").
+            if found is None and len(stem) >= 4 and stem not in lex.NEUTRALISED:
                 found = base.get(stem)
                 found = None if found is None else found * _BASE_WEIGHT
             if found is not None:

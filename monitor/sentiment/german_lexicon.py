@@ -31,23 +31,22 @@ def _set(text: str) -> frozenset[str]:
 OUTRAGE = {
     **_words(
         -2.0,
-        "boykott boykottieren boykottiert boycott frechheit unverschämt unverschämtheit "
-        "sauerei skandal skandalös schweinerei zumutung dreist dreistigkeit abzocke "
-        "abzocker abgezockt betrug betrüger betrügerisch verarsche verarscht verarschen "
-        "schande schämt schämen lügner lügen gelogen lügenpresse shitstorm unfassbar "
-        "inakzeptabel unzumutbar kundenverarsche gaunerei gauner halsabschneider "
-        "unverschämte unverschämter unverschämtes",
+        "boykott boykottieren boykottiert boycott frechheit unverschämt unverschämtheit sauerei "
+        "skandal skandalös schweinerei zumutung dreist dreistigkeit abzocke abzocker abgezockt "
+        "betrug betrüger betrügerisch verarsche verarscht verarschen schande schämt schämen "
+        "lügner lügen gelogen lügenpresse shitstorm unfassbar inakzeptabel unzumutbar "
+        "kundenverarsche gaunerei gauner halsabschneider unverschämte unverschämter "
+        "unverschämtes",
     ),
     **_words(
         -1.5,
-        "kündigen kündige gekündigt kündigung deabonniert entfolgt entfolgen "
-        "abbestellt abbestellen unsubscribe unsubscribed boycotting rassistisch rassist "
-        "rassisten rassismus sexistisch sexismus diskriminierung diskriminierend hetze "
-        "hetzer menschenverachtend widerlich ekelhaft ekelig eklig abartig erbärmlich "
-        "armselig jämmerlich peinlich lächerlich katastrophe katastrophal desaster "
-        "debakel fiasko versagen versager versagt totalversagen inkompetent "
-        "inkompetenz dilettantisch dilettanten stümper pfusch murks schrott "
-        "scheißladen saftladen drecksladen ausbeutung ausbeuter gier gierig wucher "
+        "kündigen kündige gekündigt kündigung deabonniert entfolgt entfolgen abbestellt "
+        "abbestellen unsubscribe unsubscribed boycotting rassistisch rassist rassisten rassismus "
+        "sexistisch sexismus diskriminierung diskriminierend hetze hetzer menschenverachtend "
+        "widerlich ekelhaft ekelig eklig abartig erbärmlich armselig jämmerlich peinlich "
+        "lächerlich katastrophe katastrophal desaster debakel fiasko versagen versager versagt "
+        "totalversagen inkompetent inkompetenz dilettantisch dilettanten stümper pfusch murks "
+        "schrott scheißladen saftladen drecksladen ausbeutung ausbeuter gier gierig wucher "
         "miserabel mies mieser miese unterirdisch grottenschlecht grottig",
     ),
 }
@@ -56,18 +55,18 @@ OUTRAGE = {
 SWEARING = {
     **_words(
         -1.8,
-        "scheiße scheisse scheiß scheiss scheißdreck beschissen beschissene "
-        "beschissener kacke kack kacken verfickt verfickte verfickten fick ficken "
-        "gefickt fuck fucking fucked wtf arschloch arschlöcher arsch idiot idioten "
-        "vollidiot vollidioten depp deppen trottel spacko spast wichser bastard hurensohn "
-        "missgeburt dreck drecks dreckig mistding",
+        "scheiße scheisse scheiß scheiss scheißdreck beschissen beschissene beschissener kacke "
+        "kack kacken verfickt verfickte verfickten fick ficken gefickt fuck fucking fucked wtf "
+        "dafuq dammit damn arschloch arschlöcher arsch idiot idioten vollidiot vollidioten depp "
+        "deppen trottel spacko spast wichser bastard hurensohn missgeburt dreck drecks dreckig "
+        "mistding",
     ),
     **_words(
         -1.2,
-        "mist verdammt verdammte verdammter verdammich mistig kotzen kotzt "
-        "ankotzen ätzend nervig nervt nerven genervt nervtötend bescheuert blöd blöde "
-        "blöder doof doofe doofer dumm dumme dummer dummes dummheit dämlich hirnlos "
-        "hirnverbrannt behämmert kranke krank bekloppt bekloppte",
+        "mist verdammt verdammte verdammter verdammich mistig kotzen kotzt ankotzen ätzend "
+        "nervig nervt nerven genervt nervtötend bescheuert blöd blöde blöder doof doofe doofer "
+        "dumm dumme dummer dummes dummheit dämlich hirnlos hirnverbrannt behämmert kranke krank "
+        "bekloppt bekloppte",
     ),
 }
 
@@ -75,36 +74,34 @@ SWEARING = {
 COMPLAINT = {
     **_words(
         -1.0,
-        "verspätung verspätungen verspätet verspätete verspäteten ausfall "
-        "ausgefallen zugausfall störung störungen gestört defekt defekte kaputt "
-        "kaputte kaputten überfüllt überfüllte stau streik streiks warteschleife "
-        "wartezeit ewig stundenlang chaos chaotisch kein_anschluss anschluss_verpasst "
-        "verpasst verpasste verpassen gestrichen storniert erstattung rückerstattung "
-        "reklamation reklamieren beschwerde beschweren beschwert ärger ärgerlich "
-        "ärgert ärgern verärgert sauer wütend wut zornig empört empörung enttäuscht "
-        "enttäuschend enttäuschung frust frustriert frustrierend leider traurig "
-        "schade mangelhaft fehlerhaft fehler problem probleme bug bugs absturz "
-        "abgestürzt stürzt hängt lahm langsam teuer teurer überteuert unfreundlich "
-        "unhöflich ignoriert ignorieren unerreichbar nutzlos sinnlos unbrauchbar "
-        "schlecht schlechte schlechter schlechtes schlechten schlechteste übel "
-        "furchtbar fürchterlich schrecklich grauenhaft grausam grauenvoll "
-        "schlimm schlimmer schlimmste horror albtraum alptraum hass hasse hassen "
-        "hasst angst sorge sorgen leiden leidet weh schmerz schmerzen müde "
-        "langweilig langweilt öde nervenaufreibend kalt eiskalt dreckig verdreckt "
-        "stinkt stinkend verschmutzt unpünktlich unzuverlässig zuspät umsonst "
-        "vergeblich fehlt fehlen gefehlt verloren verliert verlust pleite tot tote "
-        "toten sterben stirbt gestorben krieg terror anschlag gewalt opfer mord "
-        "getötet verletzt unfall unglück tragisch heulen weinen weine heul "
-        "vermisse vermissen einsam allein krankheit erkältet erkältung kopfschmerzen "
-        "nazi nazis faschist faschisten rechtsextrem hetzen lüge korrupt korruption "
-        "skandale verbot verboten zensur abzug",
+        "verspätung verspätungen verspätet verspätete verspäteten ausfall ausgefallen zugausfall "
+        "störung störungen gestört defekt defekte kaputt kaputte kaputten überfüllt überfüllte "
+        "stau streik streiks warteschleife wartezeit ewig stundenlang chaos chaotisch "
+        "kein_anschluss anschluss_verpasst verpasst verpasste verpassen gestrichen storniert "
+        "erstattung rückerstattung reklamation reklamieren beschwerde beschweren beschwert ärger "
+        "ärgerlich ärgert ärgern verärgert sauer wütend wut zornig empört empörung enttäuscht "
+        "enttäuschend enttäuschung frust frustriert frustrierend leider traurig schade "
+        "mangelhaft fehlerhaft fehler problem probleme bug bugs absturz abgestürzt stürzt hängt "
+        "lahm teuer teurer überteuert unfreundlich unhöflich ignoriert ignorieren unerreichbar "
+        "nutzlos sinnlos unbrauchbar unmöglich ignoranz arroganz arrogant aua autsch schlecht "
+        "schlechte schlechter schlechtes schlechten schlechteste übel furchtbar fürchterlich "
+        "schrecklich grauenhaft grausam grauenvoll schlimm schlimmer schlimmste horror albtraum "
+        "alptraum hass hasse hassen hasst angst sorge sorgen leiden leidet weh schmerz schmerzen "
+        "müde langweilig langweilt öde nervenaufreibend kalt eiskalt dreckig verdreckt stinkt "
+        "stinkend verschmutzt unpünktlich unzuverlässig zuspät entfällt entfallen entfiel "
+        "gesperrt sperrung verzögert verzögerung keinerlei vergeblich fehlt fehlen gefehlt "
+        "verloren verliert verlust pleite tot tote toten sterben stirbt gestorben krieg terror "
+        "anschlag gewalt opfer mord getötet verletzt unfall unglück tragisch heulen weinen weine "
+        "heul vermisse vermissen einsam allein krankheit erkältet erkältung kopfschmerzen nazi "
+        "nazis faschist faschisten rechtsextrem hetzen lüge korrupt korruption skandale verbot "
+        "verboten zensur abzug",
     ),
     **_words(
         -0.6,
-        "warten warte wartet gewartet wieder_mal schon_wieder mal_wieder "
-        "warum wieso weshalb eigentlich sowas kritik kritisiert bedenklich "
-        "fragwürdig zweifel zweifelhaft unsicher risiko gefahr gefährlich teuer "
-        "stress anstrengend schwer schwierig kompliziert nerv lästig blamage",
+        "warten warte wartet gewartet wieder_mal schon_wieder mal_wieder eigentlich sowas kritik "
+        "kritisiert bedenklich fragwürdig zweifel zweifelhaft unsicher risiko gefahr gefährlich "
+        "teuer fehlt fehlen gefehlt warum wieso weshalb stress anstrengend schwer schwierig "
+        "kompliziert nerv lästig blamage",
     ),
 }
 
@@ -181,6 +178,9 @@ INTENSIFIERS: dict[str, float] = {
     ),
 }
 
+SALUTATIONS = _set("liebe lieber liebes")
+PRONOUNS = _set("ich du er sie es wir ihr man")
+
 # After one of these the clause that follows decides ("gut, aber zu teuer").
 CONTRAST = _set("aber jedoch allerdings trotzdem dennoch sondern but however")
 
@@ -236,6 +236,11 @@ PHRASES: dict[tuple[str, ...], float] = {
     ("frohe", "weihnachten"): 1.3,
     ("frohes", "neues"): 1.3,
     ("gute", "nacht"): 0.6,
+    ("liebe", "grüße"): 0.3,
+    ("lieben", "gruß"): 0.3,
+    ("viele", "grüße"): 0.3,
+    ("beste", "grüße"): 0.3,
+    ("mit", "freundlichen", "grüßen"): 0.0,
     ("guten", "morgen"): 0.6,
     ("viel", "spaß"): 1.2,
     ("viel", "erfolg"): 1.2,
@@ -249,6 +254,11 @@ PHRASES: dict[tuple[str, ...], float] = {
     ("keine", "ahnung"): -0.3,
     ("keine", "antwort"): -1.2,
     ("keine", "lust"): -1.0,
+    ("keinen", "bock"): -1.2,
+    ("null", "bock"): -1.2,
+    ("nicht", "mein", "ding"): -0.8,
+    ("will", "nicht", "mehr"): -1.2,
+    ("kann", "nicht", "mehr"): -1.2,
     ("kein", "bock"): -1.2,
     ("was", "soll", "das"): -1.2,
     ("geht's", "noch"): -1.5,
@@ -261,6 +271,7 @@ PHRASES: dict[tuple[str, ...], float] = {
     ("lass", "das"): -0.5,
     ("ins", "wasser"): -0.8,
     ("fällt", "aus"): -1.2,
+    ("außer", "betrieb"): -1.0,
     ("fiel", "aus"): -1.2,
     ("fallen", "aus"): -1.2,
 }
@@ -268,7 +279,7 @@ PHRASES: dict[tuple[str, ...], float] = {
 _PREFIX_VALENCE = {
     # Compounds starting with these take their colour: "Scheißwetter", "Lieblingsbuch".
     "scheiß": -1.8, "scheiss": -1.8, "kack": -1.5, "drecks": -1.5, "mist": -1.0,
-    "schrott": -1.2, "horror": -1.0, "hass": -1.2, "pannen": -1.0, "chaos": -1.0,
+    "schrott": -1.2, "horror": -1.0, "kotz": -1.5, "hass": -1.2, "pannen": -1.0, "chaos": -1.0,
     "lieblings": 1.2, "traum": 1.0, "super": 1.0, "mega": 0.8, "spitzen": 1.0,
 }  # fmt: skip
 PREFIX_VALENCE: Mapping[str, float] = MappingProxyType(_PREFIX_VALENCE)
@@ -279,8 +290,10 @@ HEAD_VALENCE: Mapping[str, float] = MappingProxyType(
         "ausfall": -1.0, "ausfälle": -1.0, "störung": -1.0, "verspätung": -1.0,
         "chaos": -1.2, "katastrophe": -1.5, "skandal": -2.0, "versagen": -1.5,
         "abzocke": -2.0, "frechheit": -2.0, "schrott": -1.5, "mist": -1.0,
-        "wüste": -1.0, "panne": -1.0, "pannen": -1.0, "betrug": -2.0, "fehler": -1.0,
+        "wüste": -1.0, "panne": -1.0, "schaden": -1.0, "schäden": -1.0, "pannen": -1.0,
+        "betrug": -2.0, "fehler": -1.0,
         "problem": -1.0, "probleme": -1.0, "streik": -1.0, "stress": -0.6,
+        "weh": -1.0, "schmerz": -1.0, "schmerzen": -1.0,
     }
 )  # fmt: skip
 
@@ -293,6 +306,7 @@ for _entry, _valence in _ALL_WORDS.items():
     if "_" in _entry:
         PHRASES.setdefault(tuple(_entry.split("_")), _valence)
 MAX_PHRASE_WORDS = max(len(words) for words in PHRASES)
+PHRASE_STARTS = frozenset(words[0] for words in PHRASES)
 
 _base_lock = threading.Lock()
 _base: Mapping[str, float] | None = None

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import html
 import re
-from dataclasses import dataclass
 from enum import Enum
+from typing import NamedTuple
 
 from monitor.sentiment.emoji import EMOTICON_PATTERN
 
@@ -25,8 +25,7 @@ class Kind(Enum):
     SYMBOL = "symbol"
 
 
-@dataclass(frozen=True, slots=True)
-class Token:
+class Token(NamedTuple):
     kind: Kind
     text: str
     # The lowercased text; for hashtags without the "#".

@@ -172,8 +172,9 @@ def check_status(
             source, f"{status} from {url}: access denied; check your token or credentials"
         )
     if status >= 500:
-        wait = retry_after_from(response, now)
-        raise SourceError(source, f"server error {status} from {url}", retry_after=wait)
+        raise SourceError(
+            source, f"server error {status} from {url}", retry_after=retry_after_from(response, now)
+        )
     raise SourceError(source, f"unexpected HTTP {status} from {url}")
 
 

@@ -52,7 +52,8 @@ class MastodonSettings(SourceSettings):
     # The instance whose view of the fediverse we read; ``base_url`` overrides its API root.
     instance: str = DEFAULT_INSTANCE
     # Hashtag to follow, without '#'. Unset: the topic's #terms (the first one, any of the
-    # others also matching); "" follows no hashtag (mentions only).
+    # others also matching), or its first term written as a hashtag when it has no #term;
+    # "" follows no hashtag (mentions only).
     tag: str | None = None
     # Also read mentions of the account that owns the token (needs read:notifications).
     mentions: bool = False
@@ -86,6 +87,16 @@ def hashtags(terms: Sequence[str]) -> list[str]:
     return list(found.values())
 
 
+def _as_hashtag(terms: Sequence[str]) -> list[str]:
+    """Terms written as hashtags, for topics without a ``#term`` (spaces and punctuation go).
+
+    >>> _as_hashtag(["Acme Cloud"]), _as_hashtag(["@acme-support"]), _as_hashtag(["--"])
+    (['AcmeCloud'], ['acmesupport'], [])
+    """
+    tags = ["".join(char for char in term if char.isalnum() or char == "_") for term in terms]
+    return [tag for tag in tags if tag]
+
+
 @dataclass
 class _Page:
     items: list[Any]
@@ -110,14 +121,9 @@ class MastodonSource:
         self.name = settings.source_name
         self._environ = environ
         if settings.tag is None:
-            tags = hashtags(topic.terms)
+            tags = hashtags(topic.terms) or _as_hashtag(topic.terms[:1])
         else:
             tags = [settings.tag.strip().lstrip("#")] if settings.tag.strip() else []
-        if not tags and not settings.mentions:
-            raise ValueError(
-                f"{self.name}: no hashtag to follow: topic {topic.name!r} has no #term; "
-                'set tag = "..." or mentions = true'
-            )
         self.tag = tags[0] if tags else None
         self.any_tags = tags[1:]
         root = settings.base_url or settings.instance.rstrip("/") + "/api/v1/"
@@ -126,6 +132,8 @@ class MastodonSource:
         self.rate_limit: str | None = None
 
     def poll(self, client: httpx.Client, cursor: str | None, now: datetime) -> PollResult:
+        if not self.tag and not self.settings.mentions:
+            raise SourceError(self.name, 'no hashtag to follow: set tag = "..." or mentions = true')
         state = _read_cursor(cursor)
         token = read_secret(self.settings.token_env, self._environ)
         if self.settings.mentions and not token:

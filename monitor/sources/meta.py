@@ -39,6 +39,7 @@ from monitor.sources.base import (
 DEFAULT_BASE_URL = "https://graph.facebook.com/v21.0/"
 COMMENTS_PAGE_SIZE = 100
 TOKEN_ERROR = 190
+INVALID_PARAMETER = 100
 # "Application", "user", "page" and business-use-case request limits.
 RATE_LIMIT_CODES = frozenset({4, 17, 32, 613, *range(80000, 80015)})
 # Graph limits are counted over a rolling hour; pause this long when it does not say.
@@ -187,13 +188,22 @@ class _GraphSource(ABC):
         top = state.top if resuming else None
         mentions: list[Mention] = []
         skipped = 0
-        for _ in range(self.settings.max_pages):
+        pages = 0
+        while pages < self.settings.max_pages:
             params: dict[str, Any] = {**self.comments_params, "limit": COMMENTS_PAGE_SIZE}
             if self.server_since:
                 params["since"] = int(until.timestamp())
             if after:
                 params["after"] = after
-            body = self._get(client, f"{post.id}/comments", params, token, now)
+            response = self._send(client, f"{post.id}/comments", params, token)
+            if resuming and (_graph_error(response) or {}).get("code") == INVALID_PARAMETER:
+                # The saved cursor was refused (expired): read the gap again from the newest
+                # comment rather than failing on the same cursor forever.
+                after, resuming = None, False
+                continue
+            resuming = False
+            pages += 1
+            body = self._checked(response, now)
             data = body.get("data") if isinstance(body, dict) else None
             if not isinstance(data, list):
                 raise SourceError(self.name, f"unexpected comments response for post {post.id}")
@@ -226,7 +236,12 @@ class _GraphSource(ABC):
         token: str,
         now: datetime,
     ) -> Any:
-        """GET a Graph path; Graph's error codes become a :class:`SourceError` with advice."""
+        """GET a Graph path and decode it; failures become a :class:`SourceError`."""
+        return self._checked(self._send(client, path, params, token), now)
+
+    def _send(
+        self, client: httpx.Client, path: str, params: dict[str, Any], token: str
+    ) -> httpx.Response:
         url = self.base_url + path
         try:
             response = client.get(url, params=params, headers={"Authorization": f"Bearer {token}"})
@@ -235,7 +250,12 @@ class _GraphSource(ABC):
         except httpx.HTTPError as exc:
             raise SourceError(self.name, f"cannot fetch {url}: {exc.__class__.__name__}") from None
         self._rate_limit = _usage_text(response) or self._rate_limit
+        return response
+
+    def _checked(self, response: httpx.Response, now: datetime) -> Any:
+        """The decoded body; Graph's error codes become a :class:`SourceError` with advice."""
         if response.status_code >= 400:
+            url = str(response.request.url.copy_with(query=None))
             self._raise_graph_error(response, url, now)
         check_status(response, self.name, now)
         return json_body(response, self.name)

@@ -6,6 +6,10 @@ cursor is the newest post id seen (``since_id``); a poll stopped by ``max_pages`
 burst is not cut in half. With ``counts = true`` it also fetches ``/2/tweets/counts/recent``
 per minute: X's own volume series, available on the Pro plan and above. A plan without it
 answers 403, which is recorded in ``details`` and never fails the search itself.
+
+Every post returned counts against the plan's monthly read cap, so ``max_pages`` x
+``max_results`` (default 5 x 100) bounds what one poll can spend; a ``since_id`` poll in a calm
+hour returns only the handful of new posts.
 """
 
 from __future__ import annotations
@@ -157,7 +161,8 @@ class XSource:
         headers = {"Authorization": f"Bearer {token}"}
         state = _Cursor.load(cursor, self.name)
 
-        if state.resume_token:
+        resuming = bool(state.resume_token) and self._still_searchable(state, now)
+        if resuming:
             window = {"since_id": state.resume_since_id, "start_time": state.resume_start_time}
             next_token: str | None = state.resume_token
             newest = state.resume_newest_id
@@ -168,7 +173,8 @@ class XSource:
         mentions: list[Mention] = []
         skipped = 0
         rate_limit: str | None = None
-        for _ in range(self.settings.max_pages):
+        pages = 0
+        while pages < self.settings.max_pages:
             params: dict[str, Any] = {
                 "query": self.query,
                 "max_results": self.settings.max_results,
@@ -179,7 +185,16 @@ class XSource:
             }
             if next_token:
                 params["next_token"] = next_token
-            response = self._get(client, SEARCH_PATH, params, headers, now)
+            response = self._send(client, SEARCH_PATH, params, headers)
+            if resuming and response.status_code == 400:
+                # The saved next_token was refused (expired): start a fresh result set
+                # rather than failing on the same cursor forever.
+                window = self._window(state.since_id, now)
+                next_token, newest, resuming = None, None, False
+                continue
+            resuming = False
+            pages += 1
+            self._check(response, now)
             rate_limit = _rate_limit_text(response) or rate_limit
             page_mentions, page_skipped, meta = self._parse_page(json_body(response, self.name))
             mentions += page_mentions
@@ -193,7 +208,7 @@ class XSource:
         if self.settings.counts:
             details.update(self._counts(client, headers, now))
         if next_token is not None:
-            caught_up = _Cursor(
+            unfinished = _Cursor(
                 since_id=state.since_id,
                 resume_token=next_token,
                 resume_since_id=window.get("since_id"),
@@ -201,13 +216,23 @@ class XSource:
                 resume_newest_id=newest,
             )
             return PollResult(
-                mentions, caught_up.dump(), truncated=True, rate_limit=rate_limit,
+                mentions, unfinished.dump(), truncated=True, rate_limit=rate_limit,
                 skipped=skipped, details=details,
             )  # fmt: skip
         done = _Cursor(since_id=_max_id(state.since_id, newest))
         return PollResult(
             mentions, done.dump(), rate_limit=rate_limit, skipped=skipped, details=details
         )
+
+    def _still_searchable(self, state: _Cursor, now: datetime) -> bool:
+        """Whether an unfinished result set's window is still inside the searchable week."""
+        oldest = now - SEARCH_WINDOW
+        if state.resume_since_id and state.resume_since_id.isdigit():
+            return snowflake_instant(state.resume_since_id) > oldest
+        try:
+            return parse_instant(state.resume_start_time) > oldest
+        except ValueError:
+            return False
 
     def _window(self, since_id: str | None, now: datetime) -> dict[str, str | None]:
         """``since_id`` when it is still inside the searchable week, else a ``start_time``."""

@@ -17,6 +17,7 @@ poll never makes more than ``max_calls`` (default 20) calls, so one source spend
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Any, ClassVar
@@ -46,7 +47,7 @@ SKIP_REASONS = {
     "videoNotFound": "not_found",
     "channelNotFound": "not_found",
 }
-KEY_REASONS = frozenset({"keyInvalid", "keyExpired"})
+KEY_REASONS = frozenset({"keyInvalid", "keyExpired", "API_KEY_INVALID", "API_KEY_EXPIRED"})
 # How long to pause after a short-term rate limit that does not say how long.
 DEFAULT_BACKOFF = timedelta(minutes=1)
 QUOTA_REASONS = frozenset({"quotaExceeded", "dailyLimitExceeded"})
@@ -212,9 +213,8 @@ class YouTubeSource:
         top = state.top if resuming else None
         mentions: list[Mention] = []
         skipped = 0
-        for _ in range(self.settings.max_pages):
-            if budget.left <= 0:
-                break
+        pages = 0
+        while pages < self.settings.max_pages and budget.left > 0:
             params: dict[str, Any] = {
                 "part": "snippet",
                 "order": "time",
@@ -225,7 +225,16 @@ class YouTubeSource:
             if page_token:
                 params["pageToken"] = page_token
             budget.left -= 1
-            body = self._get(client, params, key, now)
+            response = self._send(client, params, key)
+            if resuming and response.status_code == 400:
+                # The saved page token was refused (expired): read the gap again from the top
+                # rather than failing on the same cursor forever.
+                page_token, resuming = None, False
+                continue
+            resuming = False
+            pages += 1
+            self._check(response, now)
+            body = json_body(response, self.name)
             items = body.get("items") if isinstance(body, dict) else None
             if not isinstance(items, list):
                 raise SourceError(self.name, f"unexpected response for {target}: no items list")
@@ -285,18 +294,16 @@ class YouTubeSource:
             engagement=engagement,
         )
 
-    def _get(self, client: httpx.Client, params: dict[str, Any], key: str, now: datetime) -> Any:
-        """One ``commentThreads.list`` call, its errors translated (see :meth:`_check`)."""
+    def _send(self, client: httpx.Client, params: dict[str, Any], key: str) -> httpx.Response:
+        """One ``commentThreads.list`` call; only transport failures are raised here."""
         url = self.base_url + "commentThreads"
         try:
             # The key goes in a header so it never shows up in a logged URL.
-            response = client.get(url, params=params, headers={"X-Goog-Api-Key": key})
+            return client.get(url, params=params, headers={"X-Goog-Api-Key": key})
         except httpx.TimeoutException:
             raise SourceError(self.name, f"timed out fetching {url}") from None
         except httpx.HTTPError as exc:
             raise SourceError(self.name, f"cannot fetch {url}: {exc.__class__.__name__}") from None
-        self._check(response, now)
-        return json_body(response, self.name)
 
     def _check(self, response: httpx.Response, now: datetime) -> None:
         """Raise for a failed call; :class:`_Unreadable` when only this video is affected."""
@@ -339,15 +346,23 @@ class _Unreadable(Exception):
 
 
 def _google_error(response: httpx.Response) -> tuple[str | None, str]:
-    """``(reason, message)`` from a Google API error body; ``(None, "")`` when it has none."""
+    """``(reason, message)`` from a Google API error body; ``(None, "")`` when it has none.
+
+    The reason is the first of ``error.errors[].reason``, unless ``error.details[].reason``
+    says the key itself is bad (Google answers an invalid key with a generic "badRequest").
+    """
     try:
         error = json.loads(response.content)["error"]
-        message = str(error.get("message", ""))[:200]
-        errors = error.get("errors") or [{}]
-        reason = errors[0].get("reason")
-        return (reason if isinstance(reason, str) else None), message
-    except (ValueError, UnicodeDecodeError, KeyError, TypeError, AttributeError, IndexError):
+        # Google's messages carry HTML links; the log wants the words.
+        message = re.sub(r"<[^>]+>", "", str(error.get("message", "")))[:200]
+        reasons = [e.get("reason") for e in error.get("errors") or [] if isinstance(e, dict)]
+        details = [d.get("reason") for d in error.get("details") or [] if isinstance(d, dict)]
+    except (ValueError, UnicodeDecodeError, KeyError, TypeError, AttributeError):
         return None, ""
+    for reason in [*(r for r in details if r in KEY_REASONS), *reasons]:
+        if isinstance(reason, str):
+            return reason, message
+    return None, message
 
 
 def _later(*instants: str | datetime | None) -> str | None:

@@ -1,0 +1,93 @@
+"""Shared helpers for pipeline-level tests: settings files, recorded streams, instants."""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from monitor.settings import Settings, load_settings
+
+BASE_SETTINGS = """
+[monitor]
+database = "monitor.db"
+bucket = "1m"
+lateness = "10s"
+
+[detection]
+warmup = "1h"
+
+[http]
+listen = "127.0.0.1:0"
+"""
+
+ALERTS = """
+[alerts]
+console = "on"
+"""
+
+TOPIC = """
+[[topics]]
+name = "acme"
+terms = ["Acme", "#acme"]
+languages = ["en"]
+"""
+
+
+def at(hour: int, minute: int = 0, second: int = 0, day: int = 2) -> datetime:
+    """An instant on a fixed Monday (2026-03-02) in UTC."""
+    return datetime(2026, 3, day, hour, minute, second, tzinfo=UTC)
+
+
+def write_settings(folder: Path, *parts: str) -> Path:
+    path = folder / "settings.toml"
+    path.write_text("\n".join(parts), encoding="utf-8")
+    return path
+
+
+def settings_in(folder: Path, *parts: str) -> Settings:
+    return load_settings(write_settings(folder, *parts), environ={})
+
+
+NEGATIVE = "Acme is terrible, I hate this awful company"
+POSITIVE = "I like Acme, really nice product"
+
+
+def calm_then_storm(
+    start: datetime,
+    *,
+    minutes: int = 180,
+    storm_at: int = 150,
+    storm_minutes: int = 15,
+    calm_per_minute: int = 3,
+    storm_per_minute: int = 12,
+    storm_text: str = NEGATIVE,
+    seed: int = 1,
+) -> list[dict[str, Any]]:
+    """A recorded stream: steady chatter (20 % negative), then a burst of ``storm_text`` posts."""
+    rng = random.Random(seed)
+    lines: list[dict[str, Any]] = []
+    number = 0
+    for minute in range(minutes):
+        bucket_at = start + timedelta(minutes=minute)
+        storm = storm_at <= minute < storm_at + storm_minutes
+        for index in range(calm_per_minute + (storm_per_minute if storm else 0)):
+            number += 1
+            if storm and index >= calm_per_minute:
+                text = storm_text
+            else:
+                text = NEGATIVE if rng.random() < 0.2 else POSITIVE
+            created = bucket_at + timedelta(seconds=rng.randrange(60))
+            lines.append(
+                {"id": str(number), "source": "hackernews", "created_at": created.isoformat(),
+                 "text": text, "lang": "en", "author": f"user{number % 17}"}
+            )
+    return lines
+
+
+def write_jsonl(path: Path, lines: Iterable[dict[str, Any]]) -> Path:
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+    return path

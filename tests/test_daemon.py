@@ -1,0 +1,130 @@
+"""``shitstorm run`` as a real subprocess: it polls, answers HTTP, and stops cleanly on signals."""
+
+from __future__ import annotations
+
+import os
+import select
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from monitor.store import Store
+from tests.sources_support import Canned, FakeAPI
+from tests.support import ALERTS, TOPIC, write_settings
+
+ROOT = Path(__file__).resolve().parents[1]
+
+SETTINGS = """
+[monitor]
+database = "monitor.db"
+bucket = "2s"
+lateness = "1s"
+"""
+
+
+class Daemon:
+    """A ``shitstorm run`` child process whose stderr is read line by line."""
+
+    def __init__(self, config: Path, env: dict[str, str] | None = None) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "monitor", "run", "--config", str(config)],
+            cwd=config.parent, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env={**os.environ, **(env or {})},
+        )
+        self.lines: list[str] = []
+
+    def wait_for(self, needle: str, timeout: float = 20.0) -> str:
+        """Read stderr until a line contains ``needle``; fail after ``timeout`` seconds."""
+        assert self.process.stderr is not None
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([self.process.stderr], [], [], 0.2)
+            if ready:
+                line = self.process.stderr.readline()
+                if not line:
+                    break
+                self.lines.append(line)
+                if needle in line:
+                    return line
+        pytest.fail(f"no {needle!r} in the daemon's log:\n{''.join(self.lines)}")
+
+    def stop(self, signum: int = signal.SIGTERM, timeout: float = 10.0) -> int:
+        self.process.send_signal(signum)
+        _, err = self.process.communicate(timeout=timeout)
+        self.lines.append(err)
+        return self.process.returncode
+
+    @property
+    def log(self) -> str:
+        return "".join(self.lines)
+
+
+@pytest.fixture
+def hn_api() -> Iterator[str]:
+    api = FakeAPI()
+    api.add("GET", "/api/v1/search_by_date",
+            Canned.json({"hits": [], "nbPages": 1, "page": 0, "hitsPerPage": 100}))
+    with api.serve() as base_url:
+        yield base_url
+
+
+def config_for(folder: Path, base_url: str) -> Path:
+    source = f"""
+[[topics.sources]]
+type = "hackernews"
+interval = "1s"
+base_url = "{base_url}/api/v1/"
+"""
+    return write_settings(folder, SETTINGS, ALERTS, '[http]\nlisten = "127.0.0.1:0"\n',
+                          TOPIC, source)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_run_polls_then_stops_on_a_signal_with_status_0(
+    tmp_path: Path, hn_api: str, signum: int
+) -> None:
+    daemon = Daemon(config_for(tmp_path, hn_api))
+    daemon.wait_for("acme/hackernews: polled")
+    assert daemon.stop(signum) == 0, daemon.log
+    assert "stopped" in daemon.log
+    store = Store(tmp_path / "monitor.db")
+    assert store.source_state("acme", "hackernews") is not None
+
+
+def test_logs_carry_timestamps_except_under_systemd(tmp_path: Path, hn_api: str) -> None:
+    daemon = Daemon(config_for(tmp_path, hn_api), env={"INVOCATION_ID": "abc"})
+    line = daemon.wait_for("acme/hackernews: polled")
+    assert line.startswith("INFO monitor.pipeline:")
+    assert daemon.stop() == 0
+
+
+def test_a_source_answering_garbage_is_logged_and_the_daemon_keeps_running(
+    tmp_path: Path,
+) -> None:
+    api = FakeAPI()
+    api.add("GET", "/api/v1/search_by_date", Canned(200, b"<html>maintenance</html>",
+                                                    {"content-type": "text/html"}))
+    with api.serve() as base_url:
+        daemon = Daemon(config_for(tmp_path, base_url))
+        line = daemon.wait_for("poll failed")
+        assert "acme/hackernews" in line and "expected JSON" in line
+        daemon.wait_for("poll failed")  # polled again: still alive
+        assert daemon.stop() == 0
+
+
+def test_health_endpoint_answers_over_http(tmp_path: Path, hn_api: str) -> None:
+    daemon = Daemon(config_for(tmp_path, hn_api))
+    line = daemon.wait_for("HTTP endpoint on")
+    url = line.rsplit(" ", 1)[-1].strip()
+    daemon.wait_for("acme/hackernews: polled")
+    metrics = httpx.get(f"{url}/metrics", timeout=5)
+    assert metrics.status_code == 200
+    assert 'shitstorm_mentions_ingested_total{source="hackernews",topic="acme"}' in metrics.text
+    assert httpx.get(f"{url}/healthz", timeout=5).status_code in (200, 503)
+    assert daemon.stop() == 0

@@ -1,0 +1,159 @@
+"""The outbox: Slack down delays notifications but never drops or doubles them.
+
+The real ``slack_sdk.WebClient`` talks to a fake Slack Web API on loopback.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from alerts.console import ConsoleAlerter
+from alerts.incidents import Transition
+from monitor import pipeline
+from monitor.models import Incident, IncidentStatus, NotificationKind
+from monitor.service import build_alerters
+from monitor.settings import Settings
+from monitor.store import Store
+from tests.fake_slack import FakeSlack
+from tests.support import BASE_SETTINGS, TOPIC, at, settings_in
+
+ENV = {"SLACK_BOT_TOKEN": "xoxb-test"}
+
+
+@pytest.fixture
+def slack() -> Iterator[FakeSlack]:
+    with FakeSlack() as fake:
+        yield fake
+
+
+def slack_settings(folder: Path, slack: FakeSlack) -> Settings:
+    section = f'[slack]\nchannel = "#social-alerts"\napi_url = "{slack.base_url}"\n'
+    section += "upload_charts = false\n"
+    return settings_in(folder, BASE_SETTINGS, section, TOPIC)
+
+
+def open_incident(store: Store, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Incident:
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test")
+    incident = store.save_incident(
+        Incident(
+            id=0, topic="acme", status=IncidentStatus.OPEN, severity=3, opened_at=at(12),
+            updated_at=at(12, 5), last_anomaly_at=at(12, 5), peak_severity=3,
+            triggered_at=at(12, 5),
+        )
+    )
+    pipeline.apply(store, settings, Transition(incident, [NotificationKind.OPENED]), at(12, 5),
+                   "detector")
+    return incident
+
+
+def test_notifications_go_to_slack_only_when_a_token_is_set(tmp_path: Path,
+                                                             slack: FakeSlack) -> None:
+    settings = slack_settings(tmp_path, slack)
+    assert pipeline.alerter_names(settings, {}) == ["console"]
+    assert pipeline.alerter_names(settings, ENV) == ["slack"]
+
+
+def test_slack_outage_delays_but_delivers_exactly_once(
+    tmp_path: Path, slack: FakeSlack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = slack_settings(tmp_path, slack)
+    store = Store(settings.monitor.database)
+    store.migrate()
+    open_incident(store, settings, monkeypatch)
+    alerters = build_alerters(settings, io.StringIO(), ENV)
+    slack.fail_next("chat.postMessage", status=500, times=2)
+
+    assert pipeline.deliver(store, settings, alerters, at(12, 5)) == 0
+    assert pipeline.deliver(store, settings, alerters, at(12, 5, 10)) == 0  # not due yet
+    assert pipeline.deliver(store, settings, alerters, at(12, 5, 31)) == 0  # second failure
+    # Backoff doubles: 30 s, then 60 s.
+    assert pipeline.deliver(store, settings, alerters, at(12, 6, 20)) == 0
+    assert pipeline.deliver(store, settings, alerters, at(12, 6, 31)) == 1
+    assert pipeline.deliver(store, settings, alerters, at(12, 10)) == 0
+
+    # After a restart (new connection, new client) nothing is sent again.
+    store.close()
+    store = Store(settings.monitor.database)
+    assert pipeline.deliver(store, settings, build_alerters(settings, io.StringIO(), ENV),
+                            at(12, 20)) == 0
+    posted = slack.messages[slack.channel_id("#social-alerts") or ""]
+    assert len(posted) == 1
+    assert "acme" in posted[0].text
+
+
+def test_a_crash_after_posting_does_not_post_twice(
+    tmp_path: Path, slack: FakeSlack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = slack_settings(tmp_path, slack)
+    store = Store(settings.monitor.database)
+    store.migrate()
+    incident = open_incident(store, settings, monkeypatch)
+    alerters = build_alerters(settings, io.StringIO(), ENV)
+    (notification,) = store.due_notifications(at(12, 5))
+    # The process posts, then dies before it can record that it did.
+    store.begin_attempt(notification.id)
+    alerters["slack"].send(notification, None, retrying=False)
+
+    assert pipeline.deliver(store, settings, alerters, at(12, 6)) == 1
+    channel = slack.channel_id("#social-alerts") or ""
+    assert len(slack.messages[channel]) == 1
+    assert store.message_ref(incident.id, "slack") is not None
+
+
+def test_updates_reuse_the_message_and_later_ones_supersede_earlier(
+    tmp_path: Path, slack: FakeSlack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = slack_settings(tmp_path, slack)
+    store = Store(settings.monitor.database)
+    store.migrate()
+    incident = open_incident(store, settings, monkeypatch)
+    alerters = build_alerters(settings, io.StringIO(), ENV)
+    assert pipeline.deliver(store, settings, alerters, at(12, 5)) == 1
+    # Three updates pile up while Slack is rate limiting us; only the newest is sent.
+    for minute in (6, 7, 8):
+        pipeline.apply(store, settings, Transition(incident, [NotificationKind.UPDATED]),
+                       at(12, minute), "detector")
+    slack.fail_next("chat.update", status=429, retry_after=5)
+    assert pipeline.deliver(store, settings, alerters, at(12, 8)) == 0
+    assert pipeline.deliver(store, settings, alerters, at(12, 9)) == 1
+    statuses = [status for _, status in store.notifications(incident.id)]
+    assert statuses == ["sent", "superseded", "superseded", "sent"]
+    channel = slack.channel_id("#social-alerts") or ""
+    assert len(slack.messages[channel]) == 1
+    assert len(slack.calls_to("chat.update")) == 2  # the rate-limited try and the real one
+
+
+def test_a_permanent_error_is_not_retried(
+    tmp_path: Path, slack: FakeSlack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = slack_settings(tmp_path, slack)
+    store = Store(settings.monitor.database)
+    store.migrate()
+    open_incident(store, settings, monkeypatch)
+    alerters = build_alerters(settings, io.StringIO(), ENV)
+    slack.fail_next("chat.postMessage", status=200, error="channel_not_found")
+    assert pipeline.deliver(store, settings, alerters, at(12, 5)) == 0
+    assert pipeline.deliver(store, settings, alerters, at(12, 5) + timedelta(hours=1)) == 0
+    assert store.notification_counts() == {("slack", "failed"): 1}
+
+
+def test_console_prints_each_alert_once(tmp_path: Path) -> None:
+    settings = settings_in(tmp_path, BASE_SETTINGS, TOPIC)
+    store = Store(settings.monitor.database)
+    store.migrate()
+    incident = store.save_incident(
+        Incident(id=0, topic="acme", status=IncidentStatus.OPEN, severity=2, opened_at=at(12),
+                 updated_at=at(12, 5), last_anomaly_at=at(12, 5), peak_severity=2)
+    )
+    pipeline.apply(store, settings, Transition(incident, [NotificationKind.OPENED]), at(12, 5),
+                   "detector")
+    out = io.StringIO()
+    alerters = {"console": ConsoleAlerter(out)}
+    assert pipeline.deliver(store, settings, alerters, at(12, 5)) == 1
+    assert pipeline.deliver(store, settings, alerters, at(12, 6)) == 0
+    assert out.getvalue().count("incident #1") == 1

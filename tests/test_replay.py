@@ -1,0 +1,120 @@
+"""``shitstorm replay`` / ``demo`` / ``incidents``: the whole pipeline on a simulated clock."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from tests.support import (
+    ALERTS,
+    BASE_SETTINGS,
+    POSITIVE,
+    TOPIC,
+    at,
+    calm_then_storm,
+    write_jsonl,
+    write_settings,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def shitstorm(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "monitor", *args], capture_output=True, text=True, cwd=cwd,
+        timeout=120, env={"PATH": "/usr/bin:/bin", "HOME": str(cwd)},
+    )
+
+
+def incidents(config: Path) -> list[dict[str, Any]]:
+    result = shitstorm("incidents", "list", "--json", "--config", str(config))
+    assert result.returncode == 0, result.stderr
+    data: list[dict[str, Any]] = json.loads(result.stdout)
+    return data
+
+
+def test_replay_of_a_storm_opens_one_incident_at_its_start(tmp_path: Path) -> None:
+    config = write_settings(tmp_path, BASE_SETTINGS, ALERTS, TOPIC)
+    stream = calm_then_storm(at(8), minutes=180, storm_at=150)
+    recording = write_jsonl(tmp_path / "stream.jsonl", stream)
+
+    result = shitstorm("replay", str(recording), "--config", str(config))
+
+    assert result.returncode == 0, result.stderr
+    assert "NEW INCIDENT" in result.stdout and "acme" in result.stdout
+    (incident,) = incidents(config)
+    assert incident["topic"] == "acme" and incident["status"] == "open"
+    assert incident["severity"] >= 1
+    # Simulated time: the storm began at 10:30 and was alerted in its first buckets.
+    opened = incident["opened_at"]
+    assert opened in {(at(10, 30) + timedelta(minutes=m)).isoformat() for m in range(2)}
+    assert incident["acknowledged_at"] is None and incident["resolved_at"] is None
+
+
+def test_a_happy_spike_and_an_outage_open_nothing(tmp_path: Path) -> None:
+    config = write_settings(tmp_path, BASE_SETTINGS, ALERTS, TOPIC)
+    stream = calm_then_storm(at(8), minutes=180, storm_at=150, storm_text=POSITIVE)
+    stream.append({"kind": "outage", "source": "hackernews",
+                   "start": at(9, 30).isoformat(), "end": at(10, 0).isoformat()})
+    recording = write_jsonl(tmp_path / "stream.jsonl", stream)
+    result = shitstorm("replay", str(recording), "--config", str(config))
+    assert result.returncode == 0, result.stderr
+    assert incidents(config) == []
+
+
+def test_a_storm_that_ends_resolves_and_incidents_can_be_acted_on(tmp_path: Path) -> None:
+    config = write_settings(
+        tmp_path, BASE_SETTINGS, ALERTS.replace('console = "on"', 'console = "on"\n'
+                                                'resolve_after = "10m"'), TOPIC,
+    )
+    stream = calm_then_storm(at(8), minutes=200, storm_at=150, storm_minutes=10)
+    shitstorm("replay", str(write_jsonl(tmp_path / "s.jsonl", stream)), "--config", str(config))
+    (incident,) = incidents(config)
+    assert incident["status"] == "resolved" and incident["resolved_at"] is not None
+
+    assert shitstorm("incidents", "ack", "1", "--by", "lena", "--config",
+                     str(config)).returncode == 0
+    shown = shitstorm("incidents", "show", "1", "--json", "--config", str(config))
+    kinds = [e["kind"] for e in json.loads(shown.stdout)["events"]]
+    assert kinds[0] == "opened" and "resolved" in kinds
+
+
+def test_cli_acknowledge_and_resolve_are_idempotent(tmp_path: Path) -> None:
+    config = write_settings(tmp_path, BASE_SETTINGS, ALERTS, TOPIC)
+    stream = calm_then_storm(at(8), minutes=160, storm_at=150)
+    shitstorm("replay", str(write_jsonl(tmp_path / "s.jsonl", stream)), "--config", str(config))
+    first = shitstorm("incidents", "ack", "1", "--by", "lena", "--config", str(config))
+    again = shitstorm("incidents", "ack", "1", "--by", "tom", "--config", str(config))
+    assert first.returncode == again.returncode == 0
+    assert "acknowledged by lena" in first.stdout and "nothing changed" in again.stdout
+    (incident,) = incidents(config)
+    assert incident["status"] == "acknowledged" and incident["acknowledged_at"] is not None
+    shitstorm("incidents", "resolve", "1", "--by", "lena", "--config", str(config))
+    assert incidents(config)[0]["status"] == "resolved"
+    missing = shitstorm("incidents", "ack", "99", "--by", "lena", "--config", str(config))
+    assert missing.returncode == 2 and "no incident #99" in missing.stderr
+
+
+def test_replay_rejects_a_broken_line_with_its_number(tmp_path: Path) -> None:
+    config = write_settings(tmp_path, BASE_SETTINGS, ALERTS, TOPIC)
+    recording = tmp_path / "bad.jsonl"
+    recording.write_text(
+        '{"id": "1", "source": "rss", "created_at": "2026-03-02T08:00:00Z", "text": "x"}\n'
+        '{"id": "2", "source": "rss", "text": "no time"}\n',
+        encoding="utf-8",
+    )
+    result = shitstorm("replay", str(recording), "--config", str(config))
+    assert result.returncode == 2
+    assert "line 2" in result.stderr and "created_at" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_demo_shows_the_bundled_storm(tmp_path: Path) -> None:
+    result = shitstorm("demo", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "NEW INCIDENT" in result.stdout
+    assert "#acmegate" in result.stdout
