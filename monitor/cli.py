@@ -58,7 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
     def command(name: str, help_text: str) -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=help_text, description=help_text)
         sub.add_argument(
-            "--config", metavar="PATH",
+            "--config",
+            metavar="PATH",
             help=f"settings file (default: $SHITSTORM_CONFIG or ./{DEFAULT_CONFIG})",
         )
         return sub
@@ -69,7 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
     check = command("check-config", "validate the settings file and exit")
     check.set_defaults(handler=cmd_check_config)
 
-    replay = command("replay", "run the pipeline over recorded mentions (JSONL) on a simulated clock")
+    replay = command(
+        "replay", "run the pipeline over recorded mentions (JSONL) on a simulated clock"
+    )
     replay.add_argument("file", type=Path, metavar="FILE.jsonl")
     replay.set_defaults(handler=cmd_replay)
 
@@ -195,8 +198,10 @@ def cmd_incidents_list(args: argparse.Namespace) -> int:
     if not incidents:
         print("no incidents")
         return EXIT_OK
-    print(f"{'ID':>4}  {'TOPIC':<16} {'STATUS':<13} {'SEV':>3}  {'OPENED (UTC)':<17} "
-          f"{'ACKNOWLEDGED':<17} RESOLVED")
+    print(
+        f"{'ID':>4}  {'TOPIC':<16} {'STATUS':<13} {'SEV':>3}  {'OPENED (UTC)':<17} "
+        f"{'ACKNOWLEDGED':<17} RESOLVED"
+    )
     for i in incidents:
         print(
             f"{i.id:>4}  {i.topic:<16} {i.status.value:<13} {i.peak_severity:>3}  "
@@ -265,8 +270,14 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     if args.config or config_path(args).exists():
         detection = settings_from(args).detection
     return run_backtest(
-        args.series, output=args.output, detector=args.detector, labels=args.labels,
-        plot=args.plot, settings=detection, progress=not args.no_progress, stdout=sys.stdout,
+        args.series,
+        output=args.output,
+        detector=args.detector,
+        labels=args.labels,
+        plot=args.plot,
+        settings=detection,
+        progress=not args.no_progress,
+        stdout=sys.stdout,
     )
 
 

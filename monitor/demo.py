@@ -129,7 +129,9 @@ def demo_recording(settings: Settings) -> Recording:
     recording.mentions[topic] = sorted(mentions, key=lambda m: m.created_at)
     # One source had a bad afternoon in the calm week: a gap, not a calm.
     recording.outages[topic].append(
-        Outage("rss", START_AT + timedelta(days=3, hours=13), START_AT + timedelta(days=3, hours=16))
+        Outage(
+            "rss", START_AT + timedelta(days=3, hours=13), START_AT + timedelta(days=3, hours=16)
+        )
     )
     return recording
 

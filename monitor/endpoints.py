@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING
 
 from monitor import metrics
 from monitor.http import HttpServer, Request, Response
-from monitor.sources import PUSH_TYPES
 from monitor.settings import Settings
+from monitor.sources import PUSH_TYPES
 from monitor.store import Store
 
 if TYPE_CHECKING:

@@ -12,21 +12,21 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from importlib.metadata import version
 from typing import Any
 
 import httpx
-import river
 
 from alerts.base import Alerter, AlertError
 from alerts.incidents import IncidentPolicy, Transition, advance, escalate_if_due
 from detectors import TopicDetector, build_detector
 from monitor import metrics
 from monitor.models import Bucket, Incident, Mention, Notification, NotificationKind
-from monitor.secrets import read_secret
 from monitor.report import incident_payload, source_payload
+from monitor.secrets import read_secret
 from monitor.sentiment import Scorer
-from monitor.sources import PUSH_TYPES
 from monitor.settings import Settings, TopicSettings
+from monitor.sources import PUSH_TYPES
 from monitor.sources.base import Source, SourceError, SourceSettings
 from monitor.store import Store
 
@@ -109,12 +109,25 @@ def ingest(
         log.warning("%s/%s: skipped %d malformed items", topic.name, name, result.skipped)
     log.info(
         "%s/%s: polled %d mentions, %d new%s",
-        topic.name, name, len(result.mentions), new, " (page limit reached)" if result.truncated else "",
+        topic.name,
+        name,
+        len(result.mentions),
+        new,
+        " (page limit reached)" if result.truncated else "",
     )
     if state and state.blind_notified:
         with store.transaction():
             store.set_blind_notified(topic.name, name, False)
-            _notify_source(store, settings, topic, NotificationKind.SOURCE_UP, name, None, state.failing_since, now)
+            _notify_source(
+                store,
+                settings,
+                topic,
+                NotificationKind.SOURCE_UP,
+                name,
+                None,
+                state.failing_since,
+                now,
+            )
     newest = max(result.mentions, key=lambda m: m.created_at, default=None)
     return PollOutcome(
         ok=True, fetched=len(result.mentions), new=new, rate_limit=result.rate_limit, newest=newest
@@ -149,8 +162,14 @@ def check_blind(
     with store.transaction():
         store.set_blind_notified(topic.name, source, True)
         _notify_source(
-            store, settings, topic, NotificationKind.SOURCE_DOWN, source, state.last_error,
-            state.failing_since, now,
+            store,
+            settings,
+            topic,
+            NotificationKind.SOURCE_DOWN,
+            source,
+            state.last_error,
+            state.failing_since,
+            now,
         )
 
 
@@ -192,8 +211,12 @@ class Detectors:
 
     def fingerprint(self, topic: TopicSettings) -> str:
         return "|".join(
-            (river.__version__, repr(self.settings.detection), str(self.settings.zone(topic)),
-             str(self.settings.monitor.bucket))
+            (
+                version("river"),
+                repr(self.settings.detection),
+                str(self.settings.zone(topic)),
+                str(self.settings.monitor.bucket),
+            )
         )
 
     def get(self, store: Store, topic: TopicSettings) -> TopicDetector:
@@ -294,7 +317,9 @@ def evaluate(
             detectors.save(store, topic, judged[-1].bucket.end_at)
         metrics.EVALUATION_SECONDS.observe(time.perf_counter() - started)
     _escalate(store, settings, topic, now)
-    metrics.OPEN_INCIDENTS.labels(topic.name).set(int(store.active_incident(topic.name) is not None))
+    metrics.OPEN_INCIDENTS.labels(topic.name).set(
+        int(store.active_incident(topic.name) is not None)
+    )
     return judged
 
 
@@ -320,7 +345,10 @@ def _judge(
     metrics.ANOMALY_SCORE.labels(topic.name).set(decision.score)
     active = store.active_incident(topic.name)
     transition = advance(
-        active, decision, bucket, incident_policy(settings),
+        active,
+        decision,
+        bucket,
+        incident_policy(settings),
         None if active else store.last_resolved_incident(topic.name),
     )
     with store.transaction():
@@ -337,14 +365,26 @@ def _judge(
         if transition.incident is not None:
             incident = store.save_incident(transition.incident)
             transition = Transition(incident, transition.events)
-            _write_events(store, settings, topic, incident, transition.events, bucket.end_at,
-                          actor=None, decision=decision, bucket=bucket)
+            _write_events(
+                store,
+                settings,
+                topic,
+                incident,
+                transition.events,
+                bucket.end_at,
+                actor=None,
+                decision=decision,
+                bucket=bucket,
+            )
     if transition.alerts:
         assert transition.incident is not None
         log.warning(
             "%s: incident #%d %s, severity %d: %s",
-            topic.name, transition.incident.id, transition.events[0].value,
-            transition.incident.severity, decision.reason,
+            topic.name,
+            transition.incident.id,
+            transition.events[0].value,
+            transition.incident.severity,
+            decision.reason,
         )
     return Judged(bucket, transition)
 
@@ -387,8 +427,9 @@ def _escalate(store: Store, settings: Settings, topic: TopicSettings, now: datet
     if transition.events and transition.incident is not None:
         with store.transaction():
             store.save_incident(transition.incident)
-            _write_events(store, settings, topic, transition.incident, transition.events, now,
-                          actor=None)
+            _write_events(
+                store, settings, topic, transition.incident, transition.events, now, actor=None
+            )
 
 
 def apply(
@@ -475,7 +516,9 @@ def _failed(
     store: Store, settings: Settings, notification: Notification, exc: AlertError, now: datetime
 ) -> None:
     if exc.permanent:
-        log.error("%s: notification %d failed for good: %s", exc.alerter, notification.id, exc.message)
+        log.error(
+            "%s: notification %d failed for good: %s", exc.alerter, notification.id, exc.message
+        )
         store.mark_failed(notification.id, exc.message)
         return
     backoff = min(
@@ -485,7 +528,10 @@ def _failed(
     wait = max(exc.retry_after or timedelta(0), backoff)
     log.warning(
         "%s: notification %d not delivered (%s); retrying in %s",
-        exc.alerter, notification.id, exc.message, wait,
+        exc.alerter,
+        notification.id,
+        exc.message,
+        wait,
     )
     store.mark_retry(notification.id, exc.message, now + wait)
 

@@ -21,8 +21,8 @@ from alerts.base import Alerter
 from monitor import pipeline
 from monitor.models import Mention, Sentiment
 from monitor.sentiment import Scorer, build_scorer
-from monitor.sources import PUSH_TYPES
 from monitor.settings import Settings, TopicSettings
+from monitor.sources import PUSH_TYPES
 from monitor.sources.base import parse_instant
 from monitor.store import Store
 from monitor.webhook import PayloadError, parse_mention_with_topic
@@ -132,8 +132,14 @@ def replay(
             bucket_end = bucket_start + width
             polled_at = bucket_end  # "right after the bucket ended"
             _ingest_bucket(
-                store, topic, recording.outages.get(topic.name, []), sources, in_bucket,
-                scorer, bucket_start, polled_at,
+                store,
+                topic,
+                recording.outages.get(topic.name, []),
+                sources,
+                in_bucket,
+                scorer,
+                bucket_start,
+                polled_at,
             )
             mentions += len(in_bucket)
             now = bucket_end + lateness
@@ -181,8 +187,11 @@ def _ingest_bucket(
     for mention in mentions:
         by_source[mention.source].append((mention, scorer.score(mention.text, mention.lang)))
     for source in sources:
-        down = [o for o in outages if o.source == source and o.start_at < polled_at
-                and o.end_at > bucket_start]
+        down = [
+            o
+            for o in outages
+            if o.source == source and o.start_at < polled_at and o.end_at > bucket_start
+        ]
         if down:
             # The source could not be polled: its mentions of this span never arrived.
             at = max(down[0].start_at, bucket_start)

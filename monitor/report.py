@@ -7,13 +7,14 @@ from that row alone and a late update can replace any earlier one.
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta
 from typing import Any
 
 from alerts.drivers import find_drivers
 from monitor.models import Incident, Label
 from monitor.settings import Settings, TopicSettings
-from monitor.store import JudgedBucket, Store, iso
+from monitor.store import JudgedBucket, Store, StoredMention, iso
 
 TOP_POSTS = 10
 CHART_SPAN = timedelta(hours=24)
@@ -41,8 +42,12 @@ def incident_payload(
     storm = [j for j in series if incident.opened_at <= j.bucket.start_at < storm_end]
     current = storm[-1] if storm else (series[-1] if series else None)
     negatives = store.mentions(
-        topic.name, incident.opened_at, storm_end, label=Label.NEGATIVE,
-        order="most_negative", limit=STORM_SAMPLE,
+        topic.name,
+        incident.opened_at,
+        storm_end,
+        label=Label.NEGATIVE,
+        order="most_negative",
+        limit=STORM_SAMPLE,
     )
     baseline = store.texts(
         topic.name, incident.opened_at - BASELINE_SPAN, incident.opened_at, BASELINE_SAMPLE
@@ -70,9 +75,11 @@ def incident_payload(
             "source": store.split(topic.name, incident.opened_at, storm_end, "source"),
             "lang": store.split(topic.name, incident.opened_at, storm_end, "lang"),
         },
-        "series": [_point(j, incident) for j in series],
+        "series": [_point(j) for j in series],
         "escalation": {
-            "mention": " ".join(_mention(o) for o in settings.slack.oncall) if settings.slack else "",
+            "mention": " ".join(_mention(o) for o in settings.slack.oncall)
+            if settings.slack
+            else "",
             "count": incident.escalations,
         },
         "actor": actor,
@@ -187,17 +194,17 @@ def _totals(storm: list[JudgedBucket]) -> dict[str, Any]:
     }
 
 
-def _top(negatives: list[Any]) -> list[Any]:
+def _top(negatives: list[StoredMention]) -> list[StoredMention]:
     """The most telling negative posts: strongly negative first, reach breaking ties."""
 
-    def weight(stored: Any) -> float:
-        engagement = sum(stored.mention.engagement.values()) if stored.mention.engagement else 0
-        return stored.sentiment - 0.1 * min(engagement, 1000) ** 0.5
+    def weight(stored: StoredMention) -> float:
+        engagement = sum(stored.mention.engagement.values())
+        return stored.sentiment - 0.1 * math.sqrt(min(engagement, 1000))
 
     return sorted(negatives, key=weight)[:TOP_POSTS]
 
 
-def _post(stored: Any) -> dict[str, Any]:
+def _post(stored: StoredMention) -> dict[str, Any]:
     mention = stored.mention
     return {
         "text": mention.text[:TEXT_LIMIT],
@@ -211,7 +218,7 @@ def _post(stored: Any) -> dict[str, Any]:
     }
 
 
-def _point(judged: JudgedBucket, incident: Incident) -> dict[str, Any]:
+def _point(judged: JudgedBucket) -> dict[str, Any]:
     bucket = judged.bucket
     return {
         "start_at": iso(bucket.start_at),

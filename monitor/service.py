@@ -1,4 +1,4 @@
-"""The daemon: scheduler wiring, signals, the HTTP endpoint — and the only place that reads the clock.
+"""The daemon: scheduler wiring, signals, HTTP endpoint; the only place that reads the clock.
 
 Three kinds of job run on one APScheduler: one ingest job per source of each topic, one
 evaluate job that closes due buckets, and one deliver job that empties the outbox. Each job
@@ -28,9 +28,8 @@ from alerts.base import Alerter
 from alerts.console import ConsoleAlerter
 from monitor import pipeline, sdnotify
 from monitor.sentiment import Scorer, build_scorer
-from monitor.sources import PUSH_TYPES
 from monitor.settings import ConfigError, Settings, TopicSettings, load_settings
-from monitor.sources import source_class
+from monitor.sources import PUSH_TYPES, source_class
 from monitor.sources.base import USER_AGENT, Source, SourceSettings, TopicTerms
 from monitor.store import Store
 
@@ -186,24 +185,41 @@ class Daemon:
         self.scheduler.add_job(
             self._deliver, "interval", seconds=min(tick, 5.0), id="deliver", next_run_time=start
         )
-        self.scheduler.add_job(self._maintain, "interval", hours=1, id="maintain",
-                               next_run_time=start + timedelta(minutes=1))
+        self.scheduler.add_job(
+            self._maintain,
+            "interval",
+            hours=1,
+            id="maintain",
+            next_run_time=start + timedelta(minutes=1),
+        )
         interval = sdnotify.watchdog_interval(self.environ)
         if interval is not None:
             # Fed from the scheduler itself: a hung scheduler stops feeding and gets restarted.
             self.scheduler.add_job(
-                self._watchdog, "interval", seconds=max(interval.total_seconds() / 2, 1.0),
-                id="watchdog", next_run_time=start,
+                self._watchdog,
+                "interval",
+                seconds=max(interval.total_seconds() / 2, 1.0),
+                id="watchdog",
+                next_run_time=start,
             )
 
     def _ingest(
-        self, topic: TopicSettings, source_settings: SourceSettings, source: Source,
+        self,
+        topic: TopicSettings,
+        source_settings: SourceSettings,
+        source: Source,
         client: httpx.Client,
     ) -> None:
         runtime = self.runtime
         pipeline.ingest(
-            self.store(), runtime.settings, topic, source_settings, source, client,
-            runtime.scorer(topic), self.clock(),
+            self.store(),
+            runtime.settings,
+            topic,
+            source_settings,
+            source,
+            client,
+            runtime.scorer(topic),
+            self.clock(),
         )
 
     def _evaluate(self) -> None:
@@ -254,7 +270,8 @@ class Daemon:
         sdnotify.ready(self.environ)
         log.info(
             "monitoring %d topic(s): %s; alerts to %s",
-            len(self.settings.topics), ", ".join(t.name for t in self.settings.topics),
+            len(self.settings.topics),
+            ", ".join(t.name for t in self.settings.topics),
             ", ".join(self.runtime.alerters) or "nowhere (no alerter enabled)",
         )
         while not self._stop.wait(0.5):

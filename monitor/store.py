@@ -242,7 +242,7 @@ class Store:
         with self.transaction():
             before = self.conn.total_changes
             if rows:
-                self.db["mentions"].insert_all(rows, ignore=True, batch_size=500)
+                self.db.table("mentions").insert_all(rows, ignore=True, batch_size=500)
             new = self.conn.total_changes - before
             self.conn.execute(
                 "INSERT INTO cursors (topic, source, cursor, updated_at) VALUES (?, ?, ?, ?) "
@@ -385,9 +385,20 @@ class Store:
             "complete, score, anomalous, severity, expected_negative, expected_high, "
             "expected_share, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
-                bucket.topic, iso(bucket.start_at), iso(bucket.end_at), bucket.volume,
-                bucket.negative, bucket.positive, int(bucket.complete), score, int(anomalous),
-                severity, expected_negative, expected_high, expected_share, reason,
+                bucket.topic,
+                iso(bucket.start_at),
+                iso(bucket.end_at),
+                bucket.volume,
+                bucket.negative,
+                bucket.positive,
+                int(bucket.complete),
+                score,
+                int(anomalous),
+                severity,
+                expected_negative,
+                expected_high,
+                expected_share,
+                reason,
             ),
         )
 
@@ -402,7 +413,11 @@ class Store:
         return [
             JudgedBucket(
                 Bucket(r[0], _at(r[1]), _at(r[2]), r[3], r[4], r[5], bool(r[6])),
-                r[7], bool(r[8]), r[9], r[10], r[11],
+                r[7],
+                bool(r[8]),
+                r[9],
+                r[10],
+                r[11],
             )
             for r in rows
         ]
@@ -426,7 +441,11 @@ class Store:
         if label is not None:
             sql += " AND label = ?"
             params.append(label.value)
-        sql += " ORDER BY sentiment, created_at" if order == "most_negative" else " ORDER BY created_at"
+        sql += (
+            " ORDER BY sentiment, created_at"
+            if order == "most_negative"
+            else " ORDER BY created_at"
+        )
         if limit is not None:
             sql += " LIMIT ?"
             params.append(limit)
@@ -434,8 +453,14 @@ class Store:
             StoredMention(
                 r[0],
                 Mention(
-                    source=r[1], id=r[2], created_at=_at(r[3]), text=r[4], lang=r[5],
-                    author=r[6], url=r[7], engagement=json.loads(r[8]) if r[8] else {},
+                    source=r[1],
+                    id=r[2],
+                    created_at=_at(r[3]),
+                    text=r[4],
+                    lang=r[5],
+                    author=r[6],
+                    url=r[7],
+                    engagement=json.loads(r[8]) if r[8] else {},
                 ),
                 r[9],
                 Label(r[10]),
@@ -526,8 +551,7 @@ class Store:
 
     def active_incidents(self) -> list[Incident]:
         rows = self.conn.execute(
-            f"SELECT {self._INCIDENT_COLUMNS} FROM incidents WHERE status != 'resolved' "
-            "ORDER BY id"
+            f"SELECT {self._INCIDENT_COLUMNS} FROM incidents WHERE status != 'resolved' ORDER BY id"
         ).fetchall()
         return [_incident(r) for r in rows]
 
@@ -613,8 +637,7 @@ class Store:
 
     def mark_sent(self, notification_id: int, at: datetime) -> None:
         self.conn.execute(
-            "UPDATE notifications SET status = 'sent', sent_at = ?, last_error = NULL "
-            "WHERE id = ?",
+            "UPDATE notifications SET status = 'sent', sent_at = ?, last_error = NULL WHERE id = ?",
             (iso(at), notification_id),
         )
 
@@ -707,8 +730,14 @@ class Store:
 
 def _source_state(row: tuple[Any, ...]) -> SourceState:
     return SourceState(
-        row[0], row[1], from_iso(row[2]), from_iso(row[3]), row[4], from_iso(row[5]),
-        from_iso(row[6]), bool(row[7]),
+        row[0],
+        row[1],
+        from_iso(row[2]),
+        from_iso(row[3]),
+        row[4],
+        from_iso(row[5]),
+        from_iso(row[6]),
+        bool(row[7]),
     )
 
 

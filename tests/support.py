@@ -82,8 +82,14 @@ def calm_then_storm(
                 text = NEGATIVE if rng.random() < 0.2 else POSITIVE
             created = bucket_at + timedelta(seconds=rng.randrange(60))
             lines.append(
-                {"id": str(number), "source": "hackernews", "created_at": created.isoformat(),
-                 "text": text, "lang": "en", "author": f"user{number % 17}"}
+                {
+                    "id": str(number),
+                    "source": "hackernews",
+                    "created_at": created.isoformat(),
+                    "text": text,
+                    "lang": "en",
+                    "author": f"user{number % 17}",
+                }
             )
     return lines
 

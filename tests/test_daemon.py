@@ -34,7 +34,10 @@ class Daemon:
     def __init__(self, config: Path, env: dict[str, str] | None = None) -> None:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "monitor", "run", "--config", str(config)],
-            cwd=config.parent, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            cwd=config.parent,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
             env={**os.environ, **(env or {})},
         )
         self.lines: list[str] = []
@@ -68,8 +71,11 @@ class Daemon:
 @pytest.fixture
 def hn_api() -> Iterator[str]:
     api = FakeAPI()
-    api.add("GET", "/api/v1/search_by_date",
-            Canned.json({"hits": [], "nbPages": 1, "page": 0, "hitsPerPage": 100}))
+    api.add(
+        "GET",
+        "/api/v1/search_by_date",
+        Canned.json({"hits": [], "nbPages": 1, "page": 0, "hitsPerPage": 100}),
+    )
     with api.serve() as base_url:
         yield base_url
 
@@ -81,8 +87,9 @@ type = "hackernews"
 interval = "1s"
 base_url = "{base_url}/api/v1/"
 """
-    return write_settings(folder, SETTINGS, ALERTS, '[http]\nlisten = "127.0.0.1:0"\n',
-                          TOPIC, source)
+    return write_settings(
+        folder, SETTINGS, ALERTS, '[http]\nlisten = "127.0.0.1:0"\n', TOPIC, source
+    )
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
@@ -108,8 +115,11 @@ def test_a_source_answering_garbage_is_logged_and_the_daemon_keeps_running(
     tmp_path: Path,
 ) -> None:
     api = FakeAPI()
-    api.add("GET", "/api/v1/search_by_date", Canned(200, b"<html>maintenance</html>",
-                                                    {"content-type": "text/html"}))
+    api.add(
+        "GET",
+        "/api/v1/search_by_date",
+        Canned(200, b"<html>maintenance</html>", {"content-type": "text/html"}),
+    )
     with api.serve() as base_url:
         daemon = Daemon(config_for(tmp_path, base_url))
         line = daemon.wait_for("poll failed")

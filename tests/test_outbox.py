@@ -41,18 +41,26 @@ def open_incident(store: Store, settings: Settings, monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test")
     incident = store.save_incident(
         Incident(
-            id=0, topic="acme", status=IncidentStatus.OPEN, severity=3, opened_at=at(12),
-            updated_at=at(12, 5), last_anomaly_at=at(12, 5), peak_severity=3,
+            id=0,
+            topic="acme",
+            status=IncidentStatus.OPEN,
+            severity=3,
+            opened_at=at(12),
+            updated_at=at(12, 5),
+            last_anomaly_at=at(12, 5),
+            peak_severity=3,
             triggered_at=at(12, 5),
         )
     )
-    pipeline.apply(store, settings, Transition(incident, [NotificationKind.OPENED]), at(12, 5),
-                   "detector")
+    pipeline.apply(
+        store, settings, Transition(incident, [NotificationKind.OPENED]), at(12, 5), "detector"
+    )
     return incident
 
 
-def test_notifications_go_to_slack_only_when_a_token_is_set(tmp_path: Path,
-                                                             slack: FakeSlack) -> None:
+def test_notifications_go_to_slack_only_when_a_token_is_set(
+    tmp_path: Path, slack: FakeSlack
+) -> None:
     settings = slack_settings(tmp_path, slack)
     assert pipeline.alerter_names(settings, {}) == ["console"]
     assert pipeline.alerter_names(settings, ENV) == ["slack"]
@@ -79,8 +87,10 @@ def test_slack_outage_delays_but_delivers_exactly_once(
     # After a restart (new connection, new client) nothing is sent again.
     store.close()
     store = Store(settings.monitor.database)
-    assert pipeline.deliver(store, settings, build_alerters(settings, io.StringIO(), ENV),
-                            at(12, 20)) == 0
+    assert (
+        pipeline.deliver(store, settings, build_alerters(settings, io.StringIO(), ENV), at(12, 20))
+        == 0
+    )
     posted = slack.messages[slack.channel_id("#social-alerts") or ""]
     assert len(posted) == 1
     assert "acme" in posted[0].text
@@ -116,8 +126,13 @@ def test_updates_reuse_the_message_and_later_ones_supersede_earlier(
     assert pipeline.deliver(store, settings, alerters, at(12, 5)) == 1
     # Three updates pile up while Slack is rate limiting us; only the newest is sent.
     for minute in (6, 7, 8):
-        pipeline.apply(store, settings, Transition(incident, [NotificationKind.UPDATED]),
-                       at(12, minute), "detector")
+        pipeline.apply(
+            store,
+            settings,
+            Transition(incident, [NotificationKind.UPDATED]),
+            at(12, minute),
+            "detector",
+        )
     slack.fail_next("chat.update", status=429, retry_after=5)
     assert pipeline.deliver(store, settings, alerters, at(12, 8)) == 0
     assert pipeline.deliver(store, settings, alerters, at(12, 9)) == 1
@@ -147,11 +162,20 @@ def test_console_prints_each_alert_once(tmp_path: Path) -> None:
     store = Store(settings.monitor.database)
     store.migrate()
     incident = store.save_incident(
-        Incident(id=0, topic="acme", status=IncidentStatus.OPEN, severity=2, opened_at=at(12),
-                 updated_at=at(12, 5), last_anomaly_at=at(12, 5), peak_severity=2)
+        Incident(
+            id=0,
+            topic="acme",
+            status=IncidentStatus.OPEN,
+            severity=2,
+            opened_at=at(12),
+            updated_at=at(12, 5),
+            last_anomaly_at=at(12, 5),
+            peak_severity=2,
+        )
     )
-    pipeline.apply(store, settings, Transition(incident, [NotificationKind.OPENED]), at(12, 5),
-                   "detector")
+    pipeline.apply(
+        store, settings, Transition(incident, [NotificationKind.OPENED]), at(12, 5), "detector"
+    )
     out = io.StringIO()
     alerters = {"console": ConsoleAlerter(out)}
     assert pipeline.deliver(store, settings, alerters, at(12, 5)) == 1

@@ -25,8 +25,12 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def shitstorm(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "monitor", *args], capture_output=True, text=True, cwd=cwd,
-        timeout=120, env={"PATH": "/usr/bin:/bin", "HOME": str(cwd)},
+        [sys.executable, "-m", "monitor", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=120,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(cwd)},
     )
 
 
@@ -58,8 +62,14 @@ def test_replay_of_a_storm_opens_one_incident_at_its_start(tmp_path: Path) -> No
 def test_a_happy_spike_and_an_outage_open_nothing(tmp_path: Path) -> None:
     config = write_settings(tmp_path, BASE_SETTINGS, ALERTS, TOPIC)
     stream = calm_then_storm(at(8), minutes=180, storm_at=150, storm_text=POSITIVE)
-    stream.append({"kind": "outage", "source": "hackernews",
-                   "start": at(9, 30).isoformat(), "end": at(10, 0).isoformat()})
+    stream.append(
+        {
+            "kind": "outage",
+            "source": "hackernews",
+            "start": at(9, 30).isoformat(),
+            "end": at(10, 0).isoformat(),
+        }
+    )
     recording = write_jsonl(tmp_path / "stream.jsonl", stream)
     result = shitstorm("replay", str(recording), "--config", str(config))
     assert result.returncode == 0, result.stderr
@@ -68,16 +78,19 @@ def test_a_happy_spike_and_an_outage_open_nothing(tmp_path: Path) -> None:
 
 def test_a_storm_that_ends_resolves_and_incidents_can_be_acted_on(tmp_path: Path) -> None:
     config = write_settings(
-        tmp_path, BASE_SETTINGS, ALERTS.replace('console = "on"', 'console = "on"\n'
-                                                'resolve_after = "10m"'), TOPIC,
+        tmp_path,
+        BASE_SETTINGS,
+        ALERTS.replace('console = "on"', 'console = "on"\nresolve_after = "10m"'),
+        TOPIC,
     )
     stream = calm_then_storm(at(8), minutes=200, storm_at=150, storm_minutes=10)
     shitstorm("replay", str(write_jsonl(tmp_path / "s.jsonl", stream)), "--config", str(config))
     (incident,) = incidents(config)
     assert incident["status"] == "resolved" and incident["resolved_at"] is not None
 
-    assert shitstorm("incidents", "ack", "1", "--by", "lena", "--config",
-                     str(config)).returncode == 0
+    assert (
+        shitstorm("incidents", "ack", "1", "--by", "lena", "--config", str(config)).returncode == 0
+    )
     shown = shitstorm("incidents", "show", "1", "--json", "--config", str(config))
     kinds = [e["kind"] for e in json.loads(shown.stdout)["events"]]
     assert kinds[0] == "opened" and "resolved" in kinds

@@ -74,8 +74,10 @@ def test_every_problem_is_reported_with_its_key_path(tmp_path: Path) -> None:
         for line in found
     )
     assert any(line.startswith("monitor.colour: unknown key") for line in found)
-    assert any(line.startswith("topics[0].sources[1].type: unknown source type 'myspace'")
-               for line in found)
+    assert any(
+        line.startswith("topics[0].sources[1].type: unknown source type 'myspace'")
+        for line in found
+    )
     assert any(line.startswith("alerts.max_escalations: expected a whole number") for line in found)
     assert len(found) == 4
 
@@ -95,19 +97,19 @@ def test_bad_toml_names_the_line(tmp_path: Path) -> None:
 
 
 def test_no_topics_and_duplicate_names(tmp_path: Path) -> None:
-    assert problems(tmp_path, "[monitor]\n") == [
-        "topics: configure at least one [[topics]] table"
-    ]
+    assert problems(tmp_path, "[monitor]\n") == ["topics: configure at least one [[topics]] table"]
     doubled = GOOD + '\n[[topics]]\nname = "acme"\nterms = ["x"]\n'
     assert "topics[1].name: topic 'acme' is configured twice" in problems(tmp_path, doubled)
 
 
 def test_two_sources_of_one_type_need_distinct_names(tmp_path: Path) -> None:
     text = GOOD + '\n[[topics.sources]]\ntype = "rss"\nurl = "http://127.0.0.1:9/b.xml"\n'
-    assert any(p.startswith("topics[0].sources[2].name: another source") for p in
-               problems(tmp_path, text))
-    named = text.replace('url = "http://127.0.0.1:9/b.xml"',
-                         'url = "http://127.0.0.1:9/b.xml"\nname = "rss-b"')
+    assert any(
+        p.startswith("topics[0].sources[2].name: another source") for p in problems(tmp_path, text)
+    )
+    named = text.replace(
+        'url = "http://127.0.0.1:9/b.xml"', 'url = "http://127.0.0.1:9/b.xml"\nname = "rss-b"'
+    )
     assert load_settings(write(tmp_path, named), environ={}).topics[0].sources[2].name == "rss-b"
 
 
@@ -127,7 +129,10 @@ def test_bad_durations(text: object) -> None:
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "monitor", *args], capture_output=True, text=True, cwd=ROOT,
+        [sys.executable, "-m", "monitor", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
         timeout=60,
     )
 
