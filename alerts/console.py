@@ -19,6 +19,7 @@ from alerts.slack_blocks import (
     percent,
     plain_source_status_text,
     severity_label,
+    silence_text,
     split_text,
     truncate,
 )
@@ -29,6 +30,8 @@ MAX_POSTS = 3
 
 _WHAT: Mapping[NotificationKind, str] = {
     NotificationKind.OPENED: "NEW INCIDENT",
+    NotificationKind.REOPENED: "REOPENED",
+    NotificationKind.FEEDBACK: "feedback",
     NotificationKind.UPDATED: "update",
     NotificationKind.SEVERITY_UP: "SEVERITY UP",
     NotificationKind.ACKNOWLEDGED: "acknowledged",
@@ -73,6 +76,9 @@ def render(notification: Notification) -> str:
         lines.extend(_wrap(f"why:      {reason}", indent=13))
     lines.extend(_numbers(payload, incident))
     lines.extend(_people(payload, incident, notification.kind))
+    silenced = silence_text(payload)
+    if silenced:
+        lines.extend(_wrap(f"silenced: {silenced}", indent=13))
     drivers = drivers_text(payload.get("drivers"), limit=6, code=False)
     if drivers:
         lines.extend(_wrap(f"driving:  {drivers}", indent=13))

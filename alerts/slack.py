@@ -56,10 +56,13 @@ PERMANENT_ERRORS: Final[Mapping[str, str]] = {
     "restricted_action": "the workspace does not allow the app to post in {channel}",
 }
 THREAD_KINDS: Final = frozenset({
-    NotificationKind.OPENED, NotificationKind.SEVERITY_UP, NotificationKind.ESCALATED,
+    NotificationKind.OPENED, NotificationKind.REOPENED, NotificationKind.SEVERITY_UP,
+    NotificationKind.ESCALATED,
     NotificationKind.ACKNOWLEDGED, NotificationKind.RESOLVED,
 })
-CHART_KINDS: Final = frozenset({NotificationKind.OPENED, NotificationKind.SEVERITY_UP})
+CHART_KINDS: Final = frozenset(
+    {NotificationKind.OPENED, NotificationKind.REOPENED, NotificationKind.SEVERITY_UP}
+)
 REPLY_EVENT_TYPE: Final = "shitstorm_notification"
 # 5 × 200 messages back. (Slack's 2025 limits of 15 messages a minute on conversations.history
 # apply to commercially distributed apps only, not to a workspace's own internal app.)

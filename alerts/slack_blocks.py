@@ -273,6 +273,19 @@ def _status_line(incident: Mapping[str, Any]) -> str:
     return " · ".join(parts)
 
 
+def silence_text(payload: Mapping[str, Any]) -> str:
+    """"Silenced until …" while a silence or planned campaign covers the topic, else ""."""
+    silenced = _mapping(payload, "silenced")
+    if not silenced:
+        return ""
+    until = parse_at(silenced.get("until"))
+    reason = silenced.get("reason")
+    text = f"Silenced until {until:%Y-%m-%d %H:%M} UTC" if until else "Silenced"
+    if isinstance(reason, str) and reason:
+        text += f" ({reason})"
+    return text + ": nobody is paged until then."
+
+
 def _post_block(post: Mapping[str, Any]) -> Block:
     excerpt = escape(truncate(str(post.get("text") or ""), MAX_EXCERPT))
     quoted = "\n".join(f"> {line}" for line in excerpt.splitlines() or [""])
@@ -378,6 +391,9 @@ def incident_blocks(payload: Mapping[str, Any]) -> list[Block]:
     status_line = _status_line(incident)
     if status_line:
         blocks.append(_context(status_line))
+    silenced = silence_text(payload)
+    if silenced:
+        blocks.append(_context(f"🔕 {escape(silenced)}"))
     # Buttons come before the details, so on-call can act without scrolling on a phone.
     actions = _action_buttons(payload)
     if actions is not None:
@@ -436,7 +452,9 @@ def _thread_reply_text(kind: NotificationKind, payload: Mapping[str, Any]) -> st
     actor = actor_mention(payload.get("actor"))
     reason = payload.get("reason")
     reason_text = f"\n{escape(str(reason))}" if isinstance(reason, str) and reason else ""
-    if kind is NotificationKind.OPENED and incident.get("reopened"):
+    if kind is NotificationKind.REOPENED or (
+        kind is NotificationKind.OPENED and incident.get("reopened")
+    ):
         return truncate(f"🔁 *Reopened* at severity {severity_label(severity)}.{reason_text}",
                         MAX_SECTION_TEXT)
     if kind is NotificationKind.SEVERITY_UP:

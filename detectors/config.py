@@ -27,16 +27,18 @@ class DetectionSettings:
     # A storm needs at least this many negative mentions in the evidence window: "0 vs 3" is
     # not a storm, however improbable it is.
     min_negative: int = 8
-    # Score (roughly standard deviations above the seasonal expectation) that opens a storm.
-    threshold: float = 4.5
+    # Score that opens a storm: standard deviations above the seasonal expectation, under a
+    # noise model learnt per topic (a spiky topic needs a bigger spike for the same score).
+    # The evidence is tested over several spans at once, hence a bar higher than the usual 3.
+    threshold: float = 5.5
     # Once in a storm, buckets stay flagged (and unlearnt) while the score stays above this.
-    hold_threshold: float = 2.5
-    # Evidence is also summed over the last buckets, up to this span: a storm that is 3x the
-    # usual volume but small per bucket shows within a few buckets instead of never.
-    accumulate: timedelta = timedelta(minutes=30)
+    hold_threshold: float = 3.5
+    # Evidence is also summed over the last 3, 9, 27 ... buckets up to this span: a storm that
+    # is 3x the usual volume but small per bucket shows within a few buckets instead of never.
+    accumulate: timedelta = timedelta(hours=3)
     # How fast the baseline level follows slow drifts (half-life). Shorter follows trends
-    # better; longer resists being dragged down by a silent outage.
-    level_half_life: timedelta = timedelta(hours=12)
+    # better; longer resists being dragged down by a silent outage or a slow-building storm.
+    level_half_life: timedelta = timedelta(hours=48)
     # Memory of the hour-of-day / day-of-week profile and of the noise level (half-life).
     profile_half_life: timedelta = timedelta(days=14)
     # Memory of the usual negative share (half-life).

@@ -64,7 +64,7 @@ class TopicDetector:
     (False, False)
     >>> storm = detector.observe(bucket(400, 45, 85))
     >>> storm.anomalous, storm.severity
-    (True, 2)
+    (True, 3)
     >>> storm.reason
     '45 negative mentions in the last 5 min vs 10 expected (4.5×); 53% negative vs 20% usual'
 
@@ -127,8 +127,7 @@ class TopicDetector:
         level = 0
         if anomalous:
             level = max(
-                severity(w.observed / max(w.expected, 1e-9), w.z, self._threshold)
-                for w in qualified
+                severity(w.observed, w.expected, self.settings.min_negative) for w in qualified
             )
         best = max(qualified or windows, key=lambda w: w.z)
         reason = self._reason(bucket, best, usual_share, anomalous, share_ok, warming_up)

@@ -160,7 +160,7 @@ class SeasonalCountDetector(_CountBaseline):
     def __init__(
         self,
         timezone: tzinfo = UTC,
-        level_half_life: timedelta = timedelta(hours=12),
+        level_half_life: timedelta = timedelta(hours=48),
         profile_half_life: timedelta = timedelta(days=14),
     ) -> None:
         super().__init__(level_half_life, profile_half_life)
@@ -238,7 +238,7 @@ class RecentLevelDetector(_CountBaseline):
     def __init__(
         self,
         timezone: tzinfo = UTC,
-        level_half_life: timedelta = timedelta(hours=12),
+        level_half_life: timedelta = timedelta(hours=48),
         profile_half_life: timedelta = timedelta(days=14),
     ) -> None:
         super().__init__(level_half_life, profile_half_life)

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
-import json
 import logging
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from alerts.interactions import parse_action, payload_from_form, verify_signature
+from alerts.socket_mode import answer_ephemerally
 from monitor import metrics
 from monitor.http import HttpServer, Request, Response
+from monitor.models import Mention
+from monitor.secrets import read_secret
 from monitor.settings import Settings
 from monitor.sources import PUSH_TYPES
+from monitor.sources.webhook import WebhookSettings
 from monitor.store import Store
+from monitor.webhook import make_ingest_handler
 
 if TYPE_CHECKING:
     from monitor.service import Daemon
@@ -64,8 +70,64 @@ def build_http_server(daemon: Daemon) -> HttpServer:
 
     server.route("GET", "/healthz", healthz)
     server.route("GET", "/metrics", metrics_route)
+    server.route("POST", "/slack/actions", lambda r, p: slack_actions(daemon, r))
+    server.route(
+        "POST",
+        "/ingest/{topic}",
+        make_ingest_handler(
+            lambda topic: webhook_secret(daemon.settings, topic, daemon.environ),
+            lambda topic, mentions: store_pushed(daemon, topic, mentions),
+        ),
+    )
     return server
 
 
-def json_response(status: int, body: object) -> Response:
-    return Response(status, json.dumps(body).encode(), "application/json")
+def slack_actions(daemon: Daemon, request: Request) -> Response:
+    """``POST /slack/actions``: a button click, signed by Slack with the signing secret."""
+    slack = daemon.settings.slack
+    secret = read_secret(slack.signing_secret_env, daemon.environ) if slack else None
+    if secret is None:
+        return Response.text(404, "Slack interactivity over HTTP is not configured")
+    now = daemon.clock()
+    if not verify_signature(
+        secret,
+        request.headers.get("x-slack-request-timestamp", ""),
+        request.body,
+        request.headers.get("x-slack-signature", ""),
+        now,
+    ):
+        log.warning("rejected a Slack action from %s: bad or stale signature", request.client)
+        return Response.text(401, "invalid or stale Slack signature")
+    try:
+        payload = payload_from_form(request.body)
+        action = parse_action(payload, now)
+    except ValueError as exc:
+        # Signed by Slack but not one of our buttons: acknowledge so Slack shows no error.
+        log.info("ignoring a Slack interaction: %s", exc)
+        return Response.text(200, "")
+    problem = daemon.on_action(action)
+    if problem:
+        answer_ephemerally(payload, problem)
+    return Response.text(200, "")
+
+
+def webhook_secret(settings: Settings, topic: str, environ: Mapping[str, str]) -> str | None:
+    """The secret of the topic's webhook source; None when the topic takes no pushes."""
+    try:
+        configured = settings.topic(topic)
+    except KeyError:
+        return None
+    for source in configured.sources:
+        if isinstance(source, WebhookSettings):
+            return read_secret(source.secret_env, environ)
+    return None
+
+
+def store_pushed(daemon: Daemon, topic: str, mentions: list[Mention]) -> int:
+    settings = daemon.settings
+    configured = settings.topic(topic)
+    scorer = daemon.runtime.scorer(configured)
+    scored = [(m, scorer.score(m.text, m.lang)) for m in mentions]
+    new = daemon.store().save_mentions(topic, scored, daemon.clock())
+    metrics.MENTIONS_INGESTED.labels(topic, "webhook").inc(new)
+    return new

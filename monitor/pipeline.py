@@ -13,7 +13,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from importlib.metadata import version
-from typing import Any
 
 import httpx
 
@@ -366,15 +365,7 @@ def _judge(
             incident = store.save_incident(transition.incident)
             transition = Transition(incident, transition.events)
             _write_events(
-                store,
-                settings,
-                topic,
-                incident,
-                transition.events,
-                bucket.end_at,
-                actor=None,
-                decision=decision,
-                bucket=bucket,
+                store, settings, topic, incident, transition.events, bucket.end_at, actor=None
             )
     if transition.alerts:
         assert transition.incident is not None
@@ -398,30 +389,40 @@ def _write_events(
     now: datetime,
     *,
     actor: str | None,
-    decision: Any = None,
-    bucket: Bucket | None = None,
 ) -> None:
     """Record the incident's events and put one notification per alerter in the outbox."""
     if not events:
         return
-    silenced = store.silence_at(topic.name, now)
+    silence = silence_at(store, topic, now)
     payload = incident_payload(store, settings, topic, incident, now, actor=actor)
+    if silence is not None:
+        payload["silenced"] = {"until": silence[0].isoformat(), "reason": silence[1]}
     for kind in events:
         if kind is not NotificationKind.UPDATED:
             store.add_incident_event(incident.id, now, kind.value, actor)
-        # While a topic is silenced (a planned campaign, a known issue) its incidents are
-        # still recorded, but nobody is paged for them.
-        if silenced is not None:
-            continue
         for alerter in alerter_names(settings):
             if alerter == "console" and kind is NotificationKind.UPDATED:
                 continue  # the console cannot edit what it printed; updates would be noise
             store.add_notification(alerter, kind, topic.name, incident.id, now, payload)
 
 
+def silence_at(
+    store: Store, topic: TopicSettings, now: datetime
+) -> tuple[datetime, str | None] | None:
+    """The end and reason of a silence or planned campaign covering ``now``, if any.
+
+    During a silence incidents are still recorded and posted, so a campaign that backfires
+    is still seen in the channel, but nobody is paged: escalations wait until it ends.
+    """
+    for campaign in topic.campaigns:
+        if campaign.start <= now < campaign.end:
+            return campaign.end, f"planned campaign: {campaign.name}"
+    return store.silence_at(topic.name, now)
+
+
 def _escalate(store: Store, settings: Settings, topic: TopicSettings, now: datetime) -> None:
     incident = store.active_incident(topic.name)
-    if incident is None:
+    if incident is None or silence_at(store, topic, now) is not None:
         return
     transition = escalate_if_due(incident, incident_policy(settings), now)
     if transition.events and transition.incident is not None:

@@ -14,7 +14,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from types import FrameType
@@ -26,7 +26,10 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from alerts.base import Alerter
 from alerts.console import ConsoleAlerter
+from alerts.interactions import Action
 from monitor import pipeline, sdnotify
+from monitor.actions import SlackGroupMembers, apply_action
+from monitor.secrets import read_secret
 from monitor.sentiment import Scorer, build_scorer
 from monitor.settings import ConfigError, Settings, TopicSettings, load_settings
 from monitor.sources import PUSH_TYPES, source_class
@@ -64,8 +67,6 @@ def build_alerters(
     settings: Settings, stdout: TextIO, environ: Mapping[str, str] | None = None
 ) -> dict[str, Alerter]:
     """The alerters that :func:`pipeline.alerter_names` writes notifications for."""
-    from monitor.secrets import read_secret
-
     alerters: dict[str, Alerter] = {}
     names = pipeline.alerter_names(settings, environ)
     if "console" in names:
@@ -146,6 +147,8 @@ class Daemon:
         )
         self.last_tick_at: datetime | None = None
         self.http: Any = None
+        self.socket_mode: Any = None
+        self.group_members: SlackGroupMembers | None = None
 
     @property
     def settings(self) -> Settings:
@@ -250,6 +253,44 @@ class Daemon:
         log.info("received %s; finishing the job in flight", signal.Signals(signum).name)
         self._stop.set()
 
+    def on_action(self, action: Action) -> str | None:
+        """A Slack button click (Socket Mode or HTTP): change the incident, never Slack."""
+        slack = self.settings.slack
+
+        def members(group: str) -> Collection[str] | None:
+            if self.group_members is None:
+                return None
+            return self.group_members.members(group, self.clock())
+
+        return apply_action(self.store(), self.settings, action, members if slack else None)
+
+    def _start_slack_interactivity(self) -> None:
+        slack = self.settings.slack
+        if slack is None:
+            return
+        from slack_sdk import WebClient
+
+        token = read_secret(slack.token_env, self.environ)
+        client = WebClient(token=token, base_url=slack.api_url, timeout=10)
+        if slack.allowed_group:
+            self.group_members = SlackGroupMembers(client)
+        app_token = read_secret(slack.app_token_env, self.environ)
+        if not app_token:
+            return
+        from alerts.socket_mode import SocketModeListener
+
+        self.socket_mode = SocketModeListener(
+            app_token, self.on_action, clock=self.clock, web_client=client
+        )
+        try:
+            self.socket_mode.connect()
+        except ConnectionError as exc:
+            # Buttons are a convenience; alerts must flow even when Socket Mode cannot connect.
+            log.error("%s; buttons only work over HTTP /slack/actions until it can", exc)
+            self.socket_mode = None
+            return
+        log.info("Slack Socket Mode connected: incident buttons are live")
+
     def _on_hup(self, signum: int, frame: FrameType | None) -> None:
         self._reload.set()
 
@@ -265,6 +306,7 @@ class Daemon:
         signal.signal(signal.SIGINT, self._on_stop)
         signal.signal(signal.SIGHUP, self._on_hup)
         self._start_http()
+        self._start_slack_interactivity()
         self._schedule()
         self.scheduler.start()
         sdnotify.ready(self.environ)
@@ -325,6 +367,8 @@ class Daemon:
         finished = done.wait(STOP_GRACE)
         if self.http is not None:
             self.http.stop()
+        if self.socket_mode is not None:
+            self.socket_mode.close()
         if not finished:
             log.warning("a job was still running after %.0fs; exiting without it", STOP_GRACE)
             logging.shutdown()

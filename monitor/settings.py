@@ -16,7 +16,7 @@ import types
 import typing
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -90,6 +90,13 @@ class SlackSettings:
     upload_charts: bool = True
     # Mentioned in escalation replies: Slack user ids ("U0123") or a user group ("S0123").
     oncall: list[str] = field(default_factory=list)
+    # Who may press the incident buttons: user ids and/or one user group. Empty: everyone.
+    allowed_users: list[str] = field(default_factory=list)
+    allowed_group: str | None = None
+    # Button clicks arrive over Socket Mode when this variable holds an app token ("xapp-"),
+    # and over POST /slack/actions (signed with the signing secret) when that one is set.
+    app_token_env: str = "SLACK_APP_TOKEN"
+    signing_secret_env: str = "SLACK_SIGNING_SECRET"
 
     def problems(self) -> list[tuple[str, str]]:
         if not self.channel.strip():
@@ -104,6 +111,20 @@ class HttpSettings:
 
 
 @dataclass(frozen=True, kw_only=True)
+class CampaignSettings:
+    """A planned window (a campaign, a launch) during which the topic's alerts page nobody."""
+
+    name: str
+    start: datetime
+    end: datetime
+
+    def problems(self) -> list[tuple[str, str]]:
+        if self.end <= self.start:
+            return [("end", "must be after start")]
+        return []
+
+
+@dataclass(frozen=True, kw_only=True)
 class TopicSettings:
     name: str
     terms: list[str]
@@ -112,6 +133,7 @@ class TopicSettings:
     # Slack channel for this topic's alerts; the [slack] channel when unset.
     channel: str | None = None
     sources: tuple[SourceSettings, ...] = ()
+    campaigns: tuple[CampaignSettings, ...] = ()
 
     def problems(self) -> list[tuple[str, str]]:
         found = []
@@ -204,14 +226,26 @@ def _topics(value: Any, errors: list[str]) -> list[TopicSettings]:
     for i, table in enumerate(value):
         where = f"topics[{i}]"
         sources = _sources(table.get("sources", []), where, errors)
-        rest = {k: v for k, v in table.items() if k != "sources"}
-        topic = build(TopicSettings, rest, where, errors, skip={"sources"})
+        campaigns = _campaigns(table.get("campaigns", []), where, errors)
+        rest = {k: v for k, v in table.items() if k not in ("sources", "campaigns")}
+        topic = build(TopicSettings, rest, where, errors, skip={"sources", "campaigns"})
         if topic is None:
             continue
         if topic.name in {t.name for t in topics}:
             errors.append(f"{where}.name: topic {topic.name!r} is configured twice")
-        topics.append(dataclasses.replace(topic, sources=tuple(sources)))
+        topics.append(
+            dataclasses.replace(topic, sources=tuple(sources), campaigns=tuple(campaigns))
+        )
     return topics
+
+
+def _campaigns(value: Any, where: str, errors: list[str]) -> list[CampaignSettings]:
+    if not isinstance(value, list) or not all(isinstance(c, Mapping) for c in value):
+        errors.append(f"{where}.campaigns: must be an array of tables ([[topics.campaigns]])")
+        return []
+    found = [build(CampaignSettings, c, f"{where}.campaigns[{j}]", errors)
+             for j, c in enumerate(value)]
+    return [c for c in found if c is not None]
 
 
 def _sources(value: Any, where: str, errors: list[str]) -> list[SourceSettings]:
@@ -304,6 +338,13 @@ def convert(value: Any, hint: Any) -> Any:
         return [convert(v, item) for v in value]
     if hint is timedelta:
         return parse_duration(value)
+    if hint is datetime:
+        if not isinstance(value, datetime) or value.tzinfo is None:
+            raise ValueError(
+                f"expected a date and time with its offset, like 2026-11-27T09:00:00+01:00, "
+                f"got {_kind(value)}"
+            )
+        return value.astimezone(UTC)
     if hint is bool:
         if not isinstance(value, bool):
             raise ValueError(f"expected true or false, got {_kind(value)}")
@@ -367,6 +408,7 @@ def _kind(value: Any) -> str:
         str: "a string",
         list: "a list",
         dict: "a table",
+        datetime: "a date and time",
     }
     return f"{names.get(type(value), type(value).__name__)} ({value!r})"
 

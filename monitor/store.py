@@ -209,19 +209,10 @@ class Store:
 
     # -- ingest ------------------------------------------------------------------------------
 
-    def save_poll(
-        self,
-        topic: str,
-        source: str,
-        at: datetime,
-        scored: Sequence[tuple[Mention, Sentiment]],
-        cursor: str | None,
-        duration: float,
+    def save_mentions(
+        self, topic: str, scored: Sequence[tuple[Mention, Sentiment]], at: datetime
     ) -> int:
-        """Store a successful poll: its mentions, its cursor and the poll record, atomically.
-
-        Returns how many mentions were new; ones already stored are left as they were.
-        """
+        """Store scored mentions; returns how many were new (stored ones are left as they were)."""
         rows = [
             {
                 "topic": topic,
@@ -239,11 +230,28 @@ class Store:
             }
             for mention, sentiment in scored
         ]
+        if not rows:
+            return 0
         with self.transaction():
             before = self.conn.total_changes
-            if rows:
-                self.db.table("mentions").insert_all(rows, ignore=True, batch_size=500)
-            new = self.conn.total_changes - before
+            self.db.table("mentions").insert_all(rows, ignore=True, batch_size=500)
+            return self.conn.total_changes - before
+
+    def save_poll(
+        self,
+        topic: str,
+        source: str,
+        at: datetime,
+        scored: Sequence[tuple[Mention, Sentiment]],
+        cursor: str | None,
+        duration: float,
+    ) -> int:
+        """Store a successful poll: its mentions, its cursor and the poll record, atomically.
+
+        Returns how many mentions were new; ones already stored are left as they were.
+        """
+        with self.transaction():
+            new = self.save_mentions(topic, scored, at)
             self.conn.execute(
                 "INSERT INTO cursors (topic, source, cursor, updated_at) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT (topic, source) DO UPDATE SET cursor = excluded.cursor, "
@@ -253,7 +261,7 @@ class Store:
             self.conn.execute(
                 "INSERT INTO polls (topic, source, at, ok, fetched, new, duration) "
                 "VALUES (?, ?, ?, 1, ?, ?, ?)",
-                (topic, source, iso(at), len(rows), new, duration),
+                (topic, source, iso(at), len(scored), new, duration),
             )
             self._upsert_source_state(
                 topic, source, last_success_at=iso(at), failing_since=None, retry_at=None

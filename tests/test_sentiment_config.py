@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from monitor.models import Label
 from monitor.sentiment import SentimentSettings, build_scorer
+from monitor.sentiment.embedded import TUNED_THRESHOLDS, calibrate
 
 
 def keys(settings: SentimentSettings) -> list[str]:
@@ -44,3 +47,20 @@ def test_a_higher_negative_threshold_flags_more_mentions() -> None:
     sensitive = build_scorer(SentimentSettings(negative_threshold=-0.01)).score(mild, "de")
     assert strict.label is Label.NEUTRAL
     assert sensitive.label is Label.NEGATIVE
+
+
+def test_thresholds_mean_the_same_in_every_language() -> None:
+    # Each scorer's tuned thresholds land on the settings' defaults, and the scale is monotonic.
+    for tuned in TUNED_THRESHOLDS.values():
+        assert calibrate(tuned[0], tuned) == pytest.approx(SentimentSettings().negative_threshold)
+        assert calibrate(tuned[1], tuned) == pytest.approx(SentimentSettings().positive_threshold)
+        points = [i / 50 - 1 for i in range(101)]
+        mapped = [calibrate(p, tuned) for p in points]
+        assert mapped == sorted(mapped)
+        assert (mapped[0], mapped[50], mapped[-1]) == pytest.approx((-1.0, 0.0, 1.0))
+
+
+def test_a_more_sensitive_threshold_never_turns_praise_negative() -> None:
+    scorer = build_scorer(SentimentSettings(negative_threshold=-0.01))
+    assert scorer.score("I love this, great service", "en").label is Label.POSITIVE
+    assert scorer.score("Super Service, danke!", "de").label is Label.POSITIVE

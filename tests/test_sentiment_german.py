@@ -133,3 +133,27 @@ def test_tokenizer_keeps_emoticons_and_drops_links_and_handles() -> None:
         (Kind.EMOTICON, "D:"),
         (Kind.BANG, "!!!"),
     ]
+
+
+def test_a_salutation_is_not_praise() -> None:
+    assert polarity("Liebe Bahn, wann fährt der nächste Zug?") < 0.35
+    assert polarity("Ich liebe Bahnfahren") > 0.35
+    assert polarity("Liebe Telekom, seit Tagen kein Netz.") < -0.2
+
+
+def test_negation_reaches_past_mehr() -> None:
+    assert polarity("Die App funktioniert nicht mehr") < -0.3
+    assert polarity("Das ist nicht mehr gut") < -0.3
+    assert polarity("Nicht mehr lange bis Weihnachten") == 0.0
+
+
+def test_colloquial_praise_and_campaign_hashtags() -> None:
+    assert polarity("Die neue Kollektion ist der Hammer") > 0.35
+    assert polarity("#BoykottNestle") < -0.5
+    assert polarity("Ganz großes Kino, liebe Telekom. Seit Tagen kein Netz.") < -0.3
+
+
+def test_link_posts_without_emotion_count_less() -> None:
+    headline = "Streik bei der Bahn: viele Verspätungen"
+    assert polarity(headline + " https://t.co/x") > polarity(headline)
+    assert polarity(headline + " https://t.co/x 😡") < polarity(headline + " https://t.co/x")

@@ -91,3 +91,17 @@ def test_scoring_from_many_threads_counts_every_text() -> None:
         results = list(pool.map(scorer.score, texts))
     assert [r.lang for r in results] == ["de", "en"] * 200
     assert dict(scorer.language_counts()) == {"de": 200, "en": 200}
+
+
+def test_posts_in_unexpected_languages_are_identified_and_counted() -> None:
+    scorer = build_scorer(SentimentSettings(fallback_language="en"), languages=["de"])
+    result = scorer.score("C'est vraiment un scandale, je ne reviendrai jamais chez vous")
+    assert result.lang == "en"
+    assert scorer.language_counts()["fr"] == 1
+    assert scorer.fallback_count() == 1
+
+
+def test_short_ambiguous_posts_go_to_the_expected_language() -> None:
+    detector = LanguageDetector(["de", "en"])
+    assert detector.detect("Moien, Zuch ass rëm ze spéit") in {"de", "lb"}
+    assert detector.detect("Zug weg. Toll.") == "de"

@@ -24,9 +24,9 @@ class SentimentSettings:
     # Language used for texts whose language is unknown or has no scorer; "und" scores them
     # neutral instead (and they are still counted).
     fallback_language: str = "en"
-    # Polarity at or below which a mention counts as negative, and at or above which positive.
-    # Defaults are the ones the embedded scorers were tuned for; raise negative_threshold
-    # (towards 0) to flag more mentions as negative.
+    # Polarity at or below which a mention counts as negative, and at or above which positive,
+    # for the embedded backend (whose scorers were tuned to these defaults; a model backend
+    # labels by its most probable class). Raise negative_threshold towards 0 to flag more.
     negative_threshold: float = -0.2
     positive_threshold: float = 0.35
     # Texts with fewer letters than this are not language-identified (emoji only, links only).

@@ -1,8 +1,9 @@
 """The default backend: the rule scorers shipped with the package, English and German.
 
 No download, no model: it works from a plain ``pip install`` and scores thousands of texts a
-second. Each language keeps the thresholds its scorer was tuned with, because one polarity scale
-does not mean the same in VADER and in the German rules; the settings shift both together.
+second. The two scorers' raw polarities do not mean the same (VADER's -0.05 is already a
+complaint, the German rules' is not), so each is mapped onto one common scale on which the
+settings' thresholds hold for every language alike.
 """
 
 from __future__ import annotations
@@ -15,12 +16,33 @@ from monitor.sentiment.config import SentimentSettings
 from monitor.sentiment.english import EnglishScorer
 from monitor.sentiment.german import GermanScorer
 
-# (negative, positive) thresholds each scorer was tuned with, for the default settings.
+# The raw (negative, positive) thresholds each scorer was tuned with on labelled posts.
 TUNED_THRESHOLDS: dict[str, tuple[float, float]] = {
     "en": (-0.05, 0.35),
     "de": (-0.2, 0.35),
 }
-_DEFAULTS = SentimentSettings()
+# The common scale: the default settings' thresholds.
+_REFERENCE = SentimentSettings()
+
+
+def calibrate(raw: float, tuned: tuple[float, float]) -> float:
+    """Maps a raw polarity onto the common scale, piecewise linearly and monotonically.
+
+    The scorer's tuned thresholds land on the default settings' thresholds; -1, 0 and 1 stay.
+
+    >>> round(calibrate(-0.05, (-0.05, 0.35)), 3), calibrate(0.0, (-0.05, 0.35))
+    (-0.2, 0.0)
+    """
+    negative, positive = tuned
+    reference_negative = _REFERENCE.negative_threshold
+    reference_positive = _REFERENCE.positive_threshold
+    if raw < 0:
+        if raw >= negative:
+            return raw * reference_negative / negative
+        return reference_negative + (raw - negative) * (-1 - reference_negative) / (-1 - negative)
+    if raw <= positive:
+        return raw * reference_positive / positive
+    return reference_positive + (raw - positive) * (1 - reference_positive) / (1 - positive)
 
 
 class EmbeddedBackend:
@@ -31,18 +53,12 @@ class EmbeddedBackend:
             "en": EnglishScorer().polarity,
             "de": GermanScorer().polarity,
         }
-        # A user who moves the thresholds away from the defaults moves every language alike.
-        negative_shift = settings.negative_threshold - _DEFAULTS.negative_threshold
-        positive_shift = settings.positive_threshold - _DEFAULTS.positive_threshold
-        self._thresholds = {
-            lang: (negative + negative_shift, positive + positive_shift)
-            for lang, (negative, positive) in TUNED_THRESHOLDS.items()
-        }
+        self._negative = settings.negative_threshold
+        self._positive = settings.positive_threshold
 
     def languages(self) -> frozenset[str] | None:
         return frozenset(self._polarity)
 
     def judge(self, text: str, lang: str) -> tuple[Label, float]:
-        polarity = self._polarity[lang](text)
-        negative, positive = self._thresholds[lang]
-        return label_for(polarity, negative, positive), polarity
+        polarity = calibrate(self._polarity[lang](text), TUNED_THRESHOLDS[lang])
+        return label_for(polarity, self._negative, self._positive), polarity

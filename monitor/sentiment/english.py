@@ -38,8 +38,8 @@ EXTRA_VALENCES: dict[str, float] = {
         "scam scammed scammers ripoff rip-off fraud fraudulent disgrace disgraceful "
         "shameful outrageous unacceptable appalling atrocious pathetic racist sexist "
         "incompetent incompetence clowns clown lies liar liars cancelled canceled "
-        "refund overpriced misleading deceptive rude useless worthless garbage trash "
-        "shitshow clusterfuck fml",
+        "overpriced misleading deceptive rude useless worthless garbage trash "
+        "shitshow clusterfuck fml neveragain",
     ),
     **_words(
         -2.0,
@@ -78,7 +78,23 @@ PHRASES: dict[str, tuple[str, float]] = {
     "shame on": ("xshameon", -2.5),
     "fed up": ("xfedup", -2.2),
     "had enough": ("xhadenough", -2.0),
+    "thanks for nothing": ("xthanksfornothing", -2.8),
+    "no refund": ("xnorefund", -2.2),
+    "still no": ("xstillno", -1.8),
+    "no response": ("xnoresponse", -1.8),
+    "no reply": ("xnoresponse", -1.8),
+    "no answer": ("xnoresponse", -1.8),
+    "no help": ("xnohelp", -1.8),
+    "no service": ("xnoservice", -1.8),
+    "no signal": ("xnoservice", -1.8),
+    "no internet": ("xnoservice", -1.8),
+    "no wifi": ("xnoservice", -1.8),
 }
+# What a sarcastic "thanks" is usually about: the complaint vocabulary above.
+_COMPLAINTS = frozenset(
+    [word for word, valence in EXTRA_VALENCES.items() if valence <= -2.0]
+    + [token for token, valence in PHRASES.values() if valence <= -1.5]
+)
 _PHRASE_RE = re.compile(
     r"\b(?:" + "|".join(re.escape(phrase) for phrase in PHRASES) + r")\b", re.IGNORECASE
 )
@@ -109,6 +125,29 @@ def _shorten(match: re.Match[str]) -> str:
 
 _QUESTION_DAMPING = 0.5
 
+# Praise next to a clear complaint is sarcasm: "Great, my flight got cancelled again."
+_SARCASM_PRONE = frozenset(
+    _words(0, "great thanks thank love perfect wonderful awesome fantastic brilliant lovely yay")
+)
+_IRONY_MARKERS = frozenset(_words(0, "#sarcasm #not #irony #yeahright"))
+_SARCASM_FLIP = 0.8
+_PLAIN_WORD_RE = re.compile(r"#?[a-z']+")
+
+
+def _has_irony_hashtag(text: str) -> bool:
+    return any(tag in _IRONY_MARKERS for tag in _PLAIN_WORD_RE.findall(text.lower()))
+
+
+def _is_sarcastic(text: str) -> bool:
+    """Praise words together with the service-complaint vocabulary, or an irony hashtag."""
+    words = _PLAIN_WORD_RE.findall(text.lower())
+    return any(word in _SARCASM_PRONE for word in words) and any(
+        word in _COMPLAINTS for word in words
+    )
+
+
+_HANDLE_RE = re.compile(r"@\w+")
+
 # Hashtags carry storms: "#BoycottNike", "#deleteuber", "#epicfail". They are read as words.
 _HASHTAG_RE = re.compile(r"#(\w+)")
 _CAMEL_RE = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
@@ -126,7 +165,8 @@ def _expand_hashtag(match: re.Match[str]) -> str:
         return " ".join(_CAMEL_RE.findall(body))
     for prefix in _CAMPAIGN_PREFIXES:
         if lowered.startswith(prefix) and len(lowered) > len(prefix) + 1:
-            return f"{prefix} {lowered[len(prefix) :]}"
+            # What follows is the campaign's target, usually a name: "#boycottunited".
+            return prefix
     for suffix in _CAMPAIGN_SUFFIXES:
         if lowered.endswith(suffix) and len(lowered) > len(suffix) + 1:
             return f"{lowered[: -len(suffix)]} {suffix}"
@@ -140,6 +180,8 @@ _analyzer: Any = None
 def _shared_analyzer() -> Any:
     """VADER's analyzer, built once per process with the extra valences merged in."""
     global _analyzer
+    if _analyzer is not None:  # the common case, without taking the lock
+        return _analyzer
     with _lock:
         if _analyzer is None:
             from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
@@ -164,17 +206,24 @@ class EnglishScorer:
     def polarity(self, text: str) -> float:
         if "&" in text:
             text = html.unescape(text)
+        ironic = "#" in text and _has_irony_hashtag(text)
         if "\\u" in text:
             text = _ESCAPE_RE.sub(lambda match: chr(int(match.group(1), 16)), text)
         # VADER's negation list spells "don't" with a straight apostrophe only.
         text = text.replace("’", "'")
         if _ELONGATED_RE.search(text):
             text = _WORD_WITH_ELONGATION_RE.sub(_shorten, text)
+        if "@" in text:
+            # Handles are names, and VADER would read "@United" or "@Great_Lakes" as words.
+            text = _HANDLE_RE.sub(" ", text)
         if "#" in text:
             text = _HASHTAG_RE.sub(_expand_hashtag, text)
         text = _PHRASE_RE.sub(lambda match: PHRASES[match.group().lower()][0], text)
         text = text.translate(_EMOJI_TABLE)
-        polarity = float(_shared_analyzer().polarity_scores(text)["compound"])
+        analyzer = _shared_analyzer()
+        polarity = float(analyzer.polarity_scores(text)["compound"])
+        if polarity > 0 and (ironic or _is_sarcastic(text)):
+            polarity = -polarity * _SARCASM_FLIP
         if polarity > 0 and "?" in text and "!" not in text:
             # A question asserts less: "Will the new phone be great?" is not praise yet.
             polarity *= _QUESTION_DAMPING

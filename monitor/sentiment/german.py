@@ -194,8 +194,10 @@ def _negated(tokens: list[Token], i: int, clause_start: int) -> bool:
         if token.kind is not Kind.WORD:
             return False
         if token.lower in lex.NEGATORS:
-            following = tokens[j + 1] if j + 1 < len(tokens) else None
-            return following is None or following.kind is not Kind.WORD
+            k = j + 1
+            while k < len(tokens) and tokens[k].lower in lex.NEGATION_TAIL:
+                k += 1
+            return k >= len(tokens) or tokens[k].kind is not Kind.WORD
         if _lookup(token.lower):
             return False
     return False

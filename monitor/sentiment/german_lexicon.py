@@ -32,9 +32,9 @@ OUTRAGE = {
     **_words(
         -2.0,
         "boykott boykottieren boykottiert boycott frechheit unverschämt unverschämtheit sauerei "
-        "skandal skandalös schweinerei zumutung dreist dreistigkeit abzocke abzocker abgezockt "
-        "betrug betrüger betrügerisch verarsche verarscht verarschen schande schämt schämen "
-        "lügner lügen gelogen lügenpresse shitstorm unfassbar inakzeptabel unzumutbar "
+        "fehlanzeige skandal skandalös schweinerei zumutung dreist dreistigkeit abzocke abzocker "
+        "abgezockt betrug betrüger betrügerisch verarsche verarscht verarschen schande schämt "
+        "schämen lügner lügen gelogen lügenpresse shitstorm unfassbar inakzeptabel unzumutbar "
         "kundenverarsche gaunerei gauner halsabschneider unverschämte unverschämter "
         "unverschämtes",
     ),
@@ -194,6 +194,9 @@ SARCASM_PRONE = _set(
 IRONY_WORDS = _set("ironie sarkasmus sarcasm irony ironisch")
 IRONY_HASHTAGS = _set("not notreally")
 
+# Words that may follow a trailing negator without ending the clause: "geht nicht mehr".
+NEGATION_TAIL = _set("mehr richtig wirklich so ganz immer wieder")
+
 # Verbs whose negation is a complaint ("funktioniert nicht", "kommt nicht"), neutral otherwise.
 BROKEN_WHEN_NEGATED = _set(
     "funktioniert funktionieren funktionierte geht ging gehen klappt klappte kommt kam "
@@ -221,7 +224,6 @@ PHRASES: dict[tuple[str, ...], float] = {
     ("na", "super"): -1.5,
     ("na", "prima"): -1.5,
     ("na", "klasse"): -1.5,
-    ("nicht", "mehr"): -0.3,
     ("kein", "problem"): 0.6,
     ("keine", "probleme"): 0.6,
     ("kein", "thema"): 0.5,
@@ -251,6 +253,12 @@ PHRASES: dict[tuple[str, ...], float] = {
     ("kein", "anschluss"): -1.0,
     ("kein", "service"): -1.5,
     ("kein", "wlan"): -1.0,
+    ("kein", "netz"): -1.0,
+    ("kein", "empfang"): -1.0,
+    ("kein", "internet"): -1.0,
+    ("großes", "kino"): 1.0,
+    ("der", "hammer"): 1.2,
+    ("der", "knaller"): 1.2,
     ("keine", "ahnung"): -0.3,
     ("keine", "antwort"): -1.2,
     ("keine", "lust"): -1.0,
@@ -278,7 +286,8 @@ PHRASES: dict[tuple[str, ...], float] = {
 
 _PREFIX_VALENCE = {
     # Compounds starting with these take their colour: "Scheißwetter", "Lieblingsbuch".
-    "scheiß": -1.8, "scheiss": -1.8, "kack": -1.5, "drecks": -1.5, "mist": -1.0,
+    "boykott": -2.0, "boycott": -2.0, "scheiß": -1.8, "scheiss": -1.8, "kack": -1.5,
+    "drecks": -1.5, "mist": -1.0,
     "schrott": -1.2, "horror": -1.0, "kotz": -1.5, "hass": -1.2, "pannen": -1.0, "chaos": -1.0,
     "lieblings": 1.2, "traum": 1.0, "super": 1.0, "mega": 0.8, "spitzen": 1.0,
 }  # fmt: skip
@@ -320,6 +329,8 @@ def base_lexicon() -> Mapping[str, float]:
     An empty mapping when textblob-de is not installed: the own lists still work.
     """
     global _base
+    if _base is not None:  # the common case, without taking the lock
+        return _base
     with _base_lock:
         if _base is None:
             _base = MappingProxyType(_read_base_lexicon())

@@ -98,10 +98,13 @@ _MODELS = _ModelHolder()
 
 
 class LanguageDetector:
-    """Identifies a text's language among ``languages`` (all py3langid knows when empty).
+    """Identifies a text's language, preferring the expected ``languages`` (the topic's).
 
-    Answers ``"und"`` for texts with too few letters to judge, and for unrestricted detection
-    whose confidence is below ``min_confidence``. Thread-safe; the model loads on first use.
+    Any language py3langid knows can be the answer, so posts in unexpected languages are seen
+    and counted; but a short post that looks only somewhat Luxembourgish or Dutch is taken as
+    the expected language it is closest to, unless the model is sure (``foreign_confidence``).
+    Answers ``"und"`` for texts with too few letters to judge and for unsure verdicts.
+    Thread-safe; the model loads on first use.
     """
 
     def __init__(
@@ -110,11 +113,13 @@ class LanguageDetector:
         *,
         min_letters: int = 3,
         min_confidence: float = 0.5,
+        foreign_confidence: float = 0.9,
     ) -> None:
         codes = (normalize_language(code) for code in languages)
         self.languages = frozenset(code for code in codes if code)
         self.min_letters = min_letters
         self.min_confidence = min_confidence
+        self.foreign_confidence = foreign_confidence
 
     def detect(self, text: str) -> str:
         """The 2-letter code of ``text``'s language, or ``"und"``."""
@@ -124,13 +129,17 @@ class LanguageDetector:
         quick = self._by_function_words(words)
         if quick is not None and (not self.languages or quick in self.languages):
             return quick
-        language, confidence = _MODELS.identifier(self.languages).classify(text)
-        code = normalize_language(str(language))
-        if code is None:
-            return UNDETERMINED
-        if len(self.languages) != 1 and float(confidence) < self.min_confidence:
+        code, confidence = self._classify(text, frozenset())
+        if self.languages and code not in self.languages and confidence < self.foreign_confidence:
+            code, confidence = self._classify(text, self.languages)
+        if code is None or confidence < self.min_confidence:
             return UNDETERMINED
         return code
+
+    @staticmethod
+    def _classify(text: str, among: frozenset[str]) -> tuple[str | None, float]:
+        language, confidence = _MODELS.identifier(among).classify(text)
+        return normalize_language(str(language)), float(confidence)
 
     def _by_function_words(self, words: Sequence[str]) -> str | None:
         if self.languages and not self.languages <= {"de", "en"}:
