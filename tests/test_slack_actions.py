@@ -42,8 +42,7 @@ def click(action: str, user: str, response_url: str, incident_id: int = 1) -> by
     payload: dict[str, Any] = {
         "type": "block_actions",
         "user": {"id": user, "username": user.lower(), "name": user.lower()},
-        "actions": [{"action_id": ACTION_IDS[action], "value": str(incident_id),
-                     "type": "button"}],
+        "actions": [{"action_id": ACTION_IDS[action], "value": str(incident_id), "type": "button"}],
         "response_url": response_url,
     }
     return urlencode({"payload": json.dumps(payload)}).encode()
@@ -64,9 +63,17 @@ class Monitor:
         self.url = self.daemon.http.url
         self.slack = slack
         incident = self.store.save_incident(
-            Incident(id=0, topic="acme", status=IncidentStatus.OPEN, severity=3,
-                     opened_at=at(12), updated_at=at(12, 5), last_anomaly_at=at(12, 5),
-                     peak_severity=3, triggered_at=at(12, 5))
+            Incident(
+                id=0,
+                topic="acme",
+                status=IncidentStatus.OPEN,
+                severity=3,
+                opened_at=at(12),
+                updated_at=at(12, 5),
+                last_anomaly_at=at(12, 5),
+                peak_severity=3,
+                triggered_at=at(12, 5),
+            )
         )
         self.env = env
         self.incident = incident
@@ -89,8 +96,13 @@ def monitor(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Monitor
 
 
 def test_acknowledge_is_applied_once_and_updates_the_message(monitor: Monitor) -> None:
-    pipeline.apply(monitor.store, monitor.settings,
-                   Transition(monitor.incident, [NotificationKind.OPENED]), at(12, 5), "detector")
+    pipeline.apply(
+        monitor.store,
+        monitor.settings,
+        Transition(monitor.incident, [NotificationKind.OPENED]),
+        at(12, 5),
+        "detector",
+    )
     alerters = monitor.daemon.runtime.alerters
     assert pipeline.deliver(monitor.store, monitor.settings, alerters, at(12, 5)) == 1
 
@@ -107,7 +119,7 @@ def test_acknowledge_is_applied_once_and_updates_the_message(monitor: Monitor) -
     assert pipeline.deliver(monitor.store, monitor.settings, alerters, NOW) == 1
     channel = monitor.slack.channel_id("#social-alerts") or ""
     (message,) = monitor.slack.messages[channel]
-    assert "U0LENA" in json.dumps(message.updates[-1]["blocks"])
+    assert len(message.updates) == 1 and "U0LENA" in json.dumps(message.blocks)
 
 
 def test_feedback_resolves_and_is_stored(monitor: Monitor) -> None:

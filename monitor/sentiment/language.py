@@ -130,8 +130,11 @@ class LanguageDetector:
         if quick is not None and (not self.languages or quick in self.languages):
             return quick
         code, confidence = self._classify(text, frozenset())
-        if self.languages and code not in self.languages and confidence < self.foreign_confidence:
-            code, confidence = self._classify(text, self.languages)
+        if self.languages:
+            if code in self.languages:
+                return code  # it beat every other language; no confidence needed
+            if confidence < self.foreign_confidence:
+                code, confidence = self._classify(text, self.languages)
         if code is None or confidence < self.min_confidence:
             return UNDETERMINED
         return code
