@@ -25,11 +25,13 @@ _MIN_DISPERSION = 0.002
 
 @dataclass(frozen=True, slots=True)
 class Window:
-    """The last ``buckets`` buckets: what was observed, what was expected, how surprising."""
+    """The last ``buckets`` buckets: negative mentions observed and expected, how surprising
+    that is, and all mentions (``volume``) for the negative share over the same span."""
 
     z: float
     observed: float
     expected: float
+    volume: float
     buckets: int
 
 
@@ -68,7 +70,7 @@ class EvidenceWindows:
     >>> from detectors.evidence import EvidenceWindows
     >>> evidence = EvidenceWindows(longest=6, half_life_hours=24.0)
     >>> for _ in range(3):
-    ...     evidence.push(3.0, 1.0)
+    ...     evidence.push(3.0, 1.0, 10.0)
     >>> [(w.buckets, w.observed, w.expected) for w in evidence.windows(0.1)]
     [(1, 3.0, 1.0), (3, 9.0, 3.0)]
 
@@ -77,8 +79,8 @@ class EvidenceWindows:
     def __init__(self, longest: int, half_life_hours: float) -> None:
         self.longest = longest
         self.sizes = spans(longest)
-        # (count, expected) per bucket, newest last.
-        self._recent: deque[tuple[float, float]] = deque(maxlen=self.sizes[-1])
+        # (count, expected, volume) per bucket, newest last.
+        self._recent: deque[tuple[float, float, float]] = deque(maxlen=self.sizes[-1])
         self._excess = [DecayingMean(half_life_hours) for _ in self.sizes]
         self._mean_sq = [DecayingMean(half_life_hours) for _ in self.sizes]
         # What :meth:`windows` found for the newest bucket, reused by :meth:`learn`.
@@ -88,9 +90,9 @@ class EvidenceWindows:
         """Forget the recent buckets (after a gap), keeping what was learnt about noise."""
         self._recent.clear()
 
-    def push(self, count: float, expected: float) -> None:
-        """Add the newest bucket."""
-        self._recent.append((count, expected))
+    def push(self, count: float, expected: float, volume: float) -> None:
+        """Add the newest bucket: its count, the count expected and all its mentions."""
+        self._recent.append((count, expected, volume))
 
     def dispersion(self, index: int, single: float) -> float:
         """Overdispersion of sums over ``sizes[index]`` buckets, given the single-bucket one."""
@@ -106,17 +108,19 @@ class EvidenceWindows:
         """One :class:`Window` per span that the recent buckets fill, shortest first."""
         found: list[Window] = []
         latest: list[tuple[float, float, float]] = []
-        observed = expected = 0.0
+        observed = expected = volume = 0.0
         sizes = self.sizes
         index = 0
         size = sizes[0]
-        for n, (count, mean) in enumerate(reversed(self._recent), start=1):
+        for n, (count, mean, mentions) in enumerate(reversed(self._recent), start=1):
             observed += count
             expected += mean
+            volume += mentions
             if n == size:
                 phi = self.dispersion(index, single)
                 latest.append((observed, expected, phi))
-                found.append(Window(count_z(observed, expected, phi), observed, expected, n))
+                z = count_z(observed, expected, phi)
+                found.append(Window(z, observed, expected, volume, n))
                 index += 1
                 if index == len(sizes):
                     break

@@ -16,6 +16,7 @@ Scores alone cry wolf. The policy decides which buckets belong to a shitstorm:
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from detectors.config import DetectionSettings
@@ -111,26 +112,26 @@ class TopicDetector:
             )
 
         evidence = self._evidence_for(bucket)
-        evidence.push(float(bucket.negative), forecast.mean)
+        evidence.push(float(bucket.negative), forecast.mean, float(bucket.volume))
         windows = evidence.windows(forecast.dispersion)
         score = max(w.z for w in windows)
-        share_z = self.share.score_one(
-            {"negative": bucket.negative, "volume": bucket.volume, "hours": hours}
-        )
         threshold = self._hold if self._in_storm else self._threshold
-        qualified = [
+        surprising = [
             w for w in windows if w.z >= threshold and w.observed >= self.settings.min_negative
         ]
+        # The share is judged over the same span as the volume: a campaign's misread negatives
+        # must not count as a storm once the campaign's happy posts have left the latest bucket.
+        qualified = [w for w in surprising if self._share_z(w) >= self.settings.min_share_z]
+        share_ok = len(qualified) == len(surprising)
         elevated = bucket.negative > forecast.mean
-        share_ok = share_z >= self.settings.min_share_z
-        anomalous = bool(qualified) and elevated and share_ok and not warming_up
+        anomalous = bool(qualified) and elevated and not warming_up
         level = 0
         if anomalous:
             level = max(
                 severity(w.observed, w.expected, self.settings.min_negative) for w in qualified
             )
-        best = max(qualified or windows, key=lambda w: w.z)
-        reason = self._reason(bucket, best, usual_share, anomalous, share_ok, warming_up)
+        best = max(qualified or surprising or windows, key=lambda w: w.z)
+        reason = self._reason(best, bucket.width, usual_share, anomalous, share_ok, warming_up)
 
         self._in_storm = anomalous
         self._flagged_hours = self._flagged_hours + hours if anomalous else 0.0
@@ -156,25 +157,30 @@ class TopicDetector:
             self._evidence = EvidenceWindows(longest, self._profile_hours)
         return self._evidence
 
+    def _share_z(self, window: Window) -> float:
+        return self.share.score_one(
+            {"negative": window.observed, "volume": window.volume, "hours": 1.0}
+        )
+
     def _reason(
         self,
-        bucket: Bucket,
         window: Window,
+        width: timedelta,
         usual_share: float,
         anomalous: bool,
         share_ok: bool,
         warming_up: bool,
     ) -> str:
         observed, expected = window.observed, window.expected
-        span = _describe_span(bucket.width * window.buckets)
+        span = _describe_span(width * window.buckets)
         ratio = f" ({observed / expected:.1f}×)" if expected > 0 else ""
         counts = (
             f"{observed:.0f} negative mentions in the last {span} vs {expected:.0f} expected"
             f"{ratio}"
         )
         share = (
-            f"{bucket.negative_share:.0%} negative vs {usual_share:.0%} usual"
-            if bucket.volume
+            f"{observed / window.volume:.0%} negative vs {usual_share:.0%} usual"
+            if window.volume
             else "no mentions"
         )
         sentence = f"{counts}; {share}"
@@ -207,7 +213,7 @@ class TopicDetector:
         )
 
 
-def _describe_span(span: Any) -> str:
+def _describe_span(span: timedelta) -> str:
     seconds = int(span.total_seconds())
     if seconds % 3600 == 0:
         return f"{seconds // 3600} h"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sqlite3
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -114,6 +115,33 @@ def build_parser() -> argparse.ArgumentParser:
     sentiment.add_argument("--lang", default="auto", choices=("auto", "de", "en"))
     sentiment.add_argument("--eval", type=Path, metavar="FILE.tsv", dest="eval_path")
     sentiment.set_defaults(handler=cmd_sentiment)
+
+    silence = command("silence", "record incidents for TOPIC without paging anyone for a while")
+    silence.add_argument("topic")
+    silence.add_argument(
+        "--for",
+        dest="duration",
+        required=True,
+        metavar="DURATION",
+        help='how long, e.g. "6h" or "2d"',
+    )
+    silence.add_argument("--reason", default=None)
+    silence.add_argument("--by", default=None, metavar="NAME")
+    silence.set_defaults(handler=cmd_silence)
+
+    status = command("status", "one screen for ops: sources, topics, incidents, outbox, database")
+    status.set_defaults(handler=cmd_status)
+
+    backup = command("backup", "copy the database consistently, also while the daemon runs")
+    backup.add_argument("path", type=Path, metavar="PATH")
+    backup.set_defaults(handler=cmd_backup)
+
+    sources = command("sources", "work with the configured sources")
+    source_actions = sources.add_subparsers(metavar="ACTION")
+    test = source_actions.add_parser("test", help="poll each configured source once and report")
+    test.add_argument("--topic")
+    test.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS)
+    test.set_defaults(handler=cmd_sources_test)
 
     return parser
 
@@ -289,6 +317,82 @@ def cmd_sentiment(args: argparse.Namespace) -> int:
     if args.config or config_path(args).exists():
         sentiment = settings_from(args).sentiment
     return run_sentiment(args.lang, args.eval_path, sentiment, sys.stdin, sys.stdout)
+
+
+def cmd_silence(args: argparse.Namespace) -> int:
+    from monitor.settings import parse_duration
+    from monitor.store import Store
+
+    settings = settings_from(args)
+    try:
+        settings.topic(args.topic)
+    except KeyError:
+        known = ", ".join(t.name for t in settings.topics)
+        print(
+            f"shitstorm silence: unknown topic {args.topic!r} (configured: {known})",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    try:
+        duration = parse_duration(args.duration)
+    except ValueError as exc:
+        print(f"shitstorm silence: --for: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    store = Store(settings.monitor.database)
+    store.migrate()
+    now = now_utc()
+    store.add_silence(args.topic, now, now + duration, args.reason, args.by)
+    print(
+        f"{args.topic}: silenced until {_short(now + duration)} UTC — incidents are still "
+        "recorded and posted, but nobody is paged"
+    )
+    return EXIT_OK
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from monitor.status import render_status
+    from monitor.store import Store
+
+    settings = settings_from(args)
+    store = Store(settings.monitor.database)
+    store.migrate()
+    print(render_status(store, settings, now_utc()))
+    return EXIT_OK
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    from monitor.store import Store
+
+    settings = settings_from(args)
+    if not settings.monitor.database.exists():
+        print(f"shitstorm backup: no database at {settings.monitor.database}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.path.exists():
+        print(f"shitstorm backup: {args.path} exists; choose a new file", file=sys.stderr)
+        return EXIT_USAGE
+    store = Store(settings.monitor.database)
+    try:
+        store.backup(args.path)
+    except (OSError, sqlite3.Error) as exc:
+        print(f"shitstorm backup: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    size = args.path.stat().st_size
+    print(f"backed up {settings.monitor.database} to {args.path} ({size / 1e6:.1f} MB)")
+    return EXIT_OK
+
+
+def cmd_sources_test(args: argparse.Namespace) -> int:
+    from monitor.sources_test import test_sources
+
+    settings = settings_from(args)
+    topics = settings.topics
+    if args.topic is not None:
+        topics = tuple(t for t in topics if t.name == args.topic)
+        if not topics:
+            print(f"shitstorm sources test: unknown topic {args.topic!r}", file=sys.stderr)
+            return EXIT_USAGE
+    failed = test_sources(topics, now_utc(), sys.stdout)
+    return EXIT_FAILED if failed else EXIT_OK
 
 
 # -- helpers -----------------------------------------------------------------------------------

@@ -96,5 +96,7 @@ def test_posts_in_unexpected_languages_are_identified_and_counted() -> None:
 
 def test_short_ambiguous_posts_go_to_the_expected_language() -> None:
     detector = LanguageDetector(["de", "en"])
-    assert detector.detect("Moien, Zuch ass rëm ze spéit") in {"de", "lb"}
-    assert detector.detect("Zug weg. Toll.") == "de"
+    # Unrestricted, the model's best guesses here are Dutch, Javanese and Estonian, unsure.
+    for text in ("Zug weg. Toll.", "Boah, Handy kaputt", "Akku leer"):
+        assert detector.detect(text) == "de"
+    assert LanguageDetector().detect("Akku leer") != "de"

@@ -1,0 +1,91 @@
+"""``shitstorm status``: one screen for ops, read from the database the daemon writes."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from monitor.pipeline import silence_at
+from monitor.settings import Settings
+from monitor.store import Store
+
+
+def _ago(now: datetime, then: datetime | None) -> str:
+    if then is None:
+        return "never"
+    seconds = int((now - then).total_seconds())
+    if seconds < 120:
+        return f"{seconds}s ago"
+    if seconds < 7200:
+        return f"{seconds // 60}m ago"
+    if seconds < 172800:
+        return f"{seconds // 3600}h ago"
+    return f"{seconds // 86400}d ago"
+
+
+def render_status(store: Store, settings: Settings, now: datetime) -> str:
+    lines = [f"database  {settings.monitor.database} ({_size(settings)})"]
+    lines.append("")
+    lines.append("SOURCES")
+    for topic in settings.topics:
+        for source in topic.sources:
+            state = store.source_state(topic.name, source.source_name)
+            name = f"{topic.name}/{source.source_name}"
+            if state is None:
+                lines.append(f"  {name:<32} not polled yet")
+                continue
+            line = f"  {name:<32} ok {_ago(now, state.last_success_at)}"
+            if state.failing_since is not None:
+                line += f"  FAILING since {_ago(now, state.failing_since)}: {state.last_error}"
+            if state.retry_at is not None and state.retry_at > now:
+                line += f"  (backing off until {state.retry_at:%H:%M:%S} UTC)"
+            lines.append(line)
+    lines.append("")
+    lines.append("TOPICS")
+    for topic in settings.topics:
+        recent = store.buckets(topic.name, now - timedelta(hours=2))
+        silence = silence_at(store, topic, now)
+        if not recent:
+            lines.append(f"  {topic.name:<20} no bucket judged in the last 2 h")
+        else:
+            last = recent[-1]
+            bucket = last.bucket
+            expected = "?" if last.expected_negative is None else f"{last.expected_negative:.1f}"
+            flags = ("" if bucket.complete else ", INCOMPLETE") + (
+                ", ANOMALOUS" if last.anomalous else ""
+            )
+            lines.append(
+                f"  {topic.name:<20} last bucket {bucket.start_at:%H:%M}–{bucket.end_at:%H:%M} "
+                f"UTC: {bucket.volume} mentions, {bucket.negative} negative (expected "
+                f"{expected}), score {last.score or 0:.1f}{flags}"
+            )
+        if silence is not None:
+            lines.append(
+                f"  {'':<20} silenced until {silence[0]:%Y-%m-%d %H:%M} UTC ({silence[1]})"
+            )
+    lines.append("")
+    active = store.active_incidents()
+    lines.append(f"OPEN INCIDENTS ({len(active)})")
+    for incident in active:
+        lines.append(
+            f"  #{incident.id:<5} {incident.topic:<20} {incident.status.value:<13} "
+            f"severity {incident.severity} (peak {incident.peak_severity}), "
+            f"opened {_ago(now, incident.opened_at)}"
+        )
+    counts = store.notification_counts()
+    pending = sum(n for (_, status), n in counts.items() if status == "pending")
+    failed = sum(n for (_, status), n in counts.items() if status == "failed")
+    lines.append("")
+    lines.append(f"OUTBOX    {pending} pending, {failed} failed")
+    for (alerter, status), n in sorted(counts.items()):
+        if status in ("pending", "failed"):
+            lines.append(f"  {alerter:<10} {status:<8} {n}")
+    return "\n".join(lines)
+
+
+def _size(settings: Settings) -> str:
+    total = 0
+    for suffix in ("", "-wal", "-shm"):
+        path = settings.monitor.database.with_name(settings.monitor.database.name + suffix)
+        if path.exists():
+            total += path.stat().st_size
+    return f"{total / 1e6:.1f} MB"
