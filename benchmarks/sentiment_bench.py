@@ -21,7 +21,7 @@ from monitor.sentiment.evaluation import describe_exclusions, evaluate, read_lab
 from monitor.sentiment.metrics import format_figures  # noqa: E402
 
 DEV = ROOT / ".." / "shared" / "data" / "sentiment-dev"
-ROUNDS = 3  # best of three timed passes, after one warm-up pass that loads lexicons and models
+ROUNDS = 5  # best of five timed passes, after one warm-up pass that loads lexicons and models
 
 
 def machine() -> str:

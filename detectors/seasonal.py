@@ -30,8 +30,8 @@ _MIN_DISPERSION = 0.01
 # Pseudo-evidence (hours) pulling a young profile slot towards "an average hour": a quarter of
 # a day's worth for an hour-of-day slot, a quarter of a day for a weekday. Small, because each
 # factor is shrunk on its own and a large prior would flatten the profile.
-_HOUR_PRIOR = 0.25
-_WEEKDAY_PRIOR = 6.0
+_HOUR_PRIOR = 0.1
+_WEEKDAY_PRIOR = 3.0
 
 
 def _hours(span: timedelta) -> float:

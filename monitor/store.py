@@ -115,6 +115,11 @@ MIGRATIONS: list[str] = [
         end_at TEXT NOT NULL, reason TEXT, created_by TEXT
     );
     """,
+    # 2: coalescing looks up an incident's later notifications; silences are looked up by topic.
+    """
+    CREATE INDEX notifications_by_incident ON notifications (incident_id, alerter, status);
+    CREATE INDEX silences_by_topic ON silences (topic, end_at);
+    """,
 ]
 
 

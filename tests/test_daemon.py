@@ -16,7 +16,7 @@ import pytest
 
 from monitor.store import Store
 from tests.sources_support import Canned, FakeAPI
-from tests.support import ALERTS, TOPIC, write_settings
+from tests.support import ALERTS, TOPIC, at, write_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -138,3 +138,110 @@ def test_health_endpoint_answers_over_http(tmp_path: Path, hn_api: str) -> None:
     assert 'shitstorm_mentions_ingested_total{source="hackernews",topic="acme"}' in metrics.text
     assert httpx.get(f"{url}/healthz", timeout=5).status_code in (200, 503)
     assert daemon.stop() == 0
+
+
+def test_sighup_reloads_a_good_file_and_keeps_the_old_settings_on_a_broken_one(
+    tmp_path: Path, hn_api: str
+) -> None:
+    config = config_for(tmp_path, hn_api)
+    daemon = Daemon(config)
+    daemon.wait_for("acme/hackernews: polled")
+    good = config.read_text() + '\n[[topics]]\nname = "globex"\nterms = ["Globex"]\n'
+    config.write_text(good)
+    daemon.process.send_signal(signal.SIGHUP)
+    daemon.wait_for("settings reloaded")
+    config.write_text(good.replace('interval = "1s"', 'interval = "1 sec"'))
+    daemon.process.send_signal(signal.SIGHUP)
+    line = daemon.wait_for("reload rejected: topics[0].sources[0].interval")
+    assert "invalid duration" in line
+    daemon.wait_for("still running on the previous settings")
+    daemon.wait_for("acme/hackernews: polled")  # and it keeps polling
+    assert daemon.stop() == 0
+
+
+def test_webhook_pushes_are_stored_once(tmp_path: Path, hn_api: str) -> None:
+    import hashlib
+    import hmac
+    import json
+
+    config = config_for(tmp_path, hn_api)
+    config.write_text(config.read_text() + '\n[[topics.sources]]\ntype = "webhook"\n')
+    daemon = Daemon(config, env={"SHITSTORM_WEBHOOK_SECRET": "s3cret"})
+    url = daemon.wait_for("HTTP endpoint on").rsplit(" ", 1)[-1].strip()
+    body = json.dumps(
+        [
+            {
+                "id": "v1",
+                "source": "brandwatch",
+                "created_at": "2026-03-02T12:00:00Z",
+                "text": "Acme ist eine Frechheit",
+                "lang": "de",
+            },
+            {
+                "id": "v2",
+                "source": "brandwatch",
+                "created_at": "2026-03-02T12:00:01Z",
+                "text": "Acme is great",
+            },
+        ]
+    ).encode()
+    signature = "sha256=" + hmac.new(b"s3cret", body, hashlib.sha256).hexdigest()
+    headers = {"X-Shitstorm-Signature": signature, "Content-Type": "application/json"}
+    first = httpx.post(f"{url}/ingest/acme", content=body, headers=headers, timeout=5)
+    again = httpx.post(f"{url}/ingest/acme", content=body, headers=headers, timeout=5)
+    assert (first.status_code, first.json()) == (202, {"accepted": 2, "new": 2})
+    assert again.json() == {"accepted": 2, "new": 0}
+    forged = httpx.post(f"{url}/ingest/acme", content=body + b" ", headers=headers, timeout=5)
+    assert forged.status_code == 401
+    assert daemon.stop() == 0
+    store = Store(tmp_path / "monitor.db")
+    stored = store.mentions("acme", at(12), at(13))
+    assert [(m.mention.id, m.label.value) for m in stored] == [
+        ("v1", "negative"),
+        ("v2", "positive"),
+    ]
+
+
+def test_status_and_sources_test_commands(tmp_path: Path, hn_api: str) -> None:
+    config = config_for(tmp_path, hn_api)
+    tested = subprocess.run(
+        [sys.executable, "-m", "monitor", "sources", "test", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert tested.returncode == 0, tested.stderr
+    assert "acme/hackernews (hackernews): ok — 0 mention(s)" in tested.stdout
+    daemon = Daemon(config)
+    daemon.wait_for("acme/hackernews: polled")
+    assert daemon.stop() == 0
+    status = subprocess.run(
+        [sys.executable, "-m", "monitor", "status", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert status.returncode == 0, status.stderr
+    assert "acme/hackernews" in status.stdout and "OUTBOX    0 pending" in status.stdout
+
+
+def test_sources_test_reports_a_failing_source(tmp_path: Path) -> None:
+    api = FakeAPI()
+    api.add("GET", "/api/v1/search_by_date", Canned(401, b'{"message": "nope"}'))
+    with api.serve() as base_url:
+        tested = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "monitor",
+                "sources",
+                "test",
+                "--config",
+                str(config_for(tmp_path, base_url)),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert tested.returncode == 1
+    assert "FAILED" in tested.stdout and "check your token" in tested.stdout

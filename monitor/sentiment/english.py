@@ -2,7 +2,8 @@
 
 VADER (MIT) is tuned for tweets and handles negation, intensifiers, capitals, "!!!" and emoji
 itself. Its lexicon misses what brand storms are made of ("boycott", "unsubscribe", "scam",
-"refund"), which is added here on VADER's own scale of -4..4.
+"never again"), which is added here on VADER's own scale of -4..4, and it misreads handles,
+hashtags, stretched words and sarcasm, which are prepared or corrected around it.
 """
 
 from __future__ import annotations

@@ -20,14 +20,19 @@ from monitor.sentiment.tokens import Kind, Token, tokenize
 _NEGATION_REACH = 3
 _TRAILING_NEGATION_REACH = 3
 _INTENSIFIER_REACH = 2
-# A negated complaint is a mild relief ("kein Problem"), a negated praise a clear complaint.
-_NEGATED_NEGATIVE = -0.4
-_NEGATED_POSITIVE = -0.8
+# A negated complaint is a mild relief ("kein Problem": 40 % of its weight, turned positive),
+# a negated praise a clear complaint ("nicht gut": 80 %, turned negative).
+_NEGATED_COMPLAINT_SHARE = 0.4
+_NEGATED_PRAISE_SHARE = 0.8
+# A service verb under negation is a complaint of this valence ("funktioniert nicht").
+_BROKEN_VALENCE = -1.0
 _CAPS_BOOST = 1.4
 # "Liebe Kolleginnen", "Lieber Kundenservice": a letter's form of address, barely a sentiment.
 _SALUTATION_VALENCE = 0.2
 _BANG_STEP = 0.25
 _BANG_MAX = 3
+# Sarcastic praise is taken away and counted against: net, half its valence as a complaint.
+_SARCASM_FLIP = 1.5
 _BEFORE_CONTRAST = 0.5
 _AFTER_CONTRAST = 1.5
 # Squashes the summed valences into (-1, 1); larger means more words are needed for a high score.
@@ -42,23 +47,10 @@ _EMOTIVE = frozenset({Kind.EMOTICON, Kind.BANG, Kind.SYMBOL})
 # The base lexicon lists standard-language polarity ("Abfallwirtschaft" -1); one such word
 # alone should not make a post a complaint, so it counts less than the curated lists.
 _BASE_WEIGHT = 0.3
+# Inflection endings tried, longest first, when a word is not listed as written.
 _SUFFIXES = (
-    "sten",
-    "ste",
-    "ten",
-    "est",
-    "ern",
-    "em",
-    "en",
-    "er",
-    "es",
-    "st",
-    "te",
-    "e",
-    "n",
-    "s",
-    "t",
-)
+    "sten", "ste", "ten", "est", "ern", "em", "en", "er", "es", "st", "te", "e", "n", "s", "t",
+)  # fmt: skip
 
 
 @dataclass(slots=True)
@@ -176,11 +168,12 @@ def _phrase_at(tokens: list[Token], start: int) -> tuple[int, float] | None:
 
 
 def _negate(item: _Item) -> float:
+    """The valence of a negated item: flipped, and weaker for a negated complaint."""
     if item.is_verb_of_function and item.valence <= 0.5:
-        return -1.0
+        return _BROKEN_VALENCE
     if item.valence < 0:
-        return -item.valence * -_NEGATED_NEGATIVE
-    return item.valence * _NEGATED_POSITIVE
+        return -item.valence * _NEGATED_COMPLAINT_SHARE
+    return -item.valence * _NEGATED_PRAISE_SHARE
 
 
 def _negated(tokens: list[Token], i: int, clause_start: int) -> bool:
@@ -231,7 +224,7 @@ def _apply_sarcasm(items: list[_Item], total: float, tokens: list[Token]) -> flo
     flipped = total
     for item in items:
         if item.valence > 0 and (ironic or item.key in lex.SARCASM_PRONE):
-            flipped -= 1.5 * item.valence
+            flipped -= _SARCASM_FLIP * item.valence
     return flipped
 
 
