@@ -87,7 +87,8 @@ class TopicDetector:
         self._evidence: EvidenceWindows | None = None  # sized by the first bucket's width
         self._profile_hours = settings.profile_half_life.total_seconds() / 3600.0
         self._learned_hours = 0.0
-        self._flagged_hours = 0.0
+        # Hours since the level last learnt: flagged or suspicious buckets in a row.
+        self._unlearnt_hours = 0.0
         self._in_storm = False
 
     @property
@@ -123,7 +124,9 @@ class TopicDetector:
         # must not count as a storm once the campaign's happy posts have left the latest bucket.
         qualified = [w for w in surprising if self._share_z(w) >= self.settings.min_share_z]
         share_ok = len(qualified) == len(surprising)
-        elevated = bucket.negative > forecast.mean
+        # A storm opens on a bucket that is itself above normal (not on the echo of an earlier
+        # burst in a longer sum), but one quiet bucket inside a storm does not end it.
+        elevated = self._in_storm or bucket.negative > forecast.mean
         anomalous = bool(qualified) and elevated and not warming_up
         level = 0
         if anomalous:
@@ -134,8 +137,12 @@ class TopicDetector:
         reason = self._reason(best, bucket.width, usual_share, anomalous, share_ok, warming_up)
 
         self._in_storm = anomalous
-        self._flagged_hours = self._flagged_hours + hours if anomalous else 0.0
-        learn = not anomalous or self._flagged_hours >= self._relearn_hours
+        # Buckets above the hold threshold are not learnt either, storm or not: a storm that
+        # builds slowly must not drag the baseline up before it crosses the threshold.
+        suspicious = anomalous or score >= self._hold
+        self._unlearnt_hours = self._unlearnt_hours + hours if suspicious else 0.0
+        # While warming up there is no baseline to protect yet: everything is learnt.
+        learn = warming_up or not suspicious or self._unlearnt_hours >= self._relearn_hours
         evidence.learn(hours)
         if not learn:
             self.counts.learn_noise_one(x)

@@ -30,8 +30,8 @@ _MIN_DISPERSION = 0.01
 # Pseudo-evidence (hours) pulling a young profile slot towards "an average hour": a quarter of
 # a day's worth for an hour-of-day slot, a quarter of a day for a weekday. Small, because each
 # factor is shrunk on its own and a large prior would flatten the profile.
-_HOUR_PRIOR = 0.1
-_WEEKDAY_PRIOR = 3.0
+_HOUR_PRIOR = 0.25
+_WEEKDAY_PRIOR = 6.0
 
 
 def _hours(span: timedelta) -> float:
@@ -170,6 +170,9 @@ class SeasonalCountDetector(_CountBaseline):
         # their half-lives in weight are scaled so all of them forget over the same days.
         self._overall = DecayingMean(profile_hours)
         self._by_hour = [DecayingMean(profile_hours / 24.0) for _ in range(24)]
+        # Weekdays learn the rate with the hour-of-day rhythm taken out, so a weekday seen only
+        # at night so far (a restart, the first day) is not taken for a quiet weekday.
+        self._overall_flat = DecayingMean(profile_hours)
         self._by_weekday = [DecayingMean(profile_hours / 7.0) for _ in range(7)]
         self._slot_at: datetime | None = None
         self._slot = (0, 0)
@@ -182,20 +185,23 @@ class SeasonalCountDetector(_CountBaseline):
             self._slot = (local.hour, local.weekday())
         return self._slot
 
-    def _shape(self, start_at: datetime) -> float:
+    def _hour_factor(self, hour: int) -> float:
         overall = self._overall.get()
-        if overall <= 0:
-            return 1.0
+        return _factor(self._by_hour[hour], overall, _HOUR_PRIOR) if overall > 0 else 1.0
+
+    def _shape(self, start_at: datetime) -> float:
         hour, weekday = self._slots(start_at)
-        return _factor(self._by_hour[hour], overall, _HOUR_PRIOR) * _factor(
-            self._by_weekday[weekday], overall, _WEEKDAY_PRIOR
-        )
+        flat = self._overall_flat.get()
+        by_weekday = _factor(self._by_weekday[weekday], flat, _WEEKDAY_PRIOR) if flat > 0 else 1.0
+        return self._hour_factor(hour) * by_weekday
 
     def _learn_shape(self, start_at: datetime, rate: float, hours: float) -> None:
         hour, weekday = self._slots(start_at)
+        flat = rate / self._hour_factor(hour)
         self._overall.update(rate, hours)
         self._by_hour[hour].update(rate, hours)
-        self._by_weekday[weekday].update(rate, hours)
+        self._overall_flat.update(flat, hours)
+        self._by_weekday[weekday].update(flat, hours)
 
 
 def _factor(slot: DecayingMean, overall: float, prior_hours: float) -> float:

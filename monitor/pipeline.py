@@ -315,7 +315,6 @@ def evaluate(
         with store.transaction():
             detectors.save(store, topic, judged[-1].bucket.end_at)
         metrics.EVALUATION_SECONDS.observe(time.perf_counter() - started)
-    _escalate(store, settings, topic, now)
     metrics.OPEN_INCIDENTS.labels(topic.name).set(
         int(store.active_incident(topic.name) is not None)
     )
@@ -420,7 +419,8 @@ def silence_at(
     return store.silence_at(topic.name, now)
 
 
-def _escalate(store: Store, settings: Settings, topic: TopicSettings, now: datetime) -> None:
+def escalate(store: Store, settings: Settings, topic: TopicSettings, now: datetime) -> None:
+    """Page again for an incident nobody acknowledged in time (not during a silence)."""
     incident = store.active_incident(topic.name)
     if incident is None or silence_at(store, topic, now) is not None:
         return

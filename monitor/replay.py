@@ -148,6 +148,7 @@ def replay(
             ):
                 buckets += 1
                 opened += int(judged.transition.alerts)
+            pipeline.escalate(store, settings, topic, now)
             sent += pipeline.deliver(store, settings, alerters, now)
     return ReplaySummary(mentions, buckets, opened, sent)
 

@@ -232,6 +232,7 @@ class Daemon:
         for topic in runtime.settings.topics:
             try:
                 pipeline.evaluate(store, runtime.settings, topic, runtime.detectors, self.clock())
+                pipeline.escalate(store, runtime.settings, topic, self.clock())
             except Exception:
                 log.exception("%s: evaluation failed", topic.name)
         self.last_tick_at = self.clock()

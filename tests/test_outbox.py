@@ -181,3 +181,22 @@ def test_console_prints_each_alert_once(tmp_path: Path) -> None:
     assert pipeline.deliver(store, settings, alerters, at(12, 5)) == 1
     assert pipeline.deliver(store, settings, alerters, at(12, 6)) == 0
     assert out.getvalue().count("incident #1") == 1
+
+
+def test_a_silence_posts_but_pages_nobody(
+    tmp_path: Path, slack: FakeSlack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = slack_settings(tmp_path, slack)
+    store = Store(settings.monitor.database)
+    store.migrate()
+    store.add_silence("acme", at(11), at(14), "Black Friday campaign", "lena")
+    open_incident(store, settings, monkeypatch)
+    topic = settings.topic("acme")
+    for minute in range(5, 60, 5):
+        pipeline.escalate(store, settings, topic, at(12, minute))
+    kinds = [n.kind for n, _ in store.notifications()]
+    assert kinds == [NotificationKind.OPENED]
+    (notification, _) = store.notifications()[0]
+    assert notification.payload["silenced"]["reason"] == "Black Friday campaign"
+    pipeline.escalate(store, settings, topic, at(14, 1))  # the silence is over
+    assert [n.kind for n, _ in store.notifications()][-1] is NotificationKind.ESCALATED

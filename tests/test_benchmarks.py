@@ -1,0 +1,73 @@
+"""The benchmark scripts still run: each measurement on a tiny input, so they cannot rot.
+
+These check that the figures are produced and mean what they claim (every mention stored,
+every bucket judged, the storm alerted); the speed and memory targets are ``make bench``'s job.
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+from pathlib import Path
+
+import pytest
+
+from benchmarks.common import current_rss_bytes, machine, peak_rss_bytes
+from benchmarks.load_bench import (
+    BUCKETS_PER_DAY,
+    Volume,
+    measure_ingest_throughput,
+    measure_steady_memory,
+    social_text,
+)
+from benchmarks.run_all import Section, run_sections
+
+
+def test_throughput_stores_every_polled_mention(tmp_path: Path) -> None:
+    result = measure_ingest_throughput(tmp_path, 250, hits_per_page=40, pages_per_poll=3)
+
+    assert result.polls == 3  # 120 + 120 + 10 hits, the last poll one short page
+    assert result.mentions == result.stored == 250
+    assert result.per_second > 0 and result.cpu_seconds > 0
+
+
+def test_memory_replay_continues_day_after_day_and_alerts_on_the_storm(tmp_path: Path) -> None:
+    days: list[int] = []
+    result = measure_steady_memory(
+        tmp_path, 1, 2, volume=Volume(max_peak=1.0, storms=1), on_day=lambda s: days.append(s.day)
+    )
+
+    assert days == [1, 2]
+    assert result.buckets == 2 * BUCKETS_PER_DAY and result.incomplete_buckets == 0
+    assert result.incidents_opened >= 1 and result.notifications_sent >= 1
+    last = result.samples[-1]
+    assert last.max_rss_bytes >= (last.rss_bytes or 0) > 0
+
+
+def test_texts_are_mostly_distinct_and_in_both_languages() -> None:
+    rng = random.Random(3)
+    posts = [social_text(rng) for _ in range(2000)]
+
+    assert len({text for text, _ in posts}) >= 0.9 * len(posts)
+    assert {lang for _, lang in posts} == {"en", "de"}
+    assert all(20 <= len(text) <= 300 for text, _ in posts)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc/self/status")
+def test_memory_readings_and_machine_name() -> None:
+    assert 0 < (current_rss_bytes() or 0) <= peak_rss_bytes()
+    assert "Python" in machine()
+
+
+def test_run_all_reports_crashed_benchmarks_and_skips_missing_ones(tmp_path: Path) -> None:
+    skips = tmp_path / "skips.py"
+    skips.write_text("print('skipped: no data')\n", encoding="utf-8")
+    crashes = tmp_path / "crashes.py"
+    crashes.write_text("raise SystemExit(3)\n", encoding="utf-8")
+    sections = [
+        Section("skips", "Skips", skips),
+        Section("crashes", "Crashes", crashes),
+        Section("missing", "Missing", tmp_path / "missing.py"),
+    ]
+
+    assert run_sections(sections) == ["crashes"]
