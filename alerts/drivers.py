@@ -70,10 +70,17 @@ class Driver:
     term: str
     count: int
     lift: float
+    # Baseline posts that contained the term; 0 means the storm brought a new word.
+    usual: int = 0
 
     def as_dict(self) -> dict[str, Any]:
-        """The payload form: ``{"term": "#boykott", "count": 31, "lift": 12.5}``."""
-        return {"term": self.term, "count": self.count, "lift": round(self.lift, 1)}
+        """The payload form: ``{"term": "#boykott", "count": 31, "lift": 12.5, "new": false}``."""
+        return {
+            "term": self.term,
+            "count": self.count,
+            "lift": round(self.lift, 1),
+            "new": self.usual == 0,
+        }
 
 
 def terms_of(text: str) -> dict[str, bool]:
@@ -131,7 +138,9 @@ def find_drivers(
             baseline_counts[term], baseline_total)
         if lift >= min_lift:
             shown = f"#{term}" if 2 * hashtag_counts[term] >= count else term
-            drivers.append(Driver(term=shown, count=count, lift=lift))
+            drivers.append(
+                Driver(term=shown, count=count, lift=lift, usual=baseline_counts[term])
+            )
     drivers.sort(key=lambda d: (-d.lift, -d.count, d.term))
     return drivers[:limit]
 

@@ -175,9 +175,11 @@ def drivers_text(drivers: Any, limit: int = MAX_DRIVERS, *, code: bool = True) -
         count = driver.get("count")
         detail = []
         if isinstance(count, int):
-            detail.append(f"×{count}")
-        if isinstance(lift, int | float):
-            detail.append(f"{lift:.1f}× usual")
+            detail.append(f"{count} post{'s' if count != 1 else ''}")
+        if driver.get("new"):
+            detail.append("new")  # absent from the baseline: a ratio would be meaningless
+        elif isinstance(lift, int | float):
+            detail.append(f"{lift:.0f}× usual" if lift >= 10 else f"{lift:.1f}× usual")
         parts.append(f"{shown} ({', '.join(detail)})" if detail else shown)
     return ", ".join(parts)
 

@@ -68,91 +68,104 @@ BRANDS = ["Acme", "Globex", "Initech", "Umbrella", "Hooli", "Vandelay", "Stark",
 HANDLES = ["lena_k", "tom.h", "datenschutzfan", "j_miller", "anna.b", "marco_r", "sue_w", "kai99"]
 
 EN_PRODUCTS = ["kettle", "phone plan", "app", "router", "blender", "e-bike", "headphones", "card"]
-EN_TEMPLATES = [
-    "{brand} support sorted out my {product} in {n} minutes. Honestly impressed {pos_emoji}",
-    "Day {n} of waiting for my {product} from {brand}. Nobody answers the hotline. {neg_tag}",
-    "Anyone else's {brand} {product} {fault} since the update? Asking for a friend",
-    "{brand} just announced a new {product} for {city}, launching {weekday}.",
-    "The {product} from {brand} is {good}, best thing I bought this year {pos_emoji}",
-    "@{handle} {brand} charged me twice for the {product} and support keeps ignoring me. "
-    "{bad}. {neg_tag}",
-    "Comparing the {brand} {product} with the {rival} one. Which would you get?",
-    "{brand} {product} after {n} weeks: {good}, but the battery is {bad_word}.",
-    "Thanks @{handle} for the tip, the {brand} {product} arrived in {city} after {n} days.",
-    "Never buying from {brand} again. {product} {fault}, refund refused, {bad}. {neg_tag}",
-    "Is the {brand} store in {city} open on {weekday}? Need a new {product}",
-    "Love how {brand} handled my {product} return, {good} service {pos_emoji}",
-]
+DE_PRODUCTS = ["Wasserkocher", "Handyvertrag", "Router", "Mixer", "Akkuschrauber", "Kopfhörer"]
+
+# Templates by tone, so calm chatter has a plausible mix: mostly neutral or pleased, some
+# complaints (the weights are in TONE_WEIGHTS).
+EN_TEMPLATES = {
+    "positive": [
+        "{brand} support sorted out my {product} in {n} minutes. Honestly impressed {emoji}",
+        "The {product} from {brand} is {good}, best thing I bought this year {emoji}",
+        "Love how {brand} handled my {product} return, {good} service {emoji}",
+        "{brand} {product} after {n} weeks: {good}, no complaints so far.",
+    ],
+    "neutral": [
+        "{brand} just announced a new {product} for {city}, launching {weekday}.",
+        "Comparing the {brand} {product} with the {rival} one. Which would you get?",
+        "Is the {brand} store in {city} open {weekday}? Need a new {product}",
+        "Thanks @{handle} for the tip, the {brand} {product} arrived in {city} after {n} days.",
+        "Does the {brand} {product} work with the {rival} app? Manual says nothing.",
+    ],
+    "negative": [
+        "Day {n} of waiting for my {product} from {brand}. Nobody answers the hotline. {tag}",
+        "Anyone else's {brand} {product} {fault} since the update? Asking for a friend",
+        "{brand} charged me twice for the {product} and support keeps ignoring me. {bad}",
+        "Never buying from {brand} again. {product} {fault}, refund refused. {bad} {tag}",
+    ],
+}
 EN_SLOTS = {
     "fault": ["keeps crashing", "stopped working", "is dead", "overheats", "won't connect"],
     "good": ["really great", "excellent", "super solid", "pretty good", "amazing"],
-    "bad": ["what a joke", "absolutely terrible", "this is a scam", "so disappointing"],
-    "bad_word": ["awful", "a disaster", "useless", "terrible"],
-    "neg_tag": ["#fail", "#boycott", "#neveragain", "#scam", ""],
-    "pos_emoji": ["👍", "😍", "🙌", ":)", ""],
+    "bad": ["What a joke.", "Absolutely terrible.", "This is a scam.", "So disappointing."],
+    "tag": ["#fail", "#neveragain", "#customerservice", ""],
+    "emoji": ["👍", "😍", "🙌", ":)", ""],
     "city": ["Berlin", "Leeds", "Denver", "Lyon", "Graz", "Austin", "Cork"],
     "weekday": ["on Monday", "next Tuesday", "this Friday", "on Sunday", "tomorrow"],
 }
-
-DE_PRODUCTS = ["Wasserkocher", "Handyvertrag", "App", "Router", "Mixer", "E-Bike", "Kopfhörer"]
-DE_TEMPLATES = [
-    "Der {brand} Support hat mein Problem mit dem {product} in {n} Minuten gelöst. {gut}! "
-    "{pos_emoji}",
-    "Seit {n} Tagen warte ich auf meinen {product} von {brand}. Keiner geht ans Telefon. "
-    "{neg_tag}",
-    "Hat noch jemand Probleme mit dem {brand} {product}? Meiner {fehler} seit dem Update.",
-    "{brand} eröffnet im {monat} eine neue Filiale in {stadt}.",
-    "Der neue {product} von {brand} ist {gut_adj}, klare Empfehlung {pos_emoji}",
-    "@{handle} {brand} hat mir den {product} doppelt berechnet und antwortet nicht. "
-    "{schlecht} {neg_tag}",
-    "Vergleiche gerade den {brand} {product} mit dem von {rival}. Was würdet ihr nehmen?",
-    "Nie wieder {brand}! {product} {fehler}, Rückgabe abgelehnt. {schlecht} {neg_tag}",
-    "Danke @{handle}, der {product} von {brand} kam nach {n} Tagen in {stadt} an.",
-    "Weiß jemand, ob {brand} in {stadt} am Samstag offen hat? Brauche einen {product}",
-    "Nach {n} Wochen mit dem {brand} {product}: {gut_adj}, aber der Akku ist {schlecht_adj}.",
-    "Toller Service von {brand}, mein {product} wurde sofort ersetzt {pos_emoji}",
-]
+DE_TEMPLATES = {
+    "positive": [
+        "Der {brand} Support hat mein Problem mit dem {product} in {n} Minuten gelöst. {gut}! "
+        "{emoji}",
+        "Der neue {product} von {brand} ist {gut_adj}, klare Empfehlung {emoji}",
+        "Toller Service von {brand}, mein {product} wurde sofort ersetzt {emoji}",
+        "Nach {n} Wochen mit dem {brand} {product}: {gut_adj}, bisher keine Probleme.",
+    ],
+    "neutral": [
+        "{brand} eröffnet im {monat} eine neue Filiale in {stadt}.",
+        "Vergleiche gerade den {brand} {product} mit dem von {rival}. Was würdet ihr nehmen?",
+        "Danke @{handle}, der {product} von {brand} kam nach {n} Tagen in {stadt} an.",
+        "Weiß jemand, ob {brand} in {stadt} am Samstag offen hat? Brauche einen {product}",
+        "Passt der {product} von {brand} auch zu dem von {rival}? In der Anleitung steht nichts.",
+    ],
+    "negative": [
+        "Seit {n} Tagen warte ich auf meinen {product} von {brand}. Keiner geht ans Telefon. "
+        "{tag}",
+        "Hat noch jemand Probleme mit dem {brand} {product}? Meiner {fehler} seit dem Update.",
+        "{brand} hat mir den {product} doppelt berechnet und antwortet nicht. {schlecht}",
+        "Nie wieder {brand}! {product} {fehler}, Rückgabe abgelehnt. {schlecht} {tag}",
+    ],
+}
 DE_SLOTS = {
     "fehler": ["stürzt ständig ab", "geht nicht mehr", "ist kaputt", "wird heiß", "verbindet nicht"],
     "gut": ["Super", "Klasse", "Top", "Sehr gut", "Wirklich toll"],
     "gut_adj": ["super", "richtig gut", "klasse", "echt toll", "prima"],
     "schlecht": ["Eine Frechheit.", "Unverschämt!", "Was für ein Saftladen.", "Katastrophe."],
-    "schlecht_adj": ["schlecht", "eine Katastrophe", "mies", "enttäuschend"],
-    "neg_tag": ["#boykott", "#niewieder", "#frechheit", ""],
-    "pos_emoji": ["👍", "😍", "🙌", ":)", ""],
+    "tag": ["#kundenservice", "#niewieder", "#ärgerlich", ""],
+    "emoji": ["👍", "😍", "🙌", ":)", ""],
     "stadt": ["Köln", "Hamburg", "Leipzig", "Wien", "Zürich", "Bremen", "Mainz"],
     "monat": ["März", "April", "Mai", "Juni", "Herbst"],
 }
+TONE_WEIGHTS = {"positive": 0.35, "neutral": 0.45, "negative": 0.2}
 
 # How a post may begin and end, in any language: replies, asides, emoji and hashtags.
-EN_OPENERS = ["", "", "@{handle} ", "Hmm. ", "Okay. ", "PSA: ", "Ugh. ", "Update: ", "Wow. "]
-DE_OPENERS = ["", "", "@{handle} ", "Hm. ", "Also. ", "Leute! ", "Ernsthaft? ", "Update: ", "Puh. "]
-CLOSERS = ["", "", " 🙄", " 😂", " 🤔", " 🔥", " #kundenservice", " #support", " (edit: typo)"]
+EN_OPENERS = ["", "", "", "@{handle} ", "Hmm. ", "Okay. ", "PSA: ", "Update: ", "So. "]
+DE_OPENERS = ["", "", "", "@{handle} ", "Hm. ", "Also. ", "Leute! ", "Update: ", "Kurz: "]
+CLOSERS = ["", "", "", " 🤔", " 😅", " 📦", " #support", " #kundenservice", " (edit: typo)"]
 
 # Second sentences, appended to about half the posts.
 EN_TAILS = [
-    "Still waiting for a reply from their team.",
     "Will update this thread once I hear back.",
     "My neighbour had the same experience last month.",
-    "Price went up by {n} euros too, by the way.",
-    "Customer for {n} years and this is how they treat you.",
+    "Ordered it on a Tuesday, for what it's worth.",
+    "Paid {n} euros, in case anyone wonders.",
+    "Customer for {n} years now.",
     "Give it a try if you are on the fence.",
-    "Their chat bot is useless, I want a human.",
-    "Shipping to {city} took {n} days, not bad.",
+    "Shipping to {city} took {n} days.",
     "Not sure if this is a one-off or a pattern.",
     "Anyway, back to work.",
+    "Photos in the replies.",
 ]
 DE_TAILS = [
-    "Warte immer noch auf eine Antwort.",
     "Melde mich, wenn sich was tut.",
     "Meinem Nachbarn ging es letzten Monat genauso.",
-    "Der Preis ist übrigens um {n} Euro gestiegen.",
-    "Seit {n} Jahren Kunde und dann so was.",
+    "Bestellt hatte ich übrigens am Dienstag.",
+    "Hat {n} Euro gekostet, falls es jemanden interessiert.",
+    "Bin seit {n} Jahren Kunde.",
     "Kann ich nur empfehlen, wenn ihr noch überlegt.",
-    "Der Chatbot hilft null, ich will einen Menschen sprechen.",
-    "Lieferung nach {stadt} hat {n} Tage gedauert, geht so.",
+    "Lieferung nach {stadt} hat {n} Tage gedauert.",
     "Mal sehen, ob das ein Einzelfall ist.",
     "Egal, weiter geht's.",
+    "Fotos in den Antworten.",
 ]
 
 STORM_TEXTS = [
@@ -174,6 +187,7 @@ def social_text(rng: random.Random, brand: str | None = None) -> tuple[str, str]
         else (DE_TEMPLATES, DE_SLOTS, DE_PRODUCTS, DE_TAILS, DE_OPENERS)
     )
     brand = brand or rng.choice(BRANDS)
+    tone = rng.choices(list(TONE_WEIGHTS), weights=list(TONE_WEIGHTS.values()))[0]
     values = {name: rng.choice(options) for name, options in slots.items()}
     values |= {
         "brand": brand,
@@ -182,7 +196,7 @@ def social_text(rng: random.Random, brand: str | None = None) -> tuple[str, str]
         "handle": rng.choice(HANDLES),
         "n": str(rng.randrange(2, 90)),
     }
-    text = rng.choice(templates).format(**values)
+    text = rng.choice(templates[tone]).format(**values)
     if rng.random() < 0.5:
         values["n"] = str(rng.randrange(2, 40))
         text += " " + rng.choice(tails).format(**values)

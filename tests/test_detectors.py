@@ -125,9 +125,9 @@ def test_incomplete_buckets_are_neither_judged_nor_learnt() -> None:
 
 def test_a_lasting_change_is_accepted_after_relearn_after() -> None:
     settings = DetectionSettings(relearn_after=timedelta(hours=6))
-    detector = warmed(settings=settings)
+    detector = warmed(7, settings=settings)
     flagged = []
-    for bucket in stream(2, start=START + timedelta(days=3), seed=3):
+    for bucket in stream(2, start=START + timedelta(days=7), seed=3):
         flagged.append(detector.observe(replace(bucket, negative=bucket.negative * 4)).anomalous)
     assert all(flagged[3:36]), "the step up is a storm at first"
     assert not any(flagged[-96:]), "but after a day of it, it is the new normal"

@@ -27,9 +27,9 @@ def test_storm_terms_rank_above_everyday_terms() -> None:
     assert terms[:2] == ["#datenleck", "breach"]
     assert "shoes" not in terms and "customer" not in terms  # common in calm times too
     assert all(d.lift >= 2.0 and d.count >= 3 for d in drivers)
-    assert drivers[0] == Driver("#datenleck", 4, drivers[0].lift)
+    assert drivers[0] == Driver("#datenleck", 4, drivers[0].lift, usual=0)
     assert drivers[0].as_dict() == {"term": "#datenleck", "count": 4,
-                                    "lift": round(drivers[0].lift, 1)}
+                                    "lift": round(drivers[0].lift, 1), "new": True}
 
 
 def test_a_spammer_repeating_a_word_is_one_post() -> None:

@@ -80,7 +80,7 @@ def test_the_message_leads_with_topic_severity_and_numbers() -> None:
         "type": "plain_text", "text": "🟠 Shitstorm on acme — severity 4/6 storm", "emoji": True}}
     text = json.dumps(blocks, ensure_ascii=False)
     for expected in ("42 negative mentions vs 9 expected", "42 of 69 posts (expected 9, up to 15)",
-                     "61% (usual 18%)", "↗ rising", "for 30m", "`#boykott` (×31, 12.5× usual)",
+                     "61% (usual 18%)", "↗ rising", "for 30m", "`#boykott` (31 posts, 12× usual)",
                      "mastodon 30 · hackernews 12", "de 35 · en 7", "♥ 12 🔁 3",
                      "<https://social.example/@wut/1|open>", "Not acknowledged yet"):
         assert expected in text, expected
