@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import html
 import json
+import logging
 import math
 import os
 import random
@@ -753,6 +754,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="memory run: busiest topic's mean mentions per bucket at its peak")
     parser.add_argument("--only", choices=["throughput", "memory"], help="run one measurement")
     args = parser.parse_args(argv)
+    # The incidents the storms open are counted in the summary; their log lines would only
+    # interleave with the figures.
+    logging.basicConfig(level=logging.ERROR)
     print(f"machine: {machine()}; {pin_to_one_core()}", flush=True)
     with tempfile.TemporaryDirectory(prefix="shitstorm-load-") as folder:
         # Memory first: ru_maxrss is a high-water mark, and the throughput run's rendered

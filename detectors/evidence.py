@@ -55,8 +55,8 @@ class EvidenceWindows:
     """Recent buckets of one topic and the noise of their sums, per span.
 
     Call :meth:`push` with each complete bucket's count and expectation, read
-    :meth:`windows`, then let it :meth:`learn` the noise of those sums. A gap (:meth:`clear`) restarts
-    all sums.
+    :meth:`windows`, then let it :meth:`learn` the noise of those sums. A gap
+    (:meth:`clear`) restarts all sums.
 
     Parameters
     ----------

@@ -16,6 +16,7 @@ Scores alone cry wolf. The policy decides which buckets belong to a shitstorm:
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from datetime import timedelta
 from typing import Any
 
@@ -99,7 +100,11 @@ class TopicDetector:
     def observe(self, bucket: Bucket) -> Decision:
         """Judge ``bucket``, then learn from it unless it was flagged or incomplete."""
         hours = bucket.width.total_seconds() / 3600.0
-        x: dict[str, Any] = {"start_at": bucket.start_at, "hours": hours, "count": bucket.negative}
+        x: dict[Hashable, Any] = {
+            "start_at": bucket.start_at,
+            "hours": hours,
+            "count": bucket.negative,
+        }
         forecast = self.counts.forecast_one(x)
         usual_share = self.share.usual_share
         warming_up = self.warming_up
@@ -108,7 +113,11 @@ class TopicDetector:
             if self._evidence is not None:
                 self._evidence.clear()
             return self._decision(
-                forecast, usual_share, warming_up, score=0.0, level=0,
+                forecast,
+                usual_share,
+                warming_up,
+                score=0.0,
+                level=0,
                 reason="incomplete bucket: a source failed or was not polled, so it is not judged",
             )
 
@@ -153,7 +162,12 @@ class TopicDetector:
             )
             self._learned_hours += hours
         return self._decision(
-            forecast, usual_share, warming_up, score=score, level=level, reason=reason,
+            forecast,
+            usual_share,
+            warming_up,
+            score=score,
+            level=level,
+            reason=reason,
             anomalous=anomalous,
         )
 
@@ -182,8 +196,7 @@ class TopicDetector:
         span = _describe_span(width * window.buckets)
         ratio = f" ({observed / expected:.1f}×)" if expected > 0 else ""
         counts = (
-            f"{observed:.0f} negative mentions in the last {span} vs {expected:.0f} expected"
-            f"{ratio}"
+            f"{observed:.0f} negative mentions in the last {span} vs {expected:.0f} expected{ratio}"
         )
         share = (
             f"{observed / window.volume:.0%} negative vs {usual_share:.0%} usual"

@@ -72,17 +72,17 @@ class _CountBaseline(base.AnomalyDetector):
             return _MIN_DISPERSION
         return max(self._excess_var.get() / self._mean_sq.get(), _MIN_DISPERSION)
 
-    def forecast_one(self, x: dict[str, Any]) -> CountForecast:
+    def forecast_one(self, x: dict[base.typing.FeatureName, Any]) -> CountForecast:
         """Expected count and overdispersion for the bucket described by ``x``."""
         mean = self._level.get() * self._shape(x["start_at"]) * x["hours"]
         return CountForecast(mean=mean, dispersion=self.dispersion)
 
-    def score_one(self, x: dict[str, Any]) -> float:
+    def score_one(self, x: dict[base.typing.FeatureName, Any]) -> float:
         """Standardised excess of ``x["count"]`` over the forecast (larger = more anomalous)."""
         forecast = self.forecast_one(x)
         return count_z(x["count"], forecast.mean, forecast.dispersion)
 
-    def learn_one(self, x: dict[str, Any]) -> None:
+    def learn_one(self, x: dict[base.typing.FeatureName, Any]) -> None:
         """Fold one normal bucket into the level, the shape and the noise model."""
         hours: float = x["hours"]
         if hours <= 0:
@@ -93,7 +93,7 @@ class _CountBaseline(base.AnomalyDetector):
         self._learn_shape(x["start_at"], rate, hours)
         self._level.update(rate / shape, hours)
 
-    def learn_noise_one(self, x: dict[str, Any]) -> None:
+    def learn_noise_one(self, x: dict[base.typing.FeatureName, Any]) -> None:
         """Fold a flagged bucket into the noise model only, never into the level.
 
         How often a topic spikes is part of how noisy it is: a topic that bursts every day
@@ -102,7 +102,7 @@ class _CountBaseline(base.AnomalyDetector):
         if x["hours"] > 0:
             self._learn_noise(x)
 
-    def _learn_noise(self, x: dict[str, Any]) -> float:
+    def _learn_noise(self, x: dict[base.typing.FeatureName, Any]) -> float:
         """Update the overdispersion; return the count winsorised to the normal band."""
         count = float(x["count"])
         if self._level.evidence <= 1.0:
@@ -123,8 +123,9 @@ class SeasonalCountDetector(_CountBaseline):
 
     The expected rate is ``level × hour factor × weekday factor``. Each factor is the ratio of
     its slot's mean rate to the overall mean, shrunk towards 1 while its slot has seen little
-    (for the first day of an hour, the first week of a weekday), so a young detector falls back to the level
-    alone and sharpens as the profile fills in.
+    (the first day of an hour, the first week of a weekday), so a young detector falls back to
+    the level alone and sharpens as the profile fills in. Weekdays are learnt with the hourly
+    rhythm taken out, so a weekday seen only at night so far is not mistaken for a quiet one.
 
     Parameters
     ----------

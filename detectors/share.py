@@ -60,7 +60,7 @@ class NegativeShareDetector(base.AnomalyDetector):
         volume = self._volume.get()
         return self._negative.get() / volume if volume > 0 else 0.0
 
-    def learn_one(self, x: dict[str, Any]) -> None:
+    def learn_one(self, x: dict[base.typing.FeatureName, Any]) -> None:
         """Fold one normal bucket into the usual share."""
         hours: float = x["hours"]
         if hours <= 0:
@@ -68,11 +68,11 @@ class NegativeShareDetector(base.AnomalyDetector):
         self._negative.update(x["negative"] / hours, hours)
         self._volume.update(x["volume"] / hours, hours)
 
-    def score_one(self, x: dict[str, Any]) -> float:
+    def score_one(self, x: dict[base.typing.FeatureName, Any]) -> float:
         """Standard errors by which the bucket's share exceeds the usual share."""
-        volume: int = x["volume"]
+        volume = float(x["volume"])
         if volume <= 0 or self._volume.get() <= 0:
             return 0.0
         usual = self.usual_share
         variance = max(usual * (1.0 - usual), _MIN_SHARE_VARIANCE) / volume
-        return (x["negative"] / volume - usual) / math.sqrt(variance)
+        return (float(x["negative"]) / volume - usual) / math.sqrt(variance)

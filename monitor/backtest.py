@@ -18,6 +18,7 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from pathlib import Path
 from typing import TextIO
 
@@ -63,7 +64,7 @@ def read_series(path: Path) -> list[tuple[datetime, float]]:
         raise BacktestError(f"{path}: not a UTF-8 text file") from error
     if len(rows) < 2:
         raise BacktestError(f"{path}: needs at least two rows to know the bucket width")
-    for (earlier, _), (later, _) in zip(rows, rows[1:], strict=False):
+    for (earlier, _), (later, _) in pairwise(rows):
         if later <= earlier:
             raise BacktestError(f"{path}: timestamps must increase ({later} after {earlier})")
     return rows
@@ -89,7 +90,7 @@ def _parse_value(text: str | None, path: Path, line: int) -> float:
 
 def bucket_width(starts: Sequence[datetime]) -> timedelta:
     """The series' bucket width: the most common step (a gap must not widen every bucket)."""
-    return statistics.mode(later - earlier for earlier, later in zip(starts, starts[1:]))
+    return statistics.mode(later - earlier for earlier, later in pairwise(starts))
 
 
 def replay(
@@ -225,8 +226,12 @@ def draw_plot(
     )
     alerts = [row for row in rows if row.alert]
     top.scatter(
-        [row.start_at for row in alerts], [row.value for row in alerts], color="red", s=12,
-        label="alert", zorder=3,
+        [row.start_at for row in alerts],
+        [row.value for row in alerts],
+        color="red",
+        s=12,
+        label="alert",
+        zorder=3,
     )
     top.set_yscale("symlog")
     top.legend(loc="upper left")
@@ -236,7 +241,7 @@ def draw_plot(
     bottom.legend(loc="upper left")
     for axis in (top, bottom):
         for start, end in windows:
-            axis.axvspan(start, end, color="orange", alpha=0.2)  # type: ignore[arg-type]
+            axis.axvspan(start, end, color="orange", alpha=0.2)
     figure.tight_layout()
     figure.savefig(path, dpi=100)
     plt.close(figure)
@@ -277,4 +282,3 @@ def run_backtest(
     if plot is not None:
         draw_plot(rows, windows, plot, series.name, settings.threshold)
     return 0
-

@@ -138,8 +138,8 @@ def score_file(
             left, right = kept[window_index - 1]
             width = right - left + 1
             score += scaled_sigmoid(abs(i - right) / max(width - 1, 1)) * profile.a_fp
-    for weight in best:
-        score += -profile.a_fn if weight is None else weight
+    for best_weight in best:
+        score += -profile.a_fn if best_weight is None else best_weight
     delays = tuple(row for row in first_rows if row is not None)
     return FileScore(
         score=score,

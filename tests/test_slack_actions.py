@@ -180,3 +180,34 @@ def test_an_unknown_incident_is_answered_not_crashed(monitor: Monitor) -> None:
     body = click("acknowledge", "U0LENA", monitor.slack.response_url, incident_id=42)
     assert monitor.post(body, signed(body)).status_code == 200
     assert "does not exist" in monitor.slack.responses[0]["text"]
+
+
+def test_socket_mode_clicks_reach_the_incident(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.fake_slack import FakeSocketMode
+    from tests.test_slack_socket_mode import wait_for
+
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test")
+    with FakeSlack() as slack, FakeSocketMode() as socket:
+        slack.socket_url = socket.url
+        m = Monitor(tmp_path, slack)
+        m.daemon.environ = {**m.env, "SLACK_APP_TOKEN": "xapp-test"}
+        m.daemon._start_slack_interactivity()
+        try:
+            socket.push(
+                {
+                    "type": "block_actions",
+                    "user": {"id": "U0DANA", "username": "dana", "name": "dana"},
+                    "response_url": slack.response_url,
+                    "actions": [
+                        {"type": "button", "action_id": ACTION_IDS["acknowledge"], "value": "1"}
+                    ],
+                }
+            )
+            socket.wait_ack()
+            wait_for(lambda: m.store.incident(1).status is IncidentStatus.ACKNOWLEDGED)
+            assert m.store.incident(1).acknowledged_by == "U0DANA|dana"
+        finally:
+            m.daemon.socket_mode.close()
+            m.close()

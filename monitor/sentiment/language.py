@@ -159,8 +159,8 @@ class LanguageDetector:
             elif lowered in _EN_WORDS:
                 english += 1
         # Demand a share of the text too: a Dutch or Scandinavian text may contain a few.
-        if german >= 2 and english == 0 and german * 5 >= len(words):
+        if german >= 2 and english == 0 and german * 10 >= len(words):
             return "de"
-        if english >= 2 and german == 0 and english * 5 >= len(words):
+        if english >= 2 and german == 0 and english * 10 >= len(words):
             return "en"
         return None
