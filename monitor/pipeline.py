@@ -101,6 +101,8 @@ def ingest(
         _record_failure(store, settings, topic, name, now, message, None, started)
         return PollOutcome(ok=False, error=message)
     elapsed = time.perf_counter() - started
+    for _, sentiment in scored:
+        metrics.SENTIMENT_TEXTS.labels(sentiment.lang).inc()
     metrics.POLL_DURATION.labels(topic.name, name).observe(elapsed)
     metrics.MENTIONS_INGESTED.labels(topic.name, name).inc(new)
     metrics.LAST_SUCCESS.labels(topic.name, name).set(now.timestamp())

@@ -158,3 +158,27 @@ def test_run_refuses_to_start_on_a_broken_file(tmp_path: Path) -> None:
 def test_the_example_settings_file_is_valid() -> None:
     result = run_cli("check-config", "--config", str(ROOT / "settings.toml"))
     assert result.returncode == 0, result.stderr
+
+
+def test_every_commented_example_in_the_settings_file_is_valid(tmp_path: Path) -> None:
+    """Uncomment the example source and campaign tables: they must validate as written."""
+    lines = (ROOT / "settings.toml").read_text(encoding="utf-8").splitlines()
+    out: list[str] = []
+    in_example = False
+    for line in lines:
+        if line.startswith("# [[topics."):
+            in_example = True
+        elif not line.startswith("# ") or line.startswith("# ["):
+            in_example = False
+        if in_example and line.startswith("# ") and not line.startswith("#  "):
+            candidate = line[2:]
+            if candidate.startswith("[[") or "=" in candidate.split("#")[0]:
+                out.append(candidate)
+                continue
+        out.append(line)
+    path = write(tmp_path, "\n".join(out))
+    settings = load_settings(path, environ={})
+    types = [s.type for s in settings.topics[0].sources]
+    assert set(types) >= {"bluesky", "reddit", "x", "youtube", "facebook", "instagram",
+                          "webhook", "mastodon", "hackernews", "rss"}
+    assert settings.topics[0].campaigns[0].name == "Black Friday"
