@@ -382,7 +382,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
 
 
 def cmd_sources_test(args: argparse.Namespace) -> int:
-    from monitor.sources_test import test_sources
+    from monitor.probe import probe_sources
 
     settings = settings_from(args)
     topics = settings.topics
@@ -391,7 +391,7 @@ def cmd_sources_test(args: argparse.Namespace) -> int:
         if not topics:
             print(f"shitstorm sources test: unknown topic {args.topic!r}", file=sys.stderr)
             return EXIT_USAGE
-    failed = test_sources(topics, now_utc(), sys.stdout)
+    failed = probe_sources(topics, now_utc(), sys.stdout)
     return EXIT_FAILED if failed else EXIT_OK
 
 

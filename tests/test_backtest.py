@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 from datetime import UTC, datetime, timedelta
@@ -134,6 +135,7 @@ def test_labels_without_an_entry_for_the_series_are_an_error(tmp_path: Path) -> 
     assert code == 2 and "no single entry for series.csv" in printed
 
 
+@functools.cache
 def nab_scores() -> dict[str, float]:
     files = sorted((NAB / "realTweets").glob("*.csv"))
     per_profile: dict[str, list[nab.FileScore]] = {p.name: [] for p in nab.PROFILES}

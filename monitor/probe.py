@@ -16,7 +16,7 @@ from monitor.sources import PUSH_TYPES
 from monitor.sources.base import SourceError
 
 
-def test_sources(topics: Sequence[TopicSettings], now: datetime, out: TextIO) -> int:
+def probe_sources(topics: Sequence[TopicSettings], now: datetime, out: TextIO) -> int:
     """Print one block per source; returns how many failed."""
     failed = 0
     for topic in topics:

@@ -1,0 +1,196 @@
+"""Detection quality and cost: NAB scores of the backtest, synthetic storms, µs per point.
+
+Run from the repository root: ``python benchmarks/detect_bench.py`` (``make bench``).
+
+1. Every file of ``../shared/data/nab`` is replayed with the default settings through the
+   daemon's detector and incident machine (exactly ``shitstorm backtest``); the ``alert``
+   column is scored with NAB's three profiles, per file and over all files.
+2. Synthetic streams (seeded, Poisson, daily and weekly rhythm) with a 3x storm injected at
+   3 a.m. and 3 p.m. on a weekday and a Saturday: buckets from storm start to the first alert,
+   and false alarms in a quiet week, at two brand sizes.
+3. Cost: CPU time of ``TopicDetector.observe`` per bucket (the detector and its policy, not the
+   CSV parsing or the incident machine), best of three passes, on one core.
+
+Part 1 skips with a message when ``../shared/data/nab`` is absent.
+"""
+
+from __future__ import annotations
+
+import pickle
+import statistics
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from alerts.incidents import IncidentPolicy, advance  # noqa: E402
+from benchmarks.common import SHARED_DATA, machine, pin_to_one_core  # noqa: E402
+from detectors import DetectionSettings, build_detector  # noqa: E402
+from detectors.synthetic import Event, StreamShape, generate  # noqa: E402
+from monitor import backtest, nab  # noqa: E402
+from monitor.models import Bucket, Incident, NotificationKind  # noqa: E402
+
+NAB_DIR = SHARED_DATA / "nab"
+BERLIN = ZoneInfo("Europe/Berlin")
+WIDTH = timedelta(minutes=5)
+SYNTHETIC_START = datetime(2026, 3, 2, tzinfo=BERLIN).astimezone(UTC)
+SYNTHETIC_WARMUP = timedelta(days=21)
+SEEDS = range(6)
+OPENING = {NotificationKind.OPENED, NotificationKind.REOPENED}
+
+
+def nab_section(settings: DetectionSettings) -> list[Bucket]:
+    """Print per-file and overall NAB scores; answer all buckets for the cost measurement."""
+    files = sorted((NAB_DIR / "realTweets").glob("*.csv"))
+    labels = NAB_DIR / "labels" / "windows.json"
+    if not files or not labels.is_file():
+        print(f"NAB: {NAB_DIR.resolve()} is absent: skipped")
+        return []
+    per_profile: dict[str, list[nab.FileScore]] = {p.name: [] for p in nab.PROFILES}
+    buckets: list[Bucket] = []
+    header = f"{'file':28} {'standard':>9} {'low_FP':>7} {'low_FN':>7}  windows  false alarms"
+    print(header)
+    for path in files:
+        points = backtest.read_series(path)
+        rows = backtest.replay(points, settings, topic=path.stem)
+        scores = backtest.score(rows, backtest.read_windows(labels, path))
+        figures = [nab.normalised([scores[p.name]], p) for p in nab.PROFILES]
+        standard = scores["standard"]
+        print(
+            f"{path.name:28} {figures[0]:9.1f} {figures[1]:7.1f} {figures[2]:7.1f}"
+            f"  {standard.detected}/{standard.windows:<6} {standard.false_alarms}"
+        )
+        for name, score in scores.items():
+            per_profile[name].append(score)
+        width = backtest.bucket_width([at for at, _ in points])
+        buckets.extend(
+            Bucket(path.stem, at, at + width, round(v), round(v), 0) for at, v in points
+        )
+    overall = [nab.normalised(per_profile[p.name], p) for p in nab.PROFILES]
+    detected = sum(s.detected for s in per_profile["standard"])
+    windows = sum(s.windows for s in per_profile["standard"])
+    false_alarms = sum(s.false_alarms for s in per_profile["standard"])
+    print(
+        f"{'overall (' + str(len(files)) + ' files)':28} {overall[0]:9.1f} {overall[1]:7.1f}"
+        f" {overall[2]:7.1f}  {detected}/{windows:<6} {false_alarms}"
+    )
+    print("targets: standard >= 80, reward_low_FP >= 70 (ARTime 82.0 / 69.9, CAD OSE 74.5 / 72.7)")
+    return buckets
+
+
+def openings(detector_state: bytes, buckets: list[Bucket]) -> list[datetime]:
+    detector = pickle.loads(detector_state)
+    policy = IncidentPolicy()
+    incident: Incident | None = None
+    last_resolved: Incident | None = None
+    opened: list[datetime] = []
+    for bucket in buckets:
+        transition = advance(incident, detector.observe(bucket), bucket, policy, last_resolved)
+        incident = transition.incident
+        if incident is not None and not incident.is_active:
+            last_resolved, incident = incident, None
+        opened.extend(bucket.start_at for kind in transition.events if kind in OPENING)
+    return opened
+
+
+def synthetic_section(settings: DetectionSettings) -> None:
+    """Delay from storm start to alert, by time of day, over several seeds and two sizes."""
+    cases = {
+        "weekday 3am": (21, 3),
+        "weekday 3pm": (21, 15),
+        "saturday 3am": (26, 3),
+        "saturday 3pm": (26, 15),
+    }
+    print(f"3x storms for 1 h, buckets from start to first alert over seeds {list(SEEDS)}")
+    for per_hour in (1200.0, 4800.0):
+        shape = StreamShape(mentions_per_hour=per_hour)
+        delays: dict[str, list[int | None]] = {name: [] for name in cases}
+        quiet_alarms = 0
+        for seed in SEEDS:
+            detector = build_detector(settings, BERLIN)
+            warmup = generate(
+                SYNTHETIC_START, SYNTHETIC_WARMUP, WIDTH, timezone=BERLIN, shape=shape, seed=seed
+            )
+            for bucket in warmup:
+                detector.observe(bucket)
+            state = pickle.dumps(detector)
+            for name, (day, hour) in cases.items():
+                storm_at = datetime(2026, 3, 2 + day, hour, tzinfo=BERLIN).astimezone(UTC)
+                storm = Event("storm", storm_at, timedelta(hours=1))
+                stream = generate(
+                    SYNTHETIC_START,
+                    storm_at + timedelta(hours=3) - SYNTHETIC_START,
+                    WIDTH,
+                    timezone=BERLIN,
+                    shape=shape,
+                    events=[storm],
+                    seed=seed,
+                )
+                after = [b for b in stream if b.start_at >= SYNTHETIC_START + SYNTHETIC_WARMUP]
+                opened = [at for at in openings(state, after) if at >= storm_at]
+                delays[name].append(round((opened[0] - storm_at) / WIDTH) if opened else None)
+            quiet = generate(
+                SYNTHETIC_START,
+                SYNTHETIC_WARMUP + timedelta(days=7),
+                WIDTH,
+                timezone=BERLIN,
+                shape=shape,
+                seed=seed,
+            )
+            after = [b for b in quiet if b.start_at >= SYNTHETIC_START + SYNTHETIC_WARMUP]
+            quiet_alarms += len(openings(state, after))
+        negative_at_3am = per_hour * 0.18 * shape.negative_share * WIDTH / timedelta(hours=1)
+        print(
+            f"  {per_hour:,.0f} mentions/h (~{negative_at_3am:.0f} negative per bucket at 3 a.m.):"
+        )
+        for name, found in delays.items():
+            shown = ", ".join("missed" if d is None else str(d) for d in found)
+            within = sum(d is not None and d <= 2 for d in found)
+            print(f"    {name:13} delays [{shown}]  within 2 buckets: {within}/{len(found)}")
+        weeks = len(SEEDS)
+        print(f"    false alarms in {weeks} quiet weeks: {quiet_alarms}")
+
+
+def cost_section(settings: DetectionSettings, buckets: list[Bucket]) -> None:
+    """CPU µs per ``observe`` call, best of three passes over the same buckets."""
+    if not buckets:
+        shape = StreamShape()
+        buckets = list(
+            generate(SYNTHETIC_START, timedelta(days=28), WIDTH, timezone=BERLIN, shape=shape)
+        )
+    timings = []
+    for _ in range(3):
+        detectors = {}
+        started = time.process_time()
+        for bucket in buckets:
+            detector = detectors.get(bucket.topic)
+            if detector is None:
+                detector = detectors[bucket.topic] = build_detector(settings, UTC)
+            detector.observe(bucket)
+        timings.append((time.process_time() - started) / len(buckets))
+    best = min(timings) * 1e6
+    print(
+        f"detector cost: {best:.1f} µs per point per series (best of 3 passes over "
+        f"{len(buckets):,} buckets; median {statistics.median(timings) * 1e6:.1f} µs; "
+        "target <= 50 µs)"
+    )
+
+
+def main() -> int:
+    print(f"machine: {machine()}; {pin_to_one_core()}")
+    settings = DetectionSettings()
+    print(f"settings: {settings}")
+    buckets = nab_section(settings)
+    print()
+    synthetic_section(settings)
+    print()
+    cost_section(settings, buckets)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
