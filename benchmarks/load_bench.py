@@ -32,7 +32,7 @@ import sys
 import tempfile
 import time
 import tomllib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -119,15 +119,20 @@ DE_TEMPLATES = {
         "Passt der {product} von {brand} auch zu dem von {rival}? In der Anleitung steht nichts.",
     ],
     "negative": [
-        "Seit {n} Tagen warte ich auf meinen {product} von {brand}. Keiner geht ans Telefon. "
-        "{tag}",
+        "Seit {n} Tagen warte ich auf meinen {product} von {brand}. Keiner geht ans Telefon. {tag}",
         "Hat noch jemand Probleme mit dem {brand} {product}? Meiner {fehler} seit dem Update.",
         "{brand} hat mir den {product} doppelt berechnet und antwortet nicht. {schlecht}",
         "Nie wieder {brand}! {product} {fehler}, Rückgabe abgelehnt. {schlecht} {tag}",
     ],
 }
 DE_SLOTS = {
-    "fehler": ["stürzt ständig ab", "geht nicht mehr", "ist kaputt", "wird heiß", "verbindet nicht"],
+    "fehler": [
+        "stürzt ständig ab",
+        "geht nicht mehr",
+        "ist kaputt",
+        "wird heiß",
+        "verbindet nicht",
+    ],
     "gut": ["Super", "Klasse", "Top", "Sehr gut", "Wirklich toll"],
     "gut_adj": ["super", "richtig gut", "klasse", "echt toll", "prima"],
     "schlecht": ["Eine Frechheit.", "Unverschämt!", "Was für ein Saftladen.", "Katastrophe."],
@@ -207,7 +212,9 @@ def social_text(rng: random.Random, brand: str | None = None) -> tuple[str, str]
 
 def storm_text(rng: random.Random, brand: str) -> str:
     handle_brand = brand.lower() + "_support"
-    return rng.choice(STORM_TEXTS).format(brand=brand, handle_brand=handle_brand, n=rng.randrange(99))
+    return rng.choice(STORM_TEXTS).format(
+        brand=brand, handle_brand=handle_brand, n=rng.randrange(99)
+    )
 
 
 # -- throughput: the ingest step over Hacker News pages -----------------------------------------
@@ -242,6 +249,11 @@ class ThroughputResult:
     @property
     def per_second(self) -> float:
         return self.mentions / self.seconds if self.seconds else math.inf
+
+    @property
+    def per_cpu_second(self) -> float:
+        """The rate on an otherwise idle core: other processes cannot inflate CPU time."""
+        return self.mentions / self.cpu_seconds if self.cpu_seconds else math.inf
 
 
 class HackerNewsPages:
@@ -581,18 +593,16 @@ class LazyDay(dict[str, list[Mention]]):
         self.make = make
         self.on_topic = on_topic
         self.current: tuple[str, list[Mention]] | None = None
-        self.count = 0
 
     def _topic(self, name: str) -> list[Mention]:
         if self.current is None or self.current[0] != name:
             self.on_topic()
             self.current = None  # free the previous topic before making the next
             mentions = self.make(name)
-            self.count += len(mentions)
             self.current = (name, mentions)
         return self.current[1]
 
-    def get(self, name: str, default: object = None) -> list[Mention]:  # type: ignore[override]
+    def get(self, name: str, default: object = None) -> list[Mention]:
         return self._topic(name)
 
     def __getitem__(self, name: str) -> list[Mention]:
@@ -644,7 +654,9 @@ def measure_steady_memory(
                     return day_mentions(index_of[name], day, volume, storms, seed)
 
                 lazy = LazyDay(make, sample)
-                summary = replay(Recording(mentions=lazy), store, settings, alerters, scorers=scorers)
+                summary = replay(
+                    Recording(mentions=lazy), store, settings, alerters, scorers=scorers
+                )
                 sample()
                 check_continuous(store, settings, day, summary.buckets)
                 opened += summary.incidents_opened
@@ -709,7 +721,10 @@ def report_throughput(result: ThroughputResult) -> None:
     )
     print(f"  wall {result.seconds:.2f} s, CPU {result.cpu_seconds:.2f} s (one thread, one core)")
     print(f"  distinct texts {result.distinct_texts:.1%}, stored {result.stored:,}")
-    print(f"  mentions/second                 {result.per_second:>10,.0f}   (target ≥ 2,000)")
+    print(f"  mentions/second (wall clock)    {result.per_second:>10,.0f}   (target ≥ 2,000)")
+    print(f"  mentions/CPU-second             {result.per_cpu_second:>10,.0f}")
+    if result.seconds > 1.2 * result.cpu_seconds:
+        print("  (wall clock well above CPU time: another process shared the core)")
 
 
 def report_day(sample: DaySample) -> None:
@@ -731,8 +746,10 @@ def report_memory(result: MemoryResult) -> None:
     )
     peaks = [s.day_peak_rss_bytes for s in samples if s.day_peak_rss_bytes is not None]
     print(f"  VmRSS before replay (imports)   {mib(result.start_rss_bytes):>10} MiB")
-    print(f"  max RSS (ru_maxrss)             {mib(samples[-1].max_rss_bytes):>10} MiB"
-          "   (target < 200 MB)")
+    print(
+        f"  max RSS (ru_maxrss)             {mib(samples[-1].max_rss_bytes):>10} MiB"
+        "   (target < 200 MB)"
+    )
     if peaks:
         print(f"  max sampled VmRSS               {mib(max(peaks)):>10} MiB")
     base = 5 if len(samples) >= 10 else 1
@@ -750,14 +767,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mentions", type=int, default=50_000, help="throughput run size")
     parser.add_argument("--topics", type=int, default=100, help="memory run: topics")
     parser.add_argument("--days", type=int, default=30, help="memory run: simulated days")
-    parser.add_argument("--max-peak", type=float, default=Volume.max_peak,
-                        help="memory run: busiest topic's mean mentions per bucket at its peak")
+    parser.add_argument(
+        "--max-peak",
+        type=float,
+        default=Volume.max_peak,
+        help="memory run: busiest topic's mean mentions per bucket at its peak",
+    )
     parser.add_argument("--only", choices=["throughput", "memory"], help="run one measurement")
     args = parser.parse_args(argv)
     # The incidents the storms open are counted in the summary; their log lines would only
     # interleave with the figures.
     logging.basicConfig(level=logging.ERROR)
-    print(f"machine: {machine()}; {pin_to_one_core()}", flush=True)
+    print(f"machine: {machine()}", flush=True)
     with tempfile.TemporaryDirectory(prefix="shitstorm-load-") as folder:
         # Memory first: ru_maxrss is a high-water mark, and the throughput run's rendered
         # pages must not be counted as the daemon's memory.
@@ -774,7 +795,11 @@ def main(argv: list[str] | None = None) -> int:
             report_memory(result)
         if args.only in (None, "throughput"):
             print()
-            print(f"== ingest throughput, {args.mentions:,} mentions", flush=True)
+            # Pinned only now: the replay is single-threaded too, but on a busy machine it
+            # should take whichever core is free rather than queue behind one.
+            print(
+                f"== ingest throughput, {args.mentions:,} mentions; {pin_to_one_core()}", flush=True
+            )
             report_throughput(measure_ingest_throughput(Path(folder), args.mentions))
     return 0
 

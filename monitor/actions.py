@@ -24,13 +24,24 @@ log = logging.getLogger("monitor.actions")
 GroupMembers = Callable[[str], Collection[str] | None]
 
 
-def transition_for(action: Action, store: Store) -> Transition:
-    incident = store.incident(action.incident_id)
-    if action.action == "acknowledge":
-        return acknowledge(incident, action.actor, action.at)
-    if action.action == "resolve":
-        return resolve(incident, action.actor, action.at)
-    return give_feedback(incident, action.action, action.actor, action.at)
+def act(
+    store: Store, settings: Settings, incident_id: int, action: str, actor: str, now: datetime
+) -> Transition:
+    """Apply ``action`` ("acknowledge", "resolve" or a feedback) atomically; ``KeyError``
+    when there is no such incident. The returned transition has no events when the action
+    changed nothing (already acknowledged, already resolved, same feedback)."""
+    with store.transaction():
+        incident = store.incident(incident_id)
+        if action == "acknowledge":
+            transition = acknowledge(incident, actor, now)
+        elif action == "resolve":
+            transition = resolve(incident, actor, now)
+        else:
+            transition = give_feedback(incident, action, actor, now)
+        pipeline.apply(store, settings, transition, now, actor)
+    if transition.events:
+        log.info("incident #%d: %s by %s", incident_id, action, actor)
+    return transition
 
 
 def apply_action(
@@ -51,13 +62,9 @@ def apply_action(
         log.warning("%s may not act on incidents (not on the allowlist)", action.actor)
         return "You are not on the list of people who may act on shitstorm incidents."
     try:
-        with store.transaction():
-            transition = transition_for(action, store)
-            pipeline.apply(store, settings, transition, action.at, action.actor)
+        act(store, settings, action.incident_id, action.action, action.actor, action.at)
     except KeyError:
         return f"Incident #{action.incident_id} does not exist (any more)."
-    if transition.events:
-        log.info("incident #%d: %s by %s", action.incident_id, action.action, action.actor)
     return None
 
 

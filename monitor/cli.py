@@ -14,9 +14,12 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from monitor.settings import DEFAULT_CONFIG, ConfigError, Settings, load_settings
+
+if TYPE_CHECKING:
+    from monitor.store import Store
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -182,12 +185,10 @@ def cmd_replay(args: argparse.Namespace) -> int:
 def _replay(settings: Settings, recording: object, stdout: TextIO) -> int:
     from monitor.replay import Recording, replay
     from monitor.service import build_alerters, setup_logging
-    from monitor.store import Store
 
     assert isinstance(recording, Recording)
     setup_logging("warning")
-    store = Store(settings.monitor.database)
-    store.migrate()
+    store = open_store(settings)
     summary = replay(recording, store, settings, build_alerters(settings, stdout))
     print(
         f"replayed {summary.mentions} mentions in {summary.buckets} buckets: "
@@ -214,11 +215,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_incidents_list(args: argparse.Namespace) -> int:
-    from monitor.store import Store
-
     settings = settings_from(args)
-    store = Store(settings.monitor.database)
-    store.migrate()
+    store = open_store(settings)
     incidents = store.incidents(args.topic)
     if args.json:
         print(json.dumps([incident_json(i) for i in incidents], indent=2))
@@ -239,11 +237,7 @@ def cmd_incidents_list(args: argparse.Namespace) -> int:
 
 
 def cmd_incidents_show(args: argparse.Namespace) -> int:
-    from monitor.store import Store
-
-    settings = settings_from(args)
-    store = Store(settings.monitor.database)
-    store.migrate()
+    store = open_store(settings_from(args))
     try:
         incident = store.incident(args.id)
     except KeyError:
@@ -264,29 +258,22 @@ def cmd_incidents_show(args: argparse.Namespace) -> int:
 
 
 def cmd_incidents_act(args: argparse.Namespace) -> int:
-    from alerts.incidents import acknowledge, resolve
-    from monitor import pipeline
-    from monitor.store import Store
+    from monitor.actions import act
 
     settings = settings_from(args)
-    store = Store(settings.monitor.database)
-    store.migrate()
+    store = open_store(settings)
+    action = "acknowledge" if args.verb == "ack" else "resolve"
     try:
-        incident = store.incident(args.id)
+        transition = act(store, settings, args.id, action, args.by, now_utc())
     except KeyError:
         print(f"shitstorm incidents: no incident #{args.id}", file=sys.stderr)
         return EXIT_USAGE
-    now = now_utc()
-    if args.verb == "ack":
-        transition = acknowledge(incident, args.by, now)
-    else:
-        transition = resolve(incident, args.by, now)
+    incident = transition.incident
+    assert incident is not None
     if not transition.events:
         print(f"incident #{incident.id} is already {incident.status.value}; nothing changed")
         return EXIT_OK
-    updated = pipeline.apply(store, settings, transition, now, args.by)
-    assert updated is not None
-    print(f"incident #{updated.id} {updated.status.value} by {args.by}")
+    print(f"incident #{incident.id} {incident.status.value} by {args.by}")
     return EXIT_OK
 
 
@@ -321,7 +308,6 @@ def cmd_sentiment(args: argparse.Namespace) -> int:
 
 def cmd_silence(args: argparse.Namespace) -> int:
     from monitor.settings import parse_duration
-    from monitor.store import Store
 
     settings = settings_from(args)
     try:
@@ -338,8 +324,7 @@ def cmd_silence(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"shitstorm silence: --for: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    store = Store(settings.monitor.database)
-    store.migrate()
+    store = open_store(settings)
     now = now_utc()
     store.add_silence(args.topic, now, now + duration, args.reason, args.by)
     print(
@@ -351,11 +336,9 @@ def cmd_silence(args: argparse.Namespace) -> int:
 
 def cmd_status(args: argparse.Namespace) -> int:
     from monitor.status import render_status
-    from monitor.store import Store
 
     settings = settings_from(args)
-    store = Store(settings.monitor.database)
-    store.migrate()
+    store = open_store(settings)
     print(render_status(store, settings, now_utc()))
     return EXIT_OK
 
@@ -396,6 +379,15 @@ def cmd_sources_test(args: argparse.Namespace) -> int:
 
 
 # -- helpers -----------------------------------------------------------------------------------
+
+
+def open_store(settings: Settings) -> Store:
+    """The configured database, migrated to the current schema."""
+    from monitor.store import Store
+
+    store = Store(settings.monitor.database)
+    store.migrate()
+    return store
 
 
 def incident_json(incident: object) -> dict[str, object]:

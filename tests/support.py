@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Iterable
+import threading
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from monitor.models import Incident, IncidentStatus
 from monitor.settings import Settings, load_settings
 
 BASE_SETTINGS = """
@@ -97,3 +99,28 @@ def calm_then_storm(
 def write_jsonl(path: Path, lines: Iterable[dict[str, Any]]) -> Path:
     path.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
     return path
+
+
+def open_incident_at_noon(severity: int = 3) -> Incident:
+    """An unsaved open incident on "acme": opened at 12:00, alerted at 12:05."""
+    return Incident(
+        id=0,
+        topic="acme",
+        status=IncidentStatus.OPEN,
+        severity=severity,
+        opened_at=at(12),
+        updated_at=at(12, 5),
+        last_anomaly_at=at(12, 5),
+        peak_severity=severity,
+        triggered_at=at(12, 5),
+    )
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 5.0) -> None:
+    """Poll ``condition`` until it holds; for effects that happen on another thread."""
+    tick = threading.Event()
+    for _ in range(int(timeout / 0.01)):
+        if condition():
+            return
+        tick.wait(0.01)
+    raise AssertionError("condition not reached in time")

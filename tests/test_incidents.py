@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from alerts.incidents import (
@@ -15,7 +15,7 @@ from alerts.incidents import (
     resolve,
 )
 from monitor.models import Bucket, Incident, IncidentStatus, NotificationKind
-from tests.support import at
+from tests.support import at, open_incident_at_noon
 
 K = NotificationKind
 POLICY = IncidentPolicy(
@@ -54,8 +54,6 @@ def run(verdicts: list[tuple[datetime, Verdict, bool]]) -> list[Transition]:
 
 
 def _with_id(incident: Incident) -> Incident:
-    from dataclasses import replace
-
     return replace(incident, id=1)
 
 
@@ -116,17 +114,7 @@ def test_a_new_storm_shortly_after_resolution_reopens_the_same_incident() -> Non
 
 
 def opened() -> Incident:
-    return Incident(
-        id=1,
-        topic="acme",
-        status=IncidentStatus.OPEN,
-        severity=3,
-        opened_at=at(12),
-        updated_at=at(12, 5),
-        last_anomaly_at=at(12, 5),
-        peak_severity=3,
-        triggered_at=at(12, 5),
-    )
+    return replace(open_incident_at_noon(), id=1)
 
 
 def test_escalation_repeats_every_interval_up_to_the_limit() -> None:

@@ -15,12 +15,12 @@ import pytest
 from alerts.console import ConsoleAlerter
 from alerts.incidents import Transition
 from monitor import pipeline
-from monitor.models import Incident, IncidentStatus, NotificationKind
+from monitor.models import Incident, NotificationKind
 from monitor.service import build_alerters
 from monitor.settings import Settings
 from monitor.store import Store
 from tests.fake_slack import FakeSlack
-from tests.support import BASE_SETTINGS, TOPIC, at, settings_in
+from tests.support import BASE_SETTINGS, TOPIC, at, open_incident_at_noon, settings_in
 
 ENV = {"SLACK_BOT_TOKEN": "xoxb-test"}
 
@@ -39,19 +39,7 @@ def slack_settings(folder: Path, slack: FakeSlack) -> Settings:
 
 def open_incident(store: Store, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Incident:
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test")
-    incident = store.save_incident(
-        Incident(
-            id=0,
-            topic="acme",
-            status=IncidentStatus.OPEN,
-            severity=3,
-            opened_at=at(12),
-            updated_at=at(12, 5),
-            last_anomaly_at=at(12, 5),
-            peak_severity=3,
-            triggered_at=at(12, 5),
-        )
-    )
+    incident = store.save_incident(open_incident_at_noon())
     pipeline.apply(
         store, settings, Transition(incident, [NotificationKind.OPENED]), at(12, 5), "detector"
     )
@@ -161,18 +149,7 @@ def test_console_prints_each_alert_once(tmp_path: Path) -> None:
     settings = settings_in(tmp_path, BASE_SETTINGS, TOPIC)
     store = Store(settings.monitor.database)
     store.migrate()
-    incident = store.save_incident(
-        Incident(
-            id=0,
-            topic="acme",
-            status=IncidentStatus.OPEN,
-            severity=2,
-            opened_at=at(12),
-            updated_at=at(12, 5),
-            last_anomaly_at=at(12, 5),
-            peak_severity=2,
-        )
-    )
+    incident = store.save_incident(open_incident_at_noon(severity=2))
     pipeline.apply(
         store, settings, Transition(incident, [NotificationKind.OPENED]), at(12, 5), "detector"
     )

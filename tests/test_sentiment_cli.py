@@ -24,7 +24,7 @@ def run(
 
 
 def test_each_input_line_gets_one_json_line_in_order() -> None:
-    code, out = run(stdin="Nie wieder, was für eine Frechheit!\n\nI love this brand ❤️\n")
+    code, out = run(stdin="Nie wieder, was für eine Frechheit!\n\nI love this brand, it is the best ❤️\n")
     assert code == 0
     records = [json.loads(line) for line in out.splitlines()]
     assert [r["label"] for r in records] == ["negative", "neutral", "positive"]

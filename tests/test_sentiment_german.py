@@ -157,3 +157,9 @@ def test_link_posts_without_emotion_count_less() -> None:
     headline = "Streik bei der Bahn: viele Verspätungen"
     assert polarity(headline + " https://t.co/x") > polarity(headline)
     assert polarity(headline + " https://t.co/x 😡") < polarity(headline + " https://t.co/x")
+
+
+def test_a_word_that_intensifies_is_not_praise_itself() -> None:
+    assert polarity("mega schlecht") < polarity("schlecht") < 0
+    assert polarity("super teuer") < 0
+    assert polarity("mega") > 0

@@ -18,11 +18,11 @@ import pytest
 from alerts.incidents import Transition
 from alerts.slack_blocks import ACTION_IDS
 from monitor import pipeline
-from monitor.models import Incident, IncidentStatus, NotificationKind
+from monitor.models import IncidentStatus, NotificationKind
 from monitor.service import Daemon
 from monitor.store import Store
 from tests.fake_slack import FakeSlack
-from tests.support import BASE_SETTINGS, TOPIC, at, settings_in
+from tests.support import BASE_SETTINGS, TOPIC, at, open_incident_at_noon, settings_in, wait_for
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 NOW = at(12, 10)
@@ -62,19 +62,7 @@ class Monitor:
         self.daemon._start_http()
         self.url = self.daemon.http.url
         self.slack = slack
-        incident = self.store.save_incident(
-            Incident(
-                id=0,
-                topic="acme",
-                status=IncidentStatus.OPEN,
-                severity=3,
-                opened_at=at(12),
-                updated_at=at(12, 5),
-                last_anomaly_at=at(12, 5),
-                peak_severity=3,
-                triggered_at=at(12, 5),
-            )
-        )
+        incident = self.store.save_incident(open_incident_at_noon())
         self.env = env
         self.incident = incident
 
@@ -186,7 +174,6 @@ def test_socket_mode_clicks_reach_the_incident(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from tests.fake_slack import FakeSocketMode
-    from tests.test_slack_socket_mode import wait_for
 
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test")
     with FakeSlack() as slack, FakeSocketMode() as socket:

@@ -7,7 +7,6 @@ three labels have no such class and the published PotTS figures are three-class 
 from __future__ import annotations
 
 import csv
-import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -52,7 +51,8 @@ class Evaluation:
 
 def read_labelled(path: Path) -> LabelledSet:
     """The rows of a ``id<TAB>label<TAB>text`` file with a header; extra columns are ignored."""
-    csv.field_size_limit(sys.maxsize)
+    # Forum posts and articles can exceed csv's default field limit of 128 KiB.
+    csv.field_size_limit(max(csv.field_size_limit(), 1 << 24))
     try:
         with path.open(encoding="utf-8", newline="") as handle:
             reader = csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE)

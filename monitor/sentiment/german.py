@@ -127,6 +127,9 @@ def _items(tokens: list[Token]) -> tuple[list[_Item], int]:
             i += length
             continue
         valence = _lookup(token.lower)
+        if valence and token.lower in lex.INTENSIFIERS and _modifies_next(tokens, i):
+            # "mega schlecht", "super teuer": here the word only intensifies the next one.
+            valence = 0.0
         if token.lower in lex.SALUTATIONS and _is_salutation(tokens, i):
             valence = _SALUTATION_VALENCE
         functional = token.lower in lex.BROKEN_WHEN_NEGATED
@@ -143,6 +146,11 @@ def _items(tokens: list[Token]) -> tuple[list[_Item], int]:
         for item in items:
             item.valence *= _BEFORE_CONTRAST if item.position < contrast_at else _AFTER_CONTRAST
     return items, words
+
+
+def _modifies_next(tokens: list[Token], i: int) -> bool:
+    following = tokens[i + 1] if i + 1 < len(tokens) else None
+    return following is not None and following.kind is Kind.WORD and bool(_lookup(following.lower))
 
 
 def _is_salutation(tokens: list[Token], i: int) -> bool:

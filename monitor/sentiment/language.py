@@ -31,7 +31,8 @@ def _word_set(text: str) -> frozenset[str]:
     return frozenset(text.split())
 
 
-# Function words frequent in one of the two languages and rare in the other (and in most other
+# Function words frequent in one of the two languages and absent from the other ("was", "will"
+# and "also" are words in both) (and in most other
 # Latin-script languages), so a clear majority of them is a safe verdict without the model.
 _DE_WORDS = _word_set(
     "der das und ist nicht ich ein eine einen mit auf für sich auch dem den zu mir mich "
@@ -41,7 +42,7 @@ _DE_WORDS = _word_set(
 )
 _EN_WORDS = _word_set(
     "the and is to of you it that this for with my your are be have not just what on at me "
-    "we they don't can't i'm it's will get if about from out all like now today was would "
+    "we they don't can't i'm it's get if about from out all like now today would "
     "could should been there their which when who why how our can't won't didn't doesn't "
     "isn't very really"
 )
