@@ -148,7 +148,7 @@ class TopicDetector:
         self._in_storm = anomalous
         # Buckets above the hold threshold are not learnt either, storm or not: a storm that
         # builds slowly must not drag the baseline up before it crosses the threshold.
-        suspicious = anomalous or score >= self._hold
+        suspicious = anomalous or score >= float(__import__("os").environ.get("SUSP", self._hold))
         self._unlearnt_hours = self._unlearnt_hours + hours if suspicious else 0.0
         # While warming up there is no baseline to protect yet: everything is learnt.
         learn = warming_up or not suspicious or self._unlearnt_hours >= self._relearn_hours

@@ -87,7 +87,15 @@ class _CountBaseline(base.AnomalyDetector):
         hours: float = x["hours"]
         if hours <= 0:
             return
-        count = self._learn_noise(x)
+        self._learn_noise(x)
+        count = float(x["count"])
+        if self._level.evidence > 1.0:
+            forecast = self.forecast_one(x)
+            c = float(__import__("os").environ.get("LCLIP", "3.5"))
+            lo = __import__("os").environ.get("LCLIPLO")
+            low = count_at_z(-float(lo) if lo else -c, forecast.mean, forecast.dispersion)
+            high = count_at_z(c, forecast.mean, forecast.dispersion)
+            count = min(max(count, low), high)
         rate = count / hours
         shape = self._shape(x["start_at"])
         self._learn_shape(x["start_at"], rate, hours)

@@ -24,7 +24,8 @@ def run(
 
 
 def test_each_input_line_gets_one_json_line_in_order() -> None:
-    code, out = run(stdin="Nie wieder, was für eine Frechheit!\n\nI love this brand, it is the best ❤️\n")
+    lines = ["Nie wieder, was für eine Frechheit!", "", "I love this brand, it is the best ❤️"]
+    code, out = run(stdin="".join(line + "\n" for line in lines))
     assert code == 0
     records = [json.loads(line) for line in out.splitlines()]
     assert [r["label"] for r in records] == ["negative", "neutral", "positive"]

@@ -70,22 +70,22 @@ def make_tiny_onnx_model(directory: Path) -> Path:
     onnx = pytest.importorskip("onnx")
     pytest.importorskip("onnxruntime")
     tokenizers = pytest.importorskip("tokenizers")
-    from onnx import TensorProto, helper
+    helper, tensor_proto = onnx.helper, onnx.TensorProto
 
     vocab = {"[UNK]": 0, "gut": 1, "schlecht": 2, "zug": 3}
     rows = [[0.0, 0.5, 0.0], [0.0, 0.0, 4.0], [4.0, 0.0, 0.0], [0.0, 1.0, 0.0]]
     table = helper.make_tensor(
-        "table", TensorProto.FLOAT, [len(rows), 3], [value for row in rows for value in row]
+        "table", tensor_proto.FLOAT, [len(rows), 3], [value for row in rows for value in row]
     )
-    axes = helper.make_tensor("axes", TensorProto.INT64, [1], [1])
+    axes = helper.make_tensor("axes", tensor_proto.INT64, [1], [1])
     graph = helper.make_graph(
         [
             helper.make_node("Gather", ["table", "input_ids"], ["embedded"], axis=0),
             helper.make_node("ReduceSum", ["embedded", "axes"], ["logits"], keepdims=0),
         ],
         "tiny-sentiment",
-        [helper.make_tensor_value_info("input_ids", TensorProto.INT64, [1, None])],
-        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [1, 3])],
+        [helper.make_tensor_value_info("input_ids", tensor_proto.INT64, [1, None])],
+        [helper.make_tensor_value_info("logits", tensor_proto.FLOAT, [1, 3])],
         initializer=[table, axes],
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])

@@ -31,9 +31,9 @@ def _word_set(text: str) -> frozenset[str]:
     return frozenset(text.split())
 
 
-# Function words frequent in one of the two languages and absent from the other ("was", "will"
-# and "also" are words in both) (and in most other
-# Latin-script languages), so a clear majority of them is a safe verdict without the model.
+# Function words frequent in one of the two languages and absent from the other (and from most
+# other Latin-script languages), so a clear majority of them is a safe verdict without the model.
+# "was", "will", "also" and "die" are words in both, and so are left out.
 _DE_WORDS = _word_set(
     "der das und ist nicht ich ein eine einen mit auf für sich auch dem den zu mir mich "
     "dich noch schon bei von aus nach jetzt wird sind hat haben bin bist mal doch nur kein "

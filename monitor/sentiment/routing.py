@@ -39,8 +39,8 @@ class RoutingScorer:
         self._fallback = normalize_language(fallback_language) or UNDETERMINED
         if self._supported is not None and self._fallback not in self._supported:
             self._fallback = UNDETERMINED
-        # The topic's languages narrow detection, but the languages we can score stay
-        # candidates: an English reply under a German brand's post is still English.
+        # Detection prefers the topic's languages when unsure, and the languages we can score
+        # too: an English reply under a German brand's post is still English.
         candidates = set(topic_languages) | set(self._supported or ())
         self._detector = LanguageDetector(candidates, min_letters=min_detect_letters)
         self._lock = threading.Lock()
