@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 from alerts.incidents import IncidentPolicy, advance  # noqa: E402
 from benchmarks.common import SHARED_DATA, machine, pin_to_one_core  # noqa: E402
-from detectors import DetectionSettings, build_detector  # noqa: E402
+from detectors import DetectionSettings, TopicDetector, build_detector  # noqa: E402
 from detectors.synthetic import Event, StreamShape, generate  # noqa: E402
 from monitor import backtest, nab  # noqa: E402
 from monitor.models import Bucket, Incident, NotificationKind  # noqa: E402
@@ -67,9 +67,7 @@ def nab_section(settings: DetectionSettings) -> list[Bucket]:
         for name, score in scores.items():
             per_profile[name].append(score)
         width = backtest.bucket_width([at for at, _ in points])
-        buckets.extend(
-            Bucket(path.stem, at, at + width, round(v), round(v), 0) for at, v in points
-        )
+        buckets.extend(Bucket(path.stem, at, at + width, round(v), round(v), 0) for at, v in points)
     overall = [nab.normalised(per_profile[p.name], p) for p in nab.PROFILES]
     detected = sum(s.detected for s in per_profile["standard"])
     windows = sum(s.windows for s in per_profile["standard"])
@@ -164,7 +162,7 @@ def cost_section(settings: DetectionSettings, buckets: list[Bucket]) -> None:
         )
     timings = []
     for _ in range(3):
-        detectors = {}
+        detectors: dict[str, TopicDetector] = {}
         started = time.process_time()
         for bucket in buckets:
             detector = detectors.get(bucket.topic)

@@ -16,6 +16,10 @@ from detectors.seasonal import RecentLevelDetector, SeasonalCountDetector
 from detectors.severity import MAX_SEVERITY, SEVERITY_LABELS, severity
 from detectors.share import NegativeShareDetector
 
+# Bump when a detector's pickled state changes shape, so a saved state from an older version is
+# rebuilt from stored buckets instead of unpickled into the new code (put it in the fingerprint).
+STATE_VERSION = 1
+
 DETECTORS: dict[str, type[SeasonalCountDetector] | type[RecentLevelDetector]] = {
     "seasonal": SeasonalCountDetector,
     "level": RecentLevelDetector,
@@ -52,6 +56,7 @@ __all__ = [
     "DETECTORS",
     "MAX_SEVERITY",
     "SEVERITY_LABELS",
+    "STATE_VERSION",
     "Decision",
     "DetectionSettings",
     "NegativeShareDetector",

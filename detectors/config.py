@@ -31,8 +31,11 @@ class DetectionSettings:
     # noise model learnt per topic (a spiky topic needs a bigger spike for the same score).
     # The evidence is tested over several spans at once, hence a bar higher than the usual 3.
     threshold: float = 5.5
-    # Once in a storm, buckets stay flagged (and unlearnt) while the score stays above this.
+    # Once in a storm, buckets stay flagged while the score stays above this.
     hold_threshold: float = 3.5
+    # Only buckets scoring below this teach the baseline: the baseline is the topic's calm,
+    # so bursts and slowly building storms do not raise it (noise is learnt from all buckets).
+    learn_below: float = 1.5
     # Evidence is also summed over the last 3, 9, 27 ... buckets up to this span: a storm that
     # is 3x the usual volume but small per bucket shows within a few buckets instead of never.
     accumulate: timedelta = timedelta(hours=3)
@@ -43,9 +46,11 @@ class DetectionSettings:
     profile_half_life: timedelta = timedelta(days=14)
     # Memory of the usual negative share (half-life).
     share_half_life: timedelta = timedelta(days=3)
-    # The negative share must not be more than this many standard errors *below* usual: a
-    # volume spike of happy campaign posts lowers the share and is not a shitstorm.
-    min_share_z: float = -1.0
+    # Over the span that looks like a storm, the negative share must be at least this many
+    # standard errors above usual (0: not below usual). A volume spike of happy campaign posts,
+    # misread negatives included, lowers the share and is not a shitstorm. A series that only
+    # has a total count (share always 1) always passes.
+    min_share_z: float = 0.0
     # After this long flagged without a break, the detector accepts the new level as normal
     # again (a lasting change of popularity must not keep an incident open for ever).
     relearn_after: timedelta = timedelta(days=1)
@@ -64,6 +69,8 @@ class DetectionSettings:
             found.append(("threshold", "must be positive"))
         if not 0 < self.hold_threshold <= self.threshold:
             found.append(("hold_threshold", "must be positive and at most threshold"))
+        if not 0 < self.learn_below <= self.threshold:
+            found.append(("learn_below", "must be positive and at most threshold"))
         for key in ("level_half_life", "profile_half_life", "share_half_life"):
             if getattr(self, key) <= timedelta(0):
                 found.append((key, "must be a positive duration"))

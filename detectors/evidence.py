@@ -13,11 +13,9 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 
-from detectors.counts import count_at_z, count_z
+from detectors.counts import WINSOR_Z, count_at_z, count_z
 from detectors.stats import DecayingMean
 
-# Learnt sums are winsorised here, as single buckets are in the count detector.
-_CLIP_Z = 3.5
 # Hours of pseudo-evidence behind the single-bucket overdispersion as a span's prior.
 _PRIOR_HOURS = 24.0
 _MIN_DISPERSION = 0.002
@@ -132,8 +130,8 @@ class EvidenceWindows:
         """Teach each span the noise of the sums :meth:`windows` just found (winsorised)."""
         for index in range(1, len(self._latest)):
             observed, expected, phi = self._latest[index]
-            low = count_at_z(-_CLIP_Z, expected, phi)
-            high = count_at_z(_CLIP_Z, expected, phi)
+            low = count_at_z(-WINSOR_Z, expected, phi)
+            high = count_at_z(WINSOR_Z, expected, phi)
             residual = min(max(observed, low), high) - expected
             self._excess[index].update(residual * residual - expected, hours)
             self._mean_sq[index].update(expected * expected, hours)

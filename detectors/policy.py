@@ -7,10 +7,12 @@ Scores alone cry wolf. The policy decides which buckets belong to a shitstorm:
 - a storm needs a minimum negative volume ("0 vs 3" is not a storm) and a negative share that
   has not fallen (a campaign spike of happy posts is not a storm);
 - hysteresis: a storm opens above ``threshold`` and lasts while the score stays above
-  ``hold_threshold``, so its tail is neither learnt nor split into several incidents;
-- flagged buckets are not learnt (a long storm must not become the baseline) until a change has
-  lasted ``relearn_after``; incomplete buckets are neither judged nor learnt (a gap is not a
-  calm) and break the evidence sum;
+  ``hold_threshold``, so its tail is not split into several incidents;
+- the baseline learns only from calm buckets (score below ``learn_below``): flagged buckets are
+  never learnt (a long storm must not become the baseline) until a change has lasted
+  ``relearn_after``; the noise model learns from every complete bucket (a topic that bursts
+  often needs a bigger burst to page); incomplete buckets are neither judged nor learnt (a gap
+  is not a calm) and break the evidence sum;
 - nothing is flagged until ``warmup`` of complete history has been learnt.
 """
 
@@ -32,6 +34,8 @@ from monitor.models import Bucket
 # Summing evidence over more buckets than this costs time and adds little: past 64 buckets the
 # sum is dominated by the level's own uncertainty.
 _MAX_WINDOW = 64
+# A storm longer than this many buckets teaches the noise model only its beginning.
+_MAX_DEFERRED = 2048
 
 
 class TopicDetector:
@@ -85,12 +89,15 @@ class TopicDetector:
         self._hold = settings.hold_threshold
         self._warmup_hours = settings.warmup.total_seconds() / 3600.0
         self._relearn_hours = settings.relearn_after.total_seconds() / 3600.0
+        self._learn_below = settings.learn_below
         self._evidence: EvidenceWindows | None = None  # sized by the first bucket's width
         self._profile_hours = settings.profile_half_life.total_seconds() / 3600.0
         self._learned_hours = 0.0
         # Hours since the level last learnt: flagged or suspicious buckets in a row.
         self._unlearnt_hours = 0.0
         self._in_storm = False
+        # The current storm's buckets, for the noise model once the storm is over.
+        self._storm_buckets: list[dict[Hashable, Any]] = []
 
     @property
     def warming_up(self) -> bool:
@@ -125,6 +132,29 @@ class TopicDetector:
         evidence.push(float(bucket.negative), forecast.mean, float(bucket.volume))
         windows = evidence.windows(forecast.dispersion)
         score = max(w.z for w in windows)
+        anomalous, level, reason = self._judge(bucket, forecast, windows, usual_share, warming_up)
+        self._in_storm = anomalous
+        suspicious = anomalous or score >= self._learn_below
+        self._learn(x, bucket, evidence, anomalous=anomalous, suspicious=suspicious)
+        return self._decision(
+            forecast,
+            usual_share,
+            warming_up,
+            score=score,
+            level=level,
+            reason=reason,
+            anomalous=anomalous,
+        )
+
+    def _judge(
+        self,
+        bucket: Bucket,
+        forecast: CountForecast,
+        windows: list[Window],
+        usual_share: float,
+        warming_up: bool,
+    ) -> tuple[bool, int, str]:
+        """Whether the bucket belongs to a storm, the storm's level, and why, in a sentence."""
         threshold = self._hold if self._in_storm else self._threshold
         surprising = [
             w for w in windows if w.z >= threshold and w.observed >= self.settings.min_negative
@@ -132,7 +162,6 @@ class TopicDetector:
         # The share is judged over the same span as the volume: a campaign's misread negatives
         # must not count as a storm once the campaign's happy posts have left the latest bucket.
         qualified = [w for w in surprising if self._share_z(w) >= self.settings.min_share_z]
-        share_ok = len(qualified) == len(surprising)
         # A storm opens on a bucket that is itself above normal (not on the echo of an earlier
         # burst in a longer sum), but one quiet bucket inside a storm does not end it.
         elevated = self._in_storm or bucket.negative > forecast.mean
@@ -143,33 +172,49 @@ class TopicDetector:
                 severity(w.observed, w.expected, self.settings.min_negative) for w in qualified
             )
         best = max(qualified or surprising or windows, key=lambda w: w.z)
+        share_ok = len(qualified) == len(surprising)
         reason = self._reason(best, bucket.width, usual_share, anomalous, share_ok, warming_up)
+        return anomalous, level, reason
 
-        self._in_storm = anomalous
-        # Buckets above the hold threshold are not learnt either, storm or not: a storm that
-        # builds slowly must not drag the baseline up before it crosses the threshold.
-        suspicious = anomalous or score >= float(__import__("os").environ.get("SUSP", self._hold))
+    def _learn(
+        self,
+        x: dict[Hashable, Any],
+        bucket: Bucket,
+        evidence: EvidenceWindows,
+        *,
+        anomalous: bool,
+        suspicious: bool,
+    ) -> None:
+        """Teach noise from every complete bucket, the baseline only from calm ones.
+
+        Only calm buckets teach the baseline: one that merely looks elevated is not learnt
+        either, so a storm that builds slowly cannot drag the baseline up before it crosses the
+        threshold, and a topic's baseline is its calm, not its calm plus its bursts. While
+        warming up there is no baseline to protect yet, and a change that has lasted
+        ``relearn_after`` is accepted as the new normal.
+
+        A storm's buckets teach the noise model only once the storm is over: learnt as they
+        come, they would make the storm look like noise and end it early.
+        """
+        hours: float = x["hours"]
         self._unlearnt_hours = self._unlearnt_hours + hours if suspicious else 0.0
-        # While warming up there is no baseline to protect yet: everything is learnt.
-        learn = warming_up or not suspicious or self._unlearnt_hours >= self._relearn_hours
-        evidence.learn(hours)
-        if not learn:
-            self.counts.learn_noise_one(x)
-        else:
-            self.counts.learn_one(x)
-            self.share.learn_one(
-                {"negative": bucket.negative, "volume": bucket.volume, "hours": hours}
-            )
-            self._learned_hours += hours
-        return self._decision(
-            forecast,
-            usual_share,
-            warming_up,
-            score=score,
-            level=level,
-            reason=reason,
-            anomalous=anomalous,
+        learn_baseline = (
+            self.warming_up or not suspicious or self._unlearnt_hours >= self._relearn_hours
         )
+        if anomalous and not learn_baseline:
+            if len(self._storm_buckets) < _MAX_DEFERRED:
+                self._storm_buckets.append(x)
+            return
+        for deferred in self._storm_buckets:
+            self.counts.learn_noise_one(deferred)
+        self._storm_buckets.clear()
+        evidence.learn(hours)
+        if not learn_baseline:
+            self.counts.learn_noise_one(x)
+            return
+        self.counts.learn_one(x)
+        self.share.learn_one({"negative": bucket.negative, "volume": bucket.volume, "hours": hours})
+        self._learned_hours += hours
 
     def _evidence_for(self, bucket: Bucket) -> EvidenceWindows:
         """The evidence windows, sized in buckets of this width (rebuilt if the width changes)."""

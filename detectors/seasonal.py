@@ -18,12 +18,9 @@ from typing import Any
 
 from river import base
 
-from detectors.counts import CountForecast, count_at_z, count_z
+from detectors.counts import WINSOR_Z, CountForecast, count_at_z, count_z
 from detectors.stats import DecayingMean
 
-# Learning is winsorised to this many standard deviations: a burst just under the alert
-# threshold, or a silent outage reading as zeros, nudges the baseline instead of moving it.
-_CLIP_Z = 3.5
 # Overdispersion is never assumed below this: real mention streams are never purely Poisson,
 # and a floor keeps a lucky calm stretch from making the model overconfident.
 _MIN_DISPERSION = 0.01
@@ -87,15 +84,7 @@ class _CountBaseline(base.AnomalyDetector):
         hours: float = x["hours"]
         if hours <= 0:
             return
-        self._learn_noise(x)
-        count = float(x["count"])
-        if self._level.evidence > 1.0:
-            forecast = self.forecast_one(x)
-            c = float(__import__("os").environ.get("LCLIP", "3.5"))
-            lo = __import__("os").environ.get("LCLIPLO")
-            low = count_at_z(-float(lo) if lo else -c, forecast.mean, forecast.dispersion)
-            high = count_at_z(c, forecast.mean, forecast.dispersion)
-            count = min(max(count, low), high)
+        count = self._learn_noise(x)
         rate = count / hours
         shape = self._shape(x["start_at"])
         self._learn_shape(x["start_at"], rate, hours)
@@ -116,8 +105,8 @@ class _CountBaseline(base.AnomalyDetector):
         if self._level.evidence <= 1.0:
             return count
         forecast = self.forecast_one(x)
-        low = count_at_z(-_CLIP_Z, forecast.mean, forecast.dispersion)
-        high = count_at_z(_CLIP_Z, forecast.mean, forecast.dispersion)
+        low = count_at_z(-WINSOR_Z, forecast.mean, forecast.dispersion)
+        high = count_at_z(WINSOR_Z, forecast.mean, forecast.dispersion)
         count = min(max(count, low), high)
         residual = count - forecast.mean
         hours: float = x["hours"]

@@ -19,6 +19,7 @@ from typing import Any, ClassVar, Protocol
 import httpx
 
 from monitor.models import Mention
+from monitor.secrets import read_secret
 
 USER_AGENT = "shitstorm-monitor/0.1 (+https://github.com/shitstorm-monitor)"
 
@@ -124,6 +125,69 @@ def retry_after_from(response: httpx.Response, now: datetime) -> timedelta | Non
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return max(when - now, timedelta(0))
+
+
+def require_secret(
+    source: str,
+    var: str,
+    environ: Mapping[str, str] | None = None,
+    *,
+    purpose: str = "missing credential",
+) -> str:
+    """The secret in ``var`` (see :func:`monitor.secrets.read_secret`), or a SourceError.
+
+    The error says ``"{purpose}: set {var}"``: it names the variable to set, never a value.
+    """
+    return require_secrets(source, [var], environ, purpose=purpose)[0]
+
+
+def require_secrets(
+    source: str,
+    variables: Sequence[str],
+    environ: Mapping[str, str] | None = None,
+    *,
+    purpose: str = "missing credentials",
+) -> list[str]:
+    """The secrets in ``variables``, in order, or a SourceError naming those that are missing."""
+    values = [read_secret(var, environ) for var in variables]
+    missing = [var for var, value in zip(variables, values, strict=True) if not value]
+    if missing:
+        raise SourceError(source, f"{purpose}: set {' and '.join(missing)}")
+    return [value for value in values if value]
+
+
+def send(
+    client: httpx.Client,
+    source: str,
+    method: str,
+    url: str,
+    *,
+    params: Mapping[str, Any] | None = None,
+    headers: Mapping[str, str] | None = None,
+    json_data: Any = None,
+    data: Mapping[str, str] | None = None,
+    auth: tuple[str, str] | None = None,
+) -> httpx.Response:
+    """One request whose transport failures (timeouts, refused connections) become SourceError.
+
+    The status is left to the caller, for platforms whose errors need their own reading (else
+    use :func:`fetch`). The error names the exception's class but not its text, which can echo
+    a header value such as a token.
+    """
+    try:
+        return client.request(
+            method,
+            url,
+            params=params,
+            headers=headers,
+            json=json_data,
+            data=data,
+            auth=httpx.USE_CLIENT_DEFAULT if auth is None else auth,
+        )
+    except httpx.TimeoutException:
+        raise SourceError(source, f"timed out fetching {url}") from None
+    except httpx.HTTPError as exc:
+        raise SourceError(source, f"cannot fetch {url}: {exc.__class__.__name__}") from None
 
 
 def fetch(

@@ -19,7 +19,6 @@ from typing import Any, ClassVar
 import httpx
 
 from monitor.models import Mention
-from monitor.secrets import read_secret
 from monitor.sources.base import (
     PollResult,
     SourceError,
@@ -28,7 +27,10 @@ from monitor.sources.base import (
     check_status,
     json_body,
     parse_instant,
+    require_secrets,
+    send,
 )
+from monitor.sources.window import UnreadWindow, dump_windows, load_windows
 
 DEFAULT_BASE_URL = "https://bsky.social/xrpc/"
 SEARCH = "app.bsky.feed.searchPosts"
@@ -88,31 +90,8 @@ def search_queries(terms: Sequence[str]) -> list[str]:
     return list(found.values())
 
 
-@dataclass(frozen=True)
-class _Position:
-    """Where one query stands: everything posted up to ``since`` has been read.
-
-    After a poll stopped early, ``until`` marks the oldest post it read (the window between
-    ``since`` and ``until`` is unread) and ``resume_since`` the newest, which becomes ``since``
-    once the window is filled.
-    """
-
-    since: datetime
-    until: datetime | None = None
-    resume_since: datetime | None = None
-
-    def to_json(self) -> dict[str, str]:
-        data = {"since": _iso(self.since)}
-        if self.until is not None and self.resume_since is not None:
-            data |= {"until": _iso(self.until), "resume_since": _iso(self.resume_since)}
-        return data
-
-    @classmethod
-    def from_json(cls, data: Any) -> _Position:
-        since = parse_instant(data["since"])
-        if "until" in data and "resume_since" in data:
-            return cls(since, parse_instant(data["until"]), parse_instant(data["resume_since"]))
-        return cls(since)
+# Where one query stands, by when search sorts its posts; the cursor writes ISO 8601 in UTC.
+_Position = UnreadWindow[datetime]
 
 
 class BlueskySource:
@@ -142,7 +121,7 @@ class BlueskySource:
     def poll(self, client: httpx.Client, cursor: str | None, now: datetime) -> PollResult:
         if not self.queries:
             raise SourceError(self.name, "no search queries: set query or give the topic terms")
-        positions = _read_cursor(cursor)
+        positions = load_windows(cursor, parse_instant)
         start = _Position(since=now - self.settings.lookback)
         mentions: dict[str, Mention] = {}
         skipped = 0
@@ -155,10 +134,9 @@ class BlueskySource:
             mentions.update((mention.id, mention) for mention in found)
             if truncated:
                 truncated_queries.append(query)
-        cursor_data = {"terms": {query: positions[query].to_json() for query in self.queries}}
         return PollResult(
             mentions=sorted(mentions.values(), key=lambda mention: mention.created_at),
-            cursor=json.dumps(cursor_data, sort_keys=True),
+            cursor=dump_windows({query: positions[query] for query in self.queries}, _iso),
             truncated=bool(truncated_queries),
             rate_limit=self.rate_limit,
             skipped=skipped,
@@ -201,9 +179,9 @@ class BlueskySource:
                 newest = sort_at if newest is None else max(newest, sort_at)
                 oldest = sort_at if oldest is None else min(oldest, sort_at)
             if not posts or not next_cursor:
-                return mentions, skipped, _caught_up(position, newest), False
+                return mentions, skipped, position.caught_up(newest), False
             if pages >= self.settings.max_pages:
-                return mentions, skipped, _stopped(position, newest, oldest), True
+                return mentions, skipped, position.stopped(newest, oldest), True
             params["cursor"] = next_cursor
 
     def _page(self, body: Any) -> tuple[list[Any], str | None]:
@@ -240,18 +218,12 @@ class BlueskySource:
         self._login(client, now)
 
     def _login(self, client: httpx.Client, now: datetime) -> None:
-        handle = read_secret(self.settings.handle_env, self._environ)
-        password = read_secret(self.settings.password_env, self._environ)
-        if not handle or not password:
-            missing = [
-                var
-                for var, value in (
-                    (self.settings.handle_env, handle),
-                    (self.settings.password_env, password),
-                )
-                if not value
-            ]
-            raise SourceError(self.name, f"cannot log in to Bluesky: set {' and '.join(missing)}")
+        handle, password = require_secrets(
+            self.name,
+            [self.settings.handle_env, self.settings.password_env],
+            self._environ,
+            purpose="cannot log in to Bluesky",
+        )
         response = self._send(
             client,
             "POST",
@@ -295,12 +267,9 @@ class BlueskySource:
     ) -> httpx.Response:
         url = self.xrpc + method
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        try:
-            response = client.request(verb, url, params=params, json=json_data, headers=headers)
-        except httpx.TimeoutException:
-            raise SourceError(self.name, f"timed out calling {url}") from None
-        except httpx.HTTPError as exc:
-            raise SourceError(self.name, f"cannot call {url}: {exc.__class__.__name__}") from None
+        response = send(
+            client, self.name, verb, url, params=params, headers=headers, json_data=json_data
+        )
         self.rate_limit = _rate_limit(response) or self.rate_limit
         return response
 
@@ -350,29 +319,6 @@ class BlueskySource:
                 if isinstance(post.get(field), int) and not isinstance(post.get(field), bool)
             },
         )
-
-
-def _caught_up(position: _Position, newest: datetime | None) -> _Position:
-    since = position.resume_since if position.resume_since is not None else position.since
-    return _Position(since=max(since, newest) if newest else since)
-
-
-def _stopped(position: _Position, newest: datetime | None, oldest: datetime | None) -> _Position:
-    if newest is None or oldest is None:
-        return position  # nothing datable read; try the same window again
-    if position.until is not None:
-        return _Position(position.since, oldest, position.resume_since)
-    return _Position(position.since, oldest, newest)
-
-
-def _read_cursor(cursor: str | None) -> dict[str, _Position]:
-    if not cursor:
-        return {}
-    try:
-        terms = json.loads(cursor)["terms"]
-        return {query: _Position.from_json(data) for query, data in terms.items()}
-    except (ValueError, KeyError, TypeError, AttributeError):
-        return {}  # unreadable (older version, hand-edited): start again from the lookback
 
 
 def _sort_at(post: Mapping[str, Any]) -> datetime | None:

@@ -9,9 +9,8 @@ moves on, so a burst is never cut in half and the newest position is never lost.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
@@ -28,6 +27,7 @@ from monitor.sources.base import (
     parse_instant,
 )
 from monitor.sources.html_text import html_to_text
+from monitor.sources.window import UnreadWindow, dump_windows, load_windows
 
 DEFAULT_BASE_URL = "https://hn.algolia.com/api/v1/"
 SEARCH_PATH = "search_by_date"
@@ -58,33 +58,16 @@ class HackerNewsSettings(SourceSettings):
         return found
 
 
-@dataclass(frozen=True)
-class _TermPosition:
-    """Where one search term stands, in epoch seconds of ``created_at_i``.
+# Where one search term stands, in epoch seconds of ``created_at_i``: the unread window is
+# ``(since, until]``, as Algolia's numeric filters ask for it.
+_TermPosition = UnreadWindow[int]
 
-    Everything up to ``since`` has been read. When a poll stopped early, ``until`` marks the
-    oldest item it read (the window ``(since, until]`` is still unread) and ``resume_since``
-    the newest, which becomes ``since`` once the window is filled.
-    """
 
-    since: int
-    until: int | None = None
-    resume_since: int | None = None
-
-    def to_json(self) -> dict[str, int]:
-        data = {"since": self.since}
-        if self.until is not None and self.resume_since is not None:
-            data |= {"until": self.until, "resume_since": self.resume_since}
-        return data
-
-    @classmethod
-    def from_json(cls, data: Any) -> _TermPosition:
-        if not isinstance(data, dict) or not isinstance(data.get("since"), int):
-            raise ValueError(f"bad term position {data!r}")
-        until, resume = data.get("until"), data.get("resume_since")
-        if isinstance(until, int) and isinstance(resume, int):
-            return cls(data["since"], until, resume)
-        return cls(data["since"])
+def _epoch_seconds(value: Any) -> int:
+    """A ``created_at_i`` position from the cursor; ``ValueError`` unless a whole number."""
+    if not isinstance(value, int):
+        raise ValueError(f"bad term position {value!r}")
+    return value
 
 
 def search_terms(terms: Sequence[str]) -> list[str]:
@@ -115,7 +98,7 @@ class HackerNewsSource:
     def poll(self, client: httpx.Client, cursor: str | None, now: datetime) -> PollResult:
         if not self.terms:
             raise SourceError(self.name, "no search terms: set query or give the topic terms")
-        positions = self._read_cursor(cursor)
+        positions = load_windows(cursor, _epoch_seconds)
         start = int((now - self.settings.lookback).timestamp())
         mentions: dict[str, Mention] = {}
         skipped = 0
@@ -127,29 +110,13 @@ class HackerNewsSource:
             mentions.update((mention.id, mention) for mention in found)
             if truncated:
                 truncated_terms.append(term)
-        cursor_data = {
-            "terms": {term: positions[term].to_json() for term in self.terms},
-        }
         return PollResult(
             mentions=sorted(mentions.values(), key=lambda mention: mention.created_at),
-            cursor=json.dumps(cursor_data, sort_keys=True),
+            cursor=dump_windows({term: positions[term] for term in self.terms}, int),
             truncated=bool(truncated_terms),
             skipped=skipped,
             details={"truncated_terms": truncated_terms} if truncated_terms else {},
         )
-
-    def _read_cursor(self, cursor: str | None) -> dict[str, _TermPosition]:
-        if not cursor:
-            return {}
-        try:
-            data = json.loads(cursor)
-            return {
-                term: _TermPosition.from_json(position) for term, position in data["terms"].items()
-            }
-        except (ValueError, KeyError, TypeError, AttributeError):
-            # A cursor from an older version or a hand-edited database: start afresh from
-            # the lookback rather than fail forever.
-            return {}
 
     def _poll_term(
         self, client: httpx.Client, term: str, position: _TermPosition, now: datetime
@@ -186,24 +153,9 @@ class HackerNewsSource:
                     mentions.append(mention)
             page += 1
             if page >= pages or not hits:
-                return mentions, skipped, self._caught_up(position, newest), False
+                return mentions, skipped, position.caught_up(newest), False
             if page >= self.settings.max_pages:
-                return mentions, skipped, self._stopped(position, newest, oldest), True
-
-    @staticmethod
-    def _caught_up(position: _TermPosition, newest: int | None) -> _TermPosition:
-        if position.until is not None and position.resume_since is not None:
-            # The window is filled: continue from where the interrupted poll had reached.
-            return _TermPosition(since=max(position.resume_since, newest or 0))
-        return _TermPosition(since=max(position.since, newest or 0))
-
-    @staticmethod
-    def _stopped(position: _TermPosition, newest: int | None, oldest: int | None) -> _TermPosition:
-        if oldest is None or newest is None:
-            return position  # nothing datable read; try the same window again
-        if position.until is not None:
-            return replace(position, until=oldest)
-        return _TermPosition(since=position.since, until=oldest, resume_since=newest)
+                return mentions, skipped, position.stopped(newest, oldest), True
 
     def _page(self, body: Any) -> tuple[list[Any], int]:
         if not isinstance(body, dict) or not isinstance(body.get("hits"), list):

@@ -30,6 +30,8 @@ from monitor.sources.base import (
     check_status,
     json_body,
     parse_instant,
+    require_secret,
+    send,
 )
 from monitor.sources.html_text import html_to_text
 
@@ -135,13 +137,13 @@ class MastodonSource:
         if not self.tag and not self.settings.mentions:
             raise SourceError(self.name, 'no hashtag to follow: set tag = "..." or mentions = true')
         state = _read_cursor(cursor)
-        token = read_secret(self.settings.token_env, self._environ)
-        if self.settings.mentions and not token:
-            raise SourceError(
-                self.name,
-                f"mentions = true needs an access token: set {self.settings.token_env} "
-                "(scope read:notifications)",
-            )
+        token: str | None
+        if self.settings.mentions:
+            need = "mentions = true needs an access token (scope read:notifications)"
+            token = require_secret(self.name, self.settings.token_env, self._environ, purpose=need)
+        else:
+            # Without mentions the token is optional; it is sent when it is set.
+            token = read_secret(self.settings.token_env, self._environ)
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         mentions: dict[str, Mention] = {}
         skipped = 0
@@ -263,12 +265,7 @@ class MastodonSource:
         headers: Mapping[str, str],
         now: datetime,
     ) -> _Page:
-        try:
-            response = client.get(url, params=params, headers=headers)
-        except httpx.TimeoutException:
-            raise SourceError(self.name, f"timed out fetching {url}") from None
-        except httpx.HTTPError as exc:
-            raise SourceError(self.name, f"cannot fetch {url}: {exc.__class__.__name__}") from None
+        response = send(client, self.name, "GET", url, params=params, headers=headers)
         self.rate_limit = _rate_limit(response) or self.rate_limit
         check_status(response, self.name, now, default_backoff=_reset_wait(response, now))
         body = json_body(response, self.name)

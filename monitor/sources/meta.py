@@ -24,7 +24,6 @@ from typing import Any, ClassVar
 import httpx
 
 from monitor.models import Mention
-from monitor.secrets import read_secret
 from monitor.sources.base import (
     PollResult,
     SourceError,
@@ -33,8 +32,11 @@ from monitor.sources.base import (
     check_status,
     json_body,
     parse_instant,
+    require_secret,
     retry_after_from,
+    send,
 )
+from monitor.sources.window import ListingPosition, latest
 
 DEFAULT_BASE_URL = "https://graph.facebook.com/v21.0/"
 COMMENTS_PAGE_SIZE = 100
@@ -83,23 +85,8 @@ class _Post:
     url: str | None
 
 
-@dataclass
-class _PostState:
-    """Where one post's comments stand; see reddit's ``_Listing``."""
-
-    newest: str | None = None
-    after: str | None = None
-    until: str | None = None
-    top: str | None = None
-
-    @classmethod
-    def load(cls, raw: Any) -> _PostState:
-        if not isinstance(raw, dict):
-            return cls()
-        return cls(**{key: raw.get(key) for key in cls.__dataclass_fields__})
-
-    def dump(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if v is not None}
+# Where one post's comments stand; the cursor writes its instants in ISO 8601.
+_PostState = ListingPosition[datetime]
 
 
 class _GraphSource(ABC):
@@ -121,9 +108,7 @@ class _GraphSource(ABC):
         self._rate_limit: str | None = None
 
     def poll(self, client: httpx.Client, cursor: str | None, now: datetime) -> PollResult:
-        token = read_secret(self.settings.token_env)
-        if not token:
-            raise SourceError(self.name, f"no page token: set {self.settings.token_env}")
+        token = require_secret(self.name, self.settings.token_env, purpose="no page token")
         saved = self._load_cursor(cursor)
         self._rate_limit = None
         posts_body = self._get(client, self.posts_path, self._posts_query(now), token, now)
@@ -139,7 +124,7 @@ class _GraphSource(ABC):
             mentions += found
             skipped += bad
             truncated = truncated or cut
-            states[post.id] = state.dump()
+            states[post.id] = state.dump(datetime.isoformat)
         return PollResult(
             mentions,
             json.dumps({"posts": states}),
@@ -160,7 +145,7 @@ class _GraphSource(ABC):
         posts = raw.get("posts", {}) if isinstance(raw, dict) else None
         if not isinstance(posts, dict):
             raise SourceError(self.name, f"unreadable cursor {cursor!r:.80}")
-        return {post_id: _PostState.load(state) for post_id, state in posts.items()}
+        return {post_id: _PostState.load(state, parse_instant) for post_id, state in posts.items()}
 
     def _posts(self, body: Any) -> list[_Post]:
         data = body.get("data") if isinstance(body, dict) else None
@@ -177,15 +162,10 @@ class _GraphSource(ABC):
         self, client: httpx.Client, post: _Post, state: _PostState, token: str, now: datetime
     ) -> tuple[list[Mention], int, _PostState, bool]:
         """New comments of one post, newest first, down to the newest the last poll saw."""
-        resuming = state.after is not None
-        if resuming and state.until:
-            until = parse_instant(state.until)
-        elif state.newest:
-            until = parse_instant(state.newest)
-        else:
-            until = now - self.settings.lookback
+        resuming = state.resuming
+        until = state.floor(first_poll=now - self.settings.lookback)
         after = state.after
-        top = state.top if resuming else None
+        top = state.carried_top
         mentions: list[Mention] = []
         skipped = 0
         pages = 0
@@ -213,16 +193,15 @@ class _GraphSource(ABC):
                 if mention is None:
                     skipped += 1
                     continue
-                top = _later(top, mention.created_at)
+                top = latest(top, mention.created_at)
                 if mention.created_at < until:
                     reached_known = True
                     continue
                 mentions.append(mention)
             after = _next_after(body)
             if reached_known or after is None:
-                return mentions, skipped, _PostState(newest=_later(state.newest, top)), False
-        gap = _PostState(newest=state.newest, after=after, until=until.isoformat(), top=top)
-        return mentions, skipped, gap, True
+                return mentions, skipped, state.caught_up(top), False
+        return mentions, skipped, state.stopped(after, until, top), True
 
     @abstractmethod
     def _mention(self, item: Any, post: _Post) -> Mention | None:
@@ -243,12 +222,8 @@ class _GraphSource(ABC):
         self, client: httpx.Client, path: str, params: dict[str, Any], token: str
     ) -> httpx.Response:
         url = self.base_url + path
-        try:
-            response = client.get(url, params=params, headers={"Authorization": f"Bearer {token}"})
-        except httpx.TimeoutException:
-            raise SourceError(self.name, f"timed out fetching {url}") from None
-        except httpx.HTTPError as exc:
-            raise SourceError(self.name, f"cannot fetch {url}: {exc.__class__.__name__}") from None
+        headers = {"Authorization": f"Bearer {token}"}
+        response = send(client, self.name, "GET", url, params=params, headers=headers)
         self._rate_limit = _usage_text(response) or self._rate_limit
         return response
 
@@ -433,8 +408,3 @@ def _counters(item: dict[str, Any], names: dict[str, str]) -> dict[str, int]:
         for theirs, ours in names.items()
         if isinstance(value := item.get(theirs), int) and not isinstance(value, bool)
     }
-
-
-def _later(*instants: str | datetime | None) -> str | None:
-    present = [parse_instant(i) if isinstance(i, str) else i for i in instants if i is not None]
-    return max(present).isoformat() if present else None

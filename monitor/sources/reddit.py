@@ -31,7 +31,9 @@ from monitor.sources.base import (
     check_status,
     json_body,
     retry_after_from,
+    send,
 )
+from monitor.sources.window import ListingPosition, latest
 
 DEFAULT_BASE_URL = "https://oauth.reddit.com/"
 DEFAULT_AUTH_URL = "https://www.reddit.com/api/v1/access_token"
@@ -85,25 +87,8 @@ def build_query(terms: list[str]) -> str:
     return " OR ".join(f'"{t}"' if any(c.isspace() for c in t) else t for t in terms)
 
 
-@dataclass
-class _Listing:
-    """Where one newest-first listing stands: its newest item and an unfinished gap."""
-
-    newest: float | None = None
-    # The gap a capped poll left: continue ``after`` this fullname down to ``until``;
-    # ``top`` is the newest item that poll saw and becomes ``newest`` once the gap is closed.
-    after: str | None = None
-    until: float | None = None
-    top: float | None = None
-
-    @classmethod
-    def load(cls, raw: Any) -> _Listing:
-        if not isinstance(raw, dict):
-            return cls()
-        return cls(**{key: raw.get(key) for key in cls.__dataclass_fields__})
-
-    def dump(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if v is not None}
+# Where each listing stands, in epoch seconds (``created_utc``); the gap's token is a fullname.
+_Listing = ListingPosition[float]
 
 
 @dataclass
@@ -149,7 +134,7 @@ class RedditSource:
         mentions, skipped, posts, truncated = self._walk(
             client, search_path, search_params, state["posts"], now
         )
-        new_state = {"posts": posts.dump()}
+        new_state = {"posts": posts.dump(float)}
         if subs:
             found, bad, comments, cut = self._walk(
                 client, f"r/{subs}/comments", {}, state["comments"], now
@@ -157,7 +142,7 @@ class RedditSource:
             mentions += [m for m in found if self._matcher.search(m.text)]
             skipped += bad
             truncated = truncated or cut
-            new_state["comments"] = comments.dump()
+            new_state["comments"] = comments.dump(float)
         return PollResult(
             mentions,
             json.dumps(new_state),
@@ -174,7 +159,7 @@ class RedditSource:
             raise SourceError(self.name, f"unreadable cursor {cursor!r:.80}") from None
         if not isinstance(raw, dict):
             raise SourceError(self.name, f"unreadable cursor {cursor!r:.80}")
-        return {key: _Listing.load(raw.get(key)) for key in ("posts", "comments")}
+        return {key: _Listing.load(raw.get(key), float) for key in ("posts", "comments")}
 
     def _walk(
         self,
@@ -185,13 +170,9 @@ class RedditSource:
         now: datetime,
     ) -> tuple[list[Mention], int, _Listing, bool]:
         """Read one listing down to what the last poll saw; return what is new and where it ends."""
-        resuming = listing.after is not None
         after = listing.after
-        if resuming and listing.until is not None:
-            until = listing.until
-        else:
-            until = listing.newest or (now - self.settings.lookback).timestamp()
-        top = listing.top if resuming else None
+        until = listing.floor(first_poll=(now - self.settings.lookback).timestamp())
+        top = listing.carried_top
         mentions: list[Mention] = []
         skipped = 0
         for _ in range(self.settings.max_pages):
@@ -203,14 +184,12 @@ class RedditSource:
             page = self._page(self._get(client, path, query, now), until)
             mentions += page.mentions
             skipped += page.skipped
-            top = _max(top, page.top)
+            top = latest(top, page.top)
             after = page.after
             if page.reached_known or after is None:
-                newest = _max(listing.newest, top)
-                return mentions, skipped, _Listing(newest=newest), False
+                return mentions, skipped, listing.caught_up(top), False
         # The page cap (or the rate limit) stopped us above the last known item: keep the gap.
-        gap = _Listing(newest=listing.newest, after=after, until=until, top=top)
-        return mentions, skipped, gap, True
+        return mentions, skipped, listing.stopped(after, until, top), True
 
     def _page(self, response: httpx.Response, until: float) -> _Page:
         body = json_body(response, self.name)
@@ -227,7 +206,7 @@ class RedditSource:
             if mention is None or created is None:
                 skipped += 1
                 continue
-            top = _max(top, created)
+            top = latest(top, created)
             if created < until:
                 reached_known = True
                 continue
@@ -286,13 +265,8 @@ class RedditSource:
     def _send(
         self, client: httpx.Client, path: str, params: dict[str, str], token: str
     ) -> httpx.Response:
-        url = self.base_url + path
-        try:
-            return client.get(url, params=params, headers={"Authorization": f"Bearer {token}"})
-        except httpx.TimeoutException:
-            raise SourceError(self.name, f"timed out fetching {url}") from None
-        except httpx.HTTPError as exc:
-            raise SourceError(self.name, f"cannot fetch {url}: {exc.__class__.__name__}") from None
+        headers = {"Authorization": f"Bearer {token}"}
+        return send(client, self.name, "GET", self.base_url + path, params=params, headers=headers)
 
     def _access_token(self, client: httpx.Client, now: datetime) -> str:
         if self._token is not None and now < self._token[1]:
@@ -306,16 +280,8 @@ class RedditSource:
                 f"{self.settings.client_secret_env}",
             )
         url = self.settings.auth_url
-        try:
-            response = client.post(
-                url, auth=(client_id, secret), data={"grant_type": "client_credentials"}
-            )
-        except httpx.TimeoutException:
-            raise SourceError(self.name, f"timed out fetching a token from {url}") from None
-        except httpx.HTTPError as exc:
-            raise SourceError(
-                self.name, f"cannot fetch a token from {url}: {exc.__class__.__name__}"
-            ) from None
+        grant = {"grant_type": "client_credentials"}
+        response = send(client, self.name, "POST", url, data=grant, auth=(client_id, secret))
         self._check(
             response,
             now,
@@ -370,8 +336,3 @@ def _reset_wait(response: httpx.Response) -> timedelta | None:
     except ValueError:
         return None
     return timedelta(seconds=max(seconds, 1))
-
-
-def _max(a: float | None, b: float | None) -> float | None:
-    values = [x for x in (a, b) if x is not None]
-    return max(values) if values else None

@@ -23,7 +23,6 @@ from typing import Any, ClassVar
 import httpx
 
 from monitor.models import Mention
-from monitor.secrets import read_secret
 from monitor.sources.base import (
     PollResult,
     SourceError,
@@ -32,7 +31,9 @@ from monitor.sources.base import (
     check_status,
     json_body,
     parse_instant,
+    require_secret,
     retry_after_from,
+    send,
 )
 
 DEFAULT_BASE_URL = "https://api.twitter.com/"
@@ -155,9 +156,7 @@ class XSource:
     def poll(self, client: httpx.Client, cursor: str | None, now: datetime) -> PollResult:
         if not self.query.strip("() "):
             raise SourceError(self.name, "nothing to search: set query or give the topic terms")
-        token = read_secret(self.settings.token_env)
-        if not token:
-            raise SourceError(self.name, f"no bearer token: set {self.settings.token_env}")
+        token = require_secret(self.name, self.settings.token_env, purpose="no bearer token")
         headers = {"Authorization": f"Bearer {token}"}
         state = _Cursor.load(cursor, self.name)
 
@@ -333,29 +332,11 @@ class XSource:
                 continue
         return {"counts": series}
 
-    def _get(
-        self,
-        client: httpx.Client,
-        path: str,
-        params: dict[str, Any],
-        headers: dict[str, str],
-        now: datetime,
-    ) -> httpx.Response:
-        """GET an API path; transport and HTTP failures become :class:`SourceError`."""
-        response = self._send(client, path, params, headers)
-        self._check(response, now)
-        return response
-
     def _send(
         self, client: httpx.Client, path: str, params: dict[str, Any], headers: dict[str, str]
     ) -> httpx.Response:
-        url = self.base_url + path
-        try:
-            return client.get(url, params=params, headers=headers)
-        except httpx.TimeoutException:
-            raise SourceError(self.name, f"timed out fetching {url}") from None
-        except httpx.HTTPError as exc:
-            raise SourceError(self.name, f"cannot fetch {url}: {exc.__class__.__name__}") from None
+        """One GET of an API path; only transport failures are raised here (see ``_check``)."""
+        return send(client, self.name, "GET", self.base_url + path, params=params, headers=headers)
 
     def _check(self, response: httpx.Response, now: datetime) -> None:
         """Raise :class:`SourceError` for a failed response, with X's own explanation."""

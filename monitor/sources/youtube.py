@@ -26,7 +26,6 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from monitor.models import Mention
-from monitor.secrets import read_secret
 from monitor.sources.base import (
     PollResult,
     SourceError,
@@ -35,8 +34,11 @@ from monitor.sources.base import (
     check_status,
     json_body,
     parse_instant,
+    require_secret,
     retry_after_from,
+    send,
 )
+from monitor.sources.window import ListingPosition, latest
 
 DEFAULT_BASE_URL = "https://www.googleapis.com/youtube/v3/"
 PAGE_SIZE = 100
@@ -99,23 +101,10 @@ def next_quota_reset(now: datetime) -> datetime:
     return midnight.astimezone(now.tzinfo)
 
 
-@dataclass
-class _Thread:
-    """Where one video's (or channel's) comments stand; see reddit's ``_Listing``."""
-
-    newest: str | None = None
-    page_token: str | None = None
-    until: str | None = None
-    top: str | None = None
-
-    @classmethod
-    def load(cls, raw: Any) -> _Thread:
-        if not isinstance(raw, dict):
-            return cls()
-        return cls(**{key: raw.get(key) for key in cls.__dataclass_fields__})
-
-    def dump(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if v is not None}
+# Where one video's (or channel's) comments stand. The cursor writes instants in ISO 8601
+# and calls the gap's page token ``page_token``.
+_Thread = ListingPosition[datetime]
+_TOKEN_KEY = "page_token"
 
 
 class _Budget:
@@ -138,9 +127,7 @@ class YouTubeSource:
         targets = self.settings.targets
         if not targets:
             raise SourceError(self.name, "nothing to watch: set video_ids or channel_id")
-        key = read_secret(self.settings.key_env)
-        if not key:
-            raise SourceError(self.name, f"no API key: set {self.settings.key_env}")
+        key = require_secret(self.name, self.settings.key_env, purpose="no API key")
         saved, start = self._load_cursor(cursor)
         # A poll cut short by the call cap starts the next one where it stopped, so a long
         # list of videos is read round-robin instead of starving its tail.
@@ -175,7 +162,8 @@ class YouTubeSource:
             "calls": self.settings.max_calls - budget.left,
             **{reason: ids for reason, ids in unreadable.items()},
         }
-        new_cursor = {"threads": {t: s.dump() for t, s in threads.items()}, "start": next_start}
+        dumped = {t: s.dump(datetime.isoformat, token_key=_TOKEN_KEY) for t, s in threads.items()}
+        new_cursor = {"threads": dumped, "start": next_start}
         return PollResult(
             mentions, json.dumps(new_cursor), truncated=truncated, skipped=skipped, details=details
         )
@@ -187,7 +175,10 @@ class YouTubeSource:
             raise SourceError(self.name, f"unreadable cursor {cursor!r:.80}") from None
         if not isinstance(raw, dict) or not isinstance(raw.get("threads", {}), dict):
             raise SourceError(self.name, f"unreadable cursor {cursor!r:.80}")
-        threads = {target: _Thread.load(state) for target, state in raw.get("threads", {}).items()}
+        threads = {
+            target: _Thread.load(state, parse_instant, token_key=_TOKEN_KEY)
+            for target, state in raw.get("threads", {}).items()
+        }
         start = raw.get("start", 0)
         return threads, start if isinstance(start, int) else 0
 
@@ -202,15 +193,10 @@ class YouTubeSource:
     ) -> tuple[list[Mention], int, _Thread, bool]:
         """New comments of one video or channel, down to the newest one the last poll saw."""
         kind, _, target_id = target.partition(":")
-        resuming = state.page_token is not None
-        page_token = state.page_token
-        if resuming and state.until:
-            until = parse_instant(state.until)
-        elif state.newest:
-            until = parse_instant(state.newest)
-        else:
-            until = now - self.settings.lookback
-        top = state.top if resuming else None
+        resuming = state.resuming
+        page_token = state.after
+        until = state.floor(first_poll=now - self.settings.lookback)
+        top = state.carried_top
         mentions: list[Mention] = []
         skipped = 0
         pages = 0
@@ -244,7 +230,7 @@ class YouTubeSource:
                 if mention is None:
                     skipped += 1
                     continue
-                top = _later(top, mention.created_at)
+                top = latest(top, mention.created_at)
                 if mention.created_at < until:
                     reached_known = True
                     continue
@@ -252,9 +238,8 @@ class YouTubeSource:
             token = body.get("nextPageToken")
             page_token = token if isinstance(token, str) and token else None
             if reached_known or page_token is None:
-                return mentions, skipped, _Thread(newest=_later(state.newest, top)), False
-        gap = _Thread(newest=state.newest, page_token=page_token, until=until.isoformat(), top=top)
-        return mentions, skipped, gap, True
+                return mentions, skipped, state.caught_up(top), False
+        return mentions, skipped, state.stopped(page_token, until, top), True
 
     def _mention(self, item: Any) -> Mention | None:
         try:
@@ -297,13 +282,8 @@ class YouTubeSource:
     def _send(self, client: httpx.Client, params: dict[str, Any], key: str) -> httpx.Response:
         """One ``commentThreads.list`` call; only transport failures are raised here."""
         url = self.base_url + "commentThreads"
-        try:
-            # The key goes in a header so it never shows up in a logged URL.
-            return client.get(url, params=params, headers={"X-Goog-Api-Key": key})
-        except httpx.TimeoutException:
-            raise SourceError(self.name, f"timed out fetching {url}") from None
-        except httpx.HTTPError as exc:
-            raise SourceError(self.name, f"cannot fetch {url}: {exc.__class__.__name__}") from None
+        # The key goes in a header so it never shows up in a logged URL.
+        return send(client, self.name, "GET", url, params=params, headers={"X-Goog-Api-Key": key})
 
     def _check(self, response: httpx.Response, now: datetime) -> None:
         """Raise for a failed call; :class:`_Unreadable` when only this video is affected."""
@@ -363,9 +343,3 @@ def _google_error(response: httpx.Response) -> tuple[str | None, str]:
         if isinstance(reason, str):
             return reason, message
     return None, message
-
-
-def _later(*instants: str | datetime | None) -> str | None:
-    """The latest of stored ISO instants and new ones, as ISO text (None when all are None)."""
-    present = [parse_instant(i) if isinstance(i, str) else i for i in instants if i is not None]
-    return max(present).isoformat() if present else None
