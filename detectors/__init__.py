@@ -12,7 +12,7 @@ from datetime import tzinfo
 from detectors.config import DETECTOR_NAMES, DetectionSettings
 from detectors.decision import Decision
 from detectors.policy import TopicDetector
-from detectors.seasonal import RecentLevelDetector, SeasonalCountDetector
+from detectors.seasonal import CountBaseline, RecentLevelDetector, SeasonalCountDetector
 from detectors.severity import MAX_SEVERITY, SEVERITY_LABELS, severity
 from detectors.share import NegativeShareDetector
 
@@ -20,7 +20,7 @@ from detectors.share import NegativeShareDetector
 # rebuilt from stored buckets instead of unpickled into the new code (put it in the fingerprint).
 STATE_VERSION = 1
 
-DETECTORS: dict[str, type[SeasonalCountDetector] | type[RecentLevelDetector]] = {
+DETECTORS: dict[str, type[CountBaseline]] = {
     "seasonal": SeasonalCountDetector,
     "level": RecentLevelDetector,
 }
@@ -57,6 +57,7 @@ __all__ = [
     "MAX_SEVERITY",
     "SEVERITY_LABELS",
     "STATE_VERSION",
+    "CountBaseline",
     "Decision",
     "DetectionSettings",
     "NegativeShareDetector",

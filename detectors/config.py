@@ -51,8 +51,9 @@ class DetectionSettings:
     # misread negatives included, lowers the share and is not a shitstorm. A series that only
     # has a total count (share always 1) always passes.
     min_share_z: float = 0.0
-    # After this long flagged without a break, the detector accepts the new level as normal
-    # again (a lasting change of popularity must not keep an incident open for ever).
+    # After this long without a calm bucket (flagged or elevated throughout), the detector
+    # accepts the new level as normal (a lasting change of popularity must not keep an
+    # incident open for ever).
     relearn_after: timedelta = timedelta(days=1)
 
     def problems(self) -> list[tuple[str, str]]:

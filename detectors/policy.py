@@ -26,7 +26,7 @@ from detectors.config import DetectionSettings
 from detectors.counts import CountForecast, count_at_z
 from detectors.decision import Decision
 from detectors.evidence import EvidenceWindows, Window
-from detectors.seasonal import _CountBaseline
+from detectors.seasonal import CountBaseline
 from detectors.severity import severity
 from detectors.share import NegativeShareDetector
 from monitor.models import Bucket
@@ -34,7 +34,7 @@ from monitor.models import Bucket
 # Summing evidence over more buckets than this costs time and adds little: past 64 buckets the
 # sum is dominated by the level's own uncertainty.
 _MAX_WINDOW = 64
-# A storm longer than this many buckets teaches the noise model only its beginning.
+# An elevated episode longer than this many buckets teaches the noise only its beginning.
 _MAX_DEFERRED = 2048
 
 
@@ -78,7 +78,7 @@ class TopicDetector:
 
     def __init__(
         self,
-        counts: _CountBaseline,
+        counts: CountBaseline,
         share: NegativeShareDetector,
         settings: DetectionSettings,
     ) -> None:
@@ -96,8 +96,8 @@ class TopicDetector:
         # Hours since the level last learnt: flagged or suspicious buckets in a row.
         self._unlearnt_hours = 0.0
         self._in_storm = False
-        # The current storm's buckets, for the noise model once the storm is over.
-        self._storm_buckets: list[dict[Hashable, Any]] = []
+        # The current elevated episode's buckets, for the noise model once it is over.
+        self._elevated: list[dict[Hashable, Any]] = []
 
     @property
     def warming_up(self) -> bool:
@@ -105,7 +105,7 @@ class TopicDetector:
         return self._learned_hours < self._warmup_hours
 
     def observe(self, bucket: Bucket) -> Decision:
-        """Judge ``bucket``, then learn from it unless it was flagged or incomplete."""
+        """Judge ``bucket``, then learn from it unless it looked elevated or was incomplete."""
         hours = bucket.width.total_seconds() / 3600.0
         x: dict[Hashable, Any] = {
             "start_at": bucket.start_at,
@@ -135,7 +135,7 @@ class TopicDetector:
         anomalous, level, reason = self._judge(bucket, forecast, windows, usual_share, warming_up)
         self._in_storm = anomalous
         suspicious = anomalous or score >= self._learn_below
-        self._learn(x, bucket, evidence, anomalous=anomalous, suspicious=suspicious)
+        self._learn(x, bucket, evidence, suspicious=suspicious)
         return self._decision(
             forecast,
             usual_share,
@@ -182,10 +182,9 @@ class TopicDetector:
         bucket: Bucket,
         evidence: EvidenceWindows,
         *,
-        anomalous: bool,
         suspicious: bool,
     ) -> None:
-        """Teach noise from every complete bucket, the baseline only from calm ones.
+        """Teach the baseline from calm buckets only, and the noise model from every bucket.
 
         Only calm buckets teach the baseline: one that merely looks elevated is not learnt
         either, so a storm that builds slowly cannot drag the baseline up before it crosses the
@@ -193,25 +192,23 @@ class TopicDetector:
         warming up there is no baseline to protect yet, and a change that has lasted
         ``relearn_after`` is accepted as the new normal.
 
-        A storm's buckets teach the noise model only once the storm is over: learnt as they
-        come, they would make the storm look like noise and end it early.
+        Elevated buckets teach the noise model only once the episode is over: learnt as they
+        come, they would make a storm look like noise and end it early; learnt afterwards, a
+        topic that bursts often still ends up needing a bigger burst to page.
         """
         hours: float = x["hours"]
         self._unlearnt_hours = self._unlearnt_hours + hours if suspicious else 0.0
         learn_baseline = (
             self.warming_up or not suspicious or self._unlearnt_hours >= self._relearn_hours
         )
-        if anomalous and not learn_baseline:
-            if len(self._storm_buckets) < _MAX_DEFERRED:
-                self._storm_buckets.append(x)
-            return
-        for deferred in self._storm_buckets:
-            self.counts.learn_noise_one(deferred)
-        self._storm_buckets.clear()
         evidence.learn(hours)
         if not learn_baseline:
-            self.counts.learn_noise_one(x)
+            if len(self._elevated) < _MAX_DEFERRED:
+                self._elevated.append(x)
             return
+        for deferred in self._elevated:
+            self.counts.learn_noise_one(deferred)
+        self._elevated.clear()
         self.counts.learn_one(x)
         self.share.learn_one({"negative": bucket.negative, "volume": bucket.volume, "hours": hours})
         self._learned_hours += hours

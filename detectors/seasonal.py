@@ -24,6 +24,9 @@ from detectors.stats import DecayingMean
 # Overdispersion is never assumed below this: real mention streams are never purely Poisson,
 # and a floor keeps a lucky calm stretch from making the model overconfident.
 _MIN_DISPERSION = 0.01
+# Until a topic has a day of history, its noise is assumed mildly overdispersed.
+_PRIOR_DISPERSION = 0.05
+_PRIOR_HOURS = 24.0
 # Pseudo-evidence (hours) pulling a young profile slot towards "an average hour": a quarter of
 # a day's worth for an hour-of-day slot, a quarter of a day for a weekday. Small, because each
 # factor is shrunk on its own and a large prior would flatten the profile.
@@ -35,10 +38,21 @@ def _hours(span: timedelta) -> float:
     return span.total_seconds() / 3600.0
 
 
-class _CountBaseline(base.AnomalyDetector):
-    """Level × shape with negative binomial noise; subclasses define the shape."""
+class CountBaseline(base.AnomalyDetector):
+    """Level × shape with negative binomial noise; subclasses define the shape.
 
-    def __init__(self, level_half_life: timedelta, profile_half_life: timedelta) -> None:
+    Besides river's ``learn_one`` / ``score_one`` it offers ``forecast_one`` (the expected
+    count and its overdispersion, which the policy sums over several buckets) and
+    ``learn_noise_one`` (for buckets that must not move the level).
+    """
+
+    def __init__(
+        self,
+        timezone: tzinfo = UTC,
+        level_half_life: timedelta = timedelta(hours=48),
+        profile_half_life: timedelta = timedelta(days=14),
+    ) -> None:
+        self.timezone = timezone
         self.level_half_life = level_half_life
         self.profile_half_life = profile_half_life
         self._level = DecayingMean(_hours(level_half_life))
@@ -65,9 +79,12 @@ class _CountBaseline(base.AnomalyDetector):
     @property
     def dispersion(self) -> float:
         """Current overdispersion ``φ`` of the noise model."""
-        if self._mean_sq.get() <= 0:
-            return _MIN_DISPERSION
-        return max(self._excess_var.get() / self._mean_sq.get(), _MIN_DISPERSION)
+        mean_sq = self._mean_sq.get()
+        learnt = self._excess_var.get() / mean_sq if mean_sq > 0 else _PRIOR_DISPERSION
+        # A young estimate leans on the prior, so one odd bucket cannot swing it.
+        evidence = self._mean_sq.evidence
+        blended = (evidence * learnt + _PRIOR_HOURS * _PRIOR_DISPERSION) / (evidence + _PRIOR_HOURS)
+        return max(blended, _MIN_DISPERSION)
 
     def forecast_one(self, x: dict[base.typing.FeatureName, Any]) -> CountForecast:
         """Expected count and overdispersion for the bucket described by ``x``."""
@@ -115,7 +132,7 @@ class _CountBaseline(base.AnomalyDetector):
         return count
 
 
-class SeasonalCountDetector(_CountBaseline):
+class SeasonalCountDetector(CountBaseline):
     """Count baseline that knows hour-of-day and day-of-week in the topic's time zone.
 
     The expected rate is ``level × hour factor × weekday factor``. Each factor is the ratio of
@@ -161,8 +178,7 @@ class SeasonalCountDetector(_CountBaseline):
         level_half_life: timedelta = timedelta(hours=48),
         profile_half_life: timedelta = timedelta(days=14),
     ) -> None:
-        super().__init__(level_half_life, profile_half_life)
-        self.timezone = timezone
+        super().__init__(timezone, level_half_life, profile_half_life)
         profile_hours = _hours(profile_half_life)
         # A slot of the hourly profile sees one hour per day, a weekday 24 hours per week:
         # their half-lives in weight are scaled so all of them forget over the same days.
@@ -211,7 +227,7 @@ def _factor(slot: DecayingMean, overall: float, prior_hours: float) -> float:
     return max((evidence * raw + prior_hours) / (evidence + prior_hours), 0.05)
 
 
-class RecentLevelDetector(_CountBaseline):
+class RecentLevelDetector(CountBaseline):
     """Count baseline without seasonality: the last hours' level is the expectation.
 
     This is what "compare the last hour with the last 12 hours" tools do; it is kept as a
@@ -238,12 +254,3 @@ class RecentLevelDetector(_CountBaseline):
     10
 
     """
-
-    def __init__(
-        self,
-        timezone: tzinfo = UTC,
-        level_half_life: timedelta = timedelta(hours=48),
-        profile_half_life: timedelta = timedelta(days=14),
-    ) -> None:
-        super().__init__(level_half_life, profile_half_life)
-        self.timezone = timezone

@@ -111,6 +111,24 @@ def test_a_long_storm_does_not_become_the_baseline() -> None:
     )
 
 
+def test_a_storm_on_a_young_topic_does_not_explain_itself_away() -> None:
+    # Two and a half hours of history at 1-minute buckets: the noise model has seen little, and
+    # must not take the storm's own buckets as evidence that the topic is just noisy.
+    detector = build_detector(DetectionSettings(warmup=timedelta(hours=1)), UTC)
+    width = timedelta(minutes=1)
+    shape = StreamShape(mentions_per_hour=180.0)
+    calm = list(generate(START, timedelta(minutes=150), width, timezone=UTC, shape=shape, seed=8))
+    assert not any(detector.observe(b).anomalous for b in calm)
+    storm_at = START + timedelta(minutes=150)
+    storm = [
+        Bucket("acme", storm_at + i * width, storm_at + (i + 1) * width, 15, 12, 1)
+        for i in range(15)
+    ]
+    decisions = [detector.observe(b) for b in storm]
+    assert decisions[1].anomalous
+    assert all(d.anomalous for d in decisions[1:])
+
+
 def test_incomplete_buckets_are_neither_judged_nor_learnt() -> None:
     detector = warmed()
     reference = pickle.loads(pickle.dumps(detector))
