@@ -18,7 +18,7 @@ import httpx
 
 from alerts.base import Alerter, AlertError
 from alerts.incidents import IncidentPolicy, Transition, advance, escalate_if_due
-from detectors import TopicDetector, build_detector
+from detectors import STATE_VERSION, TopicDetector, build_detector
 from monitor import metrics
 from monitor.models import Bucket, Incident, Mention, Notification, NotificationKind
 from monitor.report import incident_payload, source_payload
@@ -214,6 +214,7 @@ class Detectors:
         return "|".join(
             (
                 version("river"),
+                f"state {STATE_VERSION}",
                 repr(self.settings.detection),
                 str(self.settings.zone(topic)),
                 str(self.settings.monitor.bucket),

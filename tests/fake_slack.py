@@ -223,10 +223,11 @@ class FakeSlack:
         length = int(request.headers.get("Content-Length") or 0)
         body = request.rfile.read(length) if length else b""
         if url.path.startswith("/upload/"):
-            self._reply(request, 200, b"OK - %d" % len(body), content_type="text/plain")
+            # Record before answering: the client completes the upload as soon as it hears OK.
             with self._lock:
                 self.uploads[url.path.rsplit("/", 1)[-1]] = body
                 self.calls.append(Call("upload", {"bytes": len(body)}, None))
+            self._reply(request, 200, b"OK - %d" % len(body), content_type="text/plain")
             return
         if url.path.startswith("/response/"):
             # Stands in for an interaction's response_url (hooks.slack.com/actions/...).
