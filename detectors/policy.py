@@ -30,6 +30,12 @@ from detectors.seasonal import CountBaseline
 from detectors.severity import severity
 from detectors.share import NegativeShareDetector
 from monitor.models import Bucket
+import os
+from detectors.stats import DecayingQuantile
+_QQ = float(os.environ.get("QQ", "0"))
+_QC = float(os.environ.get("QC", "1"))
+_QH = float(os.environ.get("QH", "168"))
+_QCALM = os.environ.get("QCALM", "1") == "1"
 
 # Summing evidence over more buckets than this costs time and adds little: past 64 buckets the
 # sum is dominated by the level's own uncertainty.
@@ -60,6 +66,12 @@ class TopicDetector:
     >>> from datetime import UTC, datetime, timedelta
     >>> from detectors import DetectionSettings, build_detector
     >>> from monitor.models import Bucket
+import os
+from detectors.stats import DecayingQuantile
+_QQ = float(os.environ.get("QQ", "0"))
+_QC = float(os.environ.get("QC", "1"))
+_QH = float(os.environ.get("QH", "168"))
+_QCALM = os.environ.get("QCALM", "1") == "1"
     >>> detector = build_detector(DetectionSettings(), UTC)
     >>> start, width = datetime(2026, 3, 2, tzinfo=UTC), timedelta(minutes=5)
     >>> def bucket(i, negative, volume):
@@ -98,6 +110,7 @@ class TopicDetector:
         self._in_storm = False
         # The current elevated episode's buckets, for the noise model once it is over.
         self._elevated: list[dict[Hashable, Any]] = []
+        self._scores = DecayingQuantile(_QQ, _QH) if _QQ else None
 
     @property
     def warming_up(self) -> bool:
@@ -133,6 +146,11 @@ class TopicDetector:
         windows = evidence.windows(forecast.dispersion)
         score = max(w.z for w in windows)
         anomalous, level, reason = self._judge(bucket, forecast, windows, usual_share, warming_up)
+        if self._scores is not None:
+            if anomalous and not self._in_storm and self._scores.evidence > 24 and score < _QC * self._scores.get():
+                anomalous, level = False, 0
+            if not (_QCALM and anomalous):
+                self._scores.update(score, hours)
         self._in_storm = anomalous
         suspicious = anomalous or score >= self._learn_below
         self._learn(x, bucket, evidence, suspicious=suspicious)

@@ -54,3 +54,41 @@ class DecayingMean(stats.base.Univariate):
     @property
     def evidence(self) -> float:
         return self._weight
+
+
+class DecayingQuantile(stats.base.Univariate):
+    """EXPERIMENT: quantile of a decaying histogram over fixed bins."""
+
+    def __init__(self, q: float, half_life: float, low: float = -4.0, high: float = 20.0, step: float = 0.25) -> None:
+        self.q = q
+        self.half_life = half_life
+        self.low = low
+        self.step = step
+        self._bins = [0.0] * (int((high - low) / step) + 1)
+        self._growth = 1.0
+        self._total = 0.0
+
+    def update(self, x: float, w: float = 1.0) -> None:
+        self._growth *= 2.0 ** (w / self.half_life)
+        if self._growth > 1e100:
+            self._bins = [b / self._growth for b in self._bins]
+            self._total /= self._growth
+            self._growth = 1.0
+        index = min(max(int((x - self.low) / self.step), 0), len(self._bins) - 1)
+        self._bins[index] += w * self._growth
+        self._total += w * self._growth
+
+    def get(self) -> float:
+        if self._total <= 0:
+            return 0.0
+        target = (1.0 - self.q) * self._total
+        above = 0.0
+        for index in range(len(self._bins) - 1, -1, -1):
+            above += self._bins[index]
+            if above >= target:
+                return self.low + (index + 1) * self.step
+        return self.low
+
+    @property
+    def evidence(self) -> float:
+        return self._total / self._growth

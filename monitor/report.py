@@ -20,6 +20,7 @@ TOP_POSTS = 10
 CHART_SPAN = timedelta(hours=24)
 # Buckets before the storm that form the "usual" vocabulary for the drivers.
 BASELINE_SPAN = timedelta(days=7)
+BASELINE_GAP = timedelta(hours=1)
 TEXT_LIMIT = 2000
 # Enough posts to rank terms reliably while keeping a notification cheap to build.
 STORM_SAMPLE = 300
@@ -49,9 +50,10 @@ def incident_payload(
         order="most_negative",
         limit=STORM_SAMPLE,
     )
-    baseline = store.texts(
-        topic.name, incident.opened_at - BASELINE_SPAN, incident.opened_at, BASELINE_SAMPLE
-    )
+    # The baseline ends a while before the first flagged bucket: a storm builds up before the
+    # detector is sure, and its first posts must not count as "usual".
+    baseline_end = incident.opened_at - BASELINE_GAP
+    baseline = store.texts(topic.name, baseline_end - BASELINE_SPAN, baseline_end, BASELINE_SAMPLE)
     return {
         "topic": topic.name,
         "channel": topic.channel,
