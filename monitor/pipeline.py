@@ -465,7 +465,12 @@ def deliver(
     sent = 0
     held: set[tuple[str, str]] = set()
     for notification in store.due_notifications(now, limit=500):
-        key = (notification.alerter, str(notification.incident_id or notification.topic))
+        thread = (
+            f"incident {notification.incident_id}"
+            if notification.incident_id is not None
+            else f"topic {notification.topic}"
+        )
+        key = (notification.alerter, thread)
         if key in held:
             continue
         alerter = alerters.get(notification.alerter)
