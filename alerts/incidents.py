@@ -37,7 +37,9 @@ class Verdict(Protocol):
 
 @dataclass(frozen=True)
 class IncidentPolicy:
-    resolve_after: timedelta = timedelta(hours=1)
+    # Storms come in waves hours apart (another time zone wakes up, a second post goes viral):
+    # an incident resolves only after this much calm, so one storm stays one incident.
+    resolve_after: timedelta = timedelta(hours=3)
     reopen_within: timedelta = timedelta(hours=2)
     escalate_after: timedelta = timedelta(minutes=15)
     max_escalations: int = 3

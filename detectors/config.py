@@ -31,8 +31,9 @@ class DetectionSettings:
     # noise model learnt per topic (a spiky topic needs a bigger spike for the same score).
     # The evidence is tested over several spans at once, hence a bar higher than the usual 3.
     threshold: float = 5.5
-    # Once in a storm, buckets stay flagged while the score stays above this.
-    hold_threshold: float = 3.5
+    # Once in a storm, buckets stay flagged while the score stays above this: low enough that a
+    # storm's lulls do not split it into several incidents, each paging again.
+    hold_threshold: float = 3.0
     # Only buckets scoring below this teach the baseline: the baseline is the topic's calm,
     # so bursts and slowly building storms do not raise it (noise is learnt from all buckets).
     learn_below: float = 1.5

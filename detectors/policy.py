@@ -30,12 +30,6 @@ from detectors.seasonal import CountBaseline
 from detectors.severity import severity
 from detectors.share import NegativeShareDetector
 from monitor.models import Bucket
-import os
-from detectors.stats import DecayingQuantile
-_QQ = float(os.environ.get("QQ", "0"))
-_QC = float(os.environ.get("QC", "1"))
-_QH = float(os.environ.get("QH", "168"))
-_QCALM = os.environ.get("QCALM", "1") == "1"
 
 # Summing evidence over more buckets than this costs time and adds little: past 64 buckets the
 # sum is dominated by the level's own uncertainty.
@@ -66,12 +60,6 @@ class TopicDetector:
     >>> from datetime import UTC, datetime, timedelta
     >>> from detectors import DetectionSettings, build_detector
     >>> from monitor.models import Bucket
-import os
-from detectors.stats import DecayingQuantile
-_QQ = float(os.environ.get("QQ", "0"))
-_QC = float(os.environ.get("QC", "1"))
-_QH = float(os.environ.get("QH", "168"))
-_QCALM = os.environ.get("QCALM", "1") == "1"
     >>> detector = build_detector(DetectionSettings(), UTC)
     >>> start, width = datetime(2026, 3, 2, tzinfo=UTC), timedelta(minutes=5)
     >>> def bucket(i, negative, volume):
@@ -110,7 +98,6 @@ _QCALM = os.environ.get("QCALM", "1") == "1"
         self._in_storm = False
         # The current elevated episode's buckets, for the noise model once it is over.
         self._elevated: list[dict[Hashable, Any]] = []
-        self._scores = DecayingQuantile(_QQ, _QH) if _QQ else None
 
     @property
     def warming_up(self) -> bool:
@@ -146,11 +133,6 @@ _QCALM = os.environ.get("QCALM", "1") == "1"
         windows = evidence.windows(forecast.dispersion)
         score = max(w.z for w in windows)
         anomalous, level, reason = self._judge(bucket, forecast, windows, usual_share, warming_up)
-        if self._scores is not None:
-            if anomalous and not self._in_storm and self._scores.evidence > 24 and score < _QC * self._scores.get():
-                anomalous, level = False, 0
-            if not (_QCALM and anomalous):
-                self._scores.update(score, hours)
         self._in_storm = anomalous
         suspicious = anomalous or score >= self._learn_below
         self._learn(x, bucket, evidence, suspicious=suspicious)
@@ -186,9 +168,18 @@ _QCALM = os.environ.get("QCALM", "1") == "1"
         anomalous = bool(qualified) and elevated and not warming_up
         level = 0
         if anomalous:
-            level = max(
-                severity(w.observed, w.expected, self.settings.min_negative) for w in qualified
-            )
+            # The storm's size is read over every span that is clearly elevated (above the hold
+            # bar), not only those that crossed the opening bar: otherwise a storm opened by its
+            # latest bucket "climbs" one bucket later, when a longer span that was elevated all
+            # along reaches the hold bar, and pages twice for one burst. Includes ``qualified``.
+            sized = [
+                w
+                for w in windows
+                if w.z >= self._hold
+                and w.observed >= self.settings.min_negative
+                and self._share_z(w) >= self.settings.min_share_z
+            ]
+            level = max(severity(w.observed, w.expected, self.settings.min_negative) for w in sized)
         best = max(qualified or surprising or windows, key=lambda w: w.z)
         share_ok = len(qualified) == len(surprising)
         reason = self._reason(best, bucket.width, usual_share, anomalous, share_ok, warming_up)

@@ -64,7 +64,7 @@ class AlertSettings:
     # Print notifications on stdout: "auto" does so while no Slack token is set, so
     # `make run` shows its alerts before Slack is set up.
     console: Literal["auto", "on", "off"] = "auto"
-    resolve_after: timedelta = timedelta(hours=1)
+    resolve_after: timedelta = timedelta(hours=3)
     reopen_within: timedelta = timedelta(hours=2)
     escalate_after: timedelta = timedelta(minutes=15)
     max_escalations: int = 3
@@ -243,8 +243,9 @@ def _campaigns(value: Any, where: str, errors: list[str]) -> list[CampaignSettin
     if not isinstance(value, list) or not all(isinstance(c, Mapping) for c in value):
         errors.append(f"{where}.campaigns: must be an array of tables ([[topics.campaigns]])")
         return []
-    found = [build(CampaignSettings, c, f"{where}.campaigns[{j}]", errors)
-             for j, c in enumerate(value)]
+    found = [
+        build(CampaignSettings, c, f"{where}.campaigns[{j}]", errors) for j, c in enumerate(value)
+    ]
     return [c for c in found if c is not None]
 
 

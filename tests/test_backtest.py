@@ -154,16 +154,17 @@ needs_nab = pytest.mark.skipif(
 
 @needs_nab
 def test_nab_scores_do_not_regress() -> None:
-    # Measured with the defaults when this test was written: 75.6 / 61.9 / 81.6.
+    # Measured with the defaults: 77.6 / 66.3 / 83.0 (75.6 / 61.9 / 81.6 before storms were
+    # sized on opening, lulls held open and bursts taught the noise model more of their size).
     scores = nab_scores()
-    assert scores["standard"] >= 74.0
-    assert scores["reward_low_FP"] >= 60.0
-    assert scores["reward_low_FN"] >= 79.0
+    assert scores["standard"] >= 76.5
+    assert scores["reward_low_FP"] >= 64.5
+    assert scores["reward_low_FN"] >= 82.0
 
 
 @needs_nab
 @pytest.mark.xfail(
-    strict=True, reason="issue targets not reached yet: standard 75.6 (>= 80), low FP 61.9 (>= 70)"
+    strict=True, reason="issue targets not reached yet: standard 77.6 (>= 80), low FP 66.3 (>= 70)"
 )
 def test_nab_targets() -> None:
     scores = nab_scores()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import pickle
+import random
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -163,6 +165,37 @@ def test_severity_and_score_grow_with_the_deviation() -> None:
     assert severities == sorted(severities) and scores == sorted(scores)
     assert severities[0] == 0 and severities[-1] >= 5
     assert [d.anomalous for d in decisions] == [s > 0 for s in severities]
+
+
+def poisson(rng: random.Random, mean: float) -> int:
+    """A Poisson draw by inversion (fine for the small means used here)."""
+    threshold, count, product = math.exp(-mean), 0, rng.random()
+    while product > threshold:
+        count += 1
+        product *= rng.random()
+    return count
+
+
+def test_a_storm_is_sized_on_opening_so_its_echo_does_not_page_again() -> None:
+    # A small bursty topic (gamma-Poisson, about 3 per bucket, φ ≈ 1): 16 then 55 opens a storm.
+    # The 15-minute sum is elevated at once but below the opening bar; sized only on the spans
+    # that opened it, the storm "climbed" a bucket later when that sum passed the hold bar,
+    # and paged a second time for the same burst.
+    rng = random.Random(1)
+    detector = build_detector(DetectionSettings(), UTC)
+    at = START
+
+    def bucket(negative: int) -> Bucket:
+        nonlocal at
+        at += WIDTH
+        return Bucket("bursty", at - WIDTH, at, negative, negative, 0)
+
+    for _ in range(3 * 288):
+        detector.observe(bucket(poisson(rng, 3.0 * rng.gammavariate(1.0, 1.0))))
+    decisions = [detector.observe(bucket(n)) for n in (16, 55, 4, 3)]
+    opening = decisions[1]
+    assert not decisions[0].anomalous and opening.anomalous
+    assert all(d.severity <= opening.severity for d in decisions[2:])
 
 
 def test_a_handful_of_mentions_is_never_a_storm() -> None:
