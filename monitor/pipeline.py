@@ -31,6 +31,12 @@ from monitor.store import Store
 
 log = logging.getLogger("monitor.pipeline")
 
+# A saved detector state is only reused under the river version that wrote it.
+RIVER_VERSION = version("river")
+# How often (in bucket time) a topic's detector state is saved. Buckets judged after the last
+# save are replayed into the detector on a restart, so saving less often loses nothing.
+SAVE_STATE_EVERY = timedelta(hours=1)
+
 
 def floor_time(instant: datetime, width: timedelta) -> datetime:
     """The start of the bucket of ``width`` that holds ``instant`` (buckets align to the epoch)."""
@@ -209,11 +215,12 @@ class Detectors:
 
     settings: Settings
     by_topic: dict[str, TopicDetector] = field(default_factory=dict)
+    saved_at: dict[str, datetime] = field(default_factory=dict)
 
     def fingerprint(self, topic: TopicSettings) -> str:
         return "|".join(
             (
-                version("river"),
+                RIVER_VERSION,
                 f"state {STATE_VERSION}",
                 repr(self.settings.detection),
                 str(self.settings.zone(topic)),
@@ -235,7 +242,7 @@ class Detectors:
         if saved is not None and saved[0] == self.fingerprint(topic):
             try:
                 detector = pickle.loads(saved[2])
-                since = saved[1]
+                since = self.saved_at[topic.name] = saved[1]
             except Exception:
                 log.warning("%s: saved detector state unreadable; rebuilding", topic.name)
                 detector = None
@@ -253,10 +260,13 @@ class Detectors:
 
     def save(self, store: Store, topic: TopicSettings, last_end_at: datetime) -> None:
         detector = self.by_topic.get(topic.name)
-        if detector is not None:
-            store.save_detector_state(
-                topic.name, self.fingerprint(topic), last_end_at, pickle.dumps(detector)
-            )
+        saved_at = self.saved_at.get(topic.name)
+        if detector is None or (saved_at and last_end_at - saved_at < SAVE_STATE_EVERY):
+            return
+        store.save_detector_state(
+            topic.name, self.fingerprint(topic), last_end_at, pickle.dumps(detector)
+        )
+        self.saved_at[topic.name] = last_end_at
 
 
 @dataclass(frozen=True)

@@ -218,28 +218,35 @@ class Store:
         self, topic: str, scored: Sequence[tuple[Mention, Sentiment]], at: datetime
     ) -> int:
         """Store scored mentions; returns how many were new (stored ones are left as they were)."""
+        fetched_at = iso(at)
         rows = [
-            {
-                "topic": topic,
-                "source": mention.source,
-                "id": mention.id,
-                "created_at": iso(mention.created_at),
-                "fetched_at": iso(at),
-                "text": mention.text,
-                "lang": sentiment.lang,
-                "author": mention.author,
-                "url": mention.url,
-                "engagement": json.dumps(dict(mention.engagement)) if mention.engagement else None,
-                "sentiment": sentiment.score,
-                "label": sentiment.label.value,
-            }
+            (
+                topic,
+                mention.source,
+                mention.id,
+                iso(mention.created_at),
+                fetched_at,
+                mention.text,
+                sentiment.lang,
+                mention.author,
+                mention.url,
+                json.dumps(dict(mention.engagement)) if mention.engagement else None,
+                sentiment.score,
+                sentiment.label.value,
+            )
             for mention, sentiment in scored
         ]
         if not rows:
             return 0
         with self.transaction():
             before = self.conn.total_changes
-            self.db.table("mentions").insert_all(rows, ignore=True, batch_size=500)
+            # The hot path of ingest: one prepared statement for the whole batch.
+            self.conn.executemany(
+                "INSERT OR IGNORE INTO mentions (topic, source, id, created_at, fetched_at, "
+                "text, lang, author, url, engagement, sentiment, label) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
             return self.conn.total_changes - before
 
     def save_poll(
@@ -376,10 +383,11 @@ class Store:
         return from_iso(row[0])
 
     def last_bucket_end(self, topic: str) -> datetime | None:
+        # Buckets are contiguous, so the latest start has the latest end (and uses the index).
         row = self.conn.execute(
-            "SELECT max(end_at) FROM buckets WHERE topic = ?", (topic,)
+            "SELECT end_at FROM buckets WHERE topic = ? ORDER BY start_at DESC LIMIT 1", (topic,)
         ).fetchone()
-        return from_iso(row[0])
+        return None if row is None else from_iso(row[0])
 
     def save_bucket(
         self,
