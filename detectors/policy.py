@@ -38,6 +38,9 @@ _MAX_WINDOW = 64
 _MAX_DEFERRED = 2048
 
 
+# Upper edge of the normal band drawn in charts, in the same standard deviations as the score.
+NORMAL_BAND_Z = 2.0
+
 class TopicDetector:
     """Scores a topic's buckets, applies the alert policy and learns from the normal ones.
 
@@ -277,7 +280,9 @@ class TopicDetector:
             anomalous=anomalous,
             severity=level,
             expected_negative=forecast.mean,
-            expected_negative_high=count_at_z(self._threshold, forecast.mean, forecast.dispersion),
+            # The chart's "normal" band: where ~95 % of calm buckets fall, not the alert bar
+            # (which is set higher because evidence is tested over several spans at once).
+            expected_negative_high=count_at_z(NORMAL_BAND_Z, forecast.mean, forecast.dispersion),
             expected_share=usual_share,
             reason=reason,
             warming_up=warming_up,
