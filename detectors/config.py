@@ -52,6 +52,12 @@ class DetectionSettings:
     # misread negatives included, lowers the share and is not a shitstorm. A series that only
     # has a total count (share always 1) always passes.
     min_share_z: float = 0.0
+    # Two independent signals agreeing need less of each: when the negative share is also at
+    # least ``share_confirm_z`` standard errors above usual, a storm opens at
+    # ``confirmed_threshold`` instead of ``threshold``. This is what catches a small topic's
+    # 2 a.m. storm early. A count-only series (share always 1) never takes this path.
+    confirmed_threshold: float = 4.0
+    share_confirm_z: float = 3.0
     # After this long without a calm bucket (flagged or elevated throughout), the detector
     # accepts the new level as normal (a lasting change of popularity must not keep an
     # incident open for ever).
@@ -69,6 +75,8 @@ class DetectionSettings:
             found.append(("min_negative", "must be at least 1"))
         if self.threshold <= 0:
             found.append(("threshold", "must be positive"))
+        if not 0 < self.confirmed_threshold <= self.threshold:
+            found.append(("confirmed_threshold", "must be positive and at most threshold"))
         if not 0 < self.hold_threshold <= self.threshold:
             found.append(("hold_threshold", "must be positive and at most threshold"))
         if not 0 < self.learn_below <= self.threshold:

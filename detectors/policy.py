@@ -158,9 +158,10 @@ class TopicDetector:
         warming_up: bool,
     ) -> tuple[bool, int, str]:
         """Whether the bucket belongs to a storm, the storm's level, and why, in a sentence."""
-        threshold = self._hold if self._in_storm else self._threshold
         surprising = [
-            w for w in windows if w.z >= threshold and w.observed >= self.settings.min_negative
+            w
+            for w in windows
+            if w.z >= self._bar(w) and w.observed >= self.settings.min_negative
         ]
         # The share is judged over the same span as the volume: a campaign's misread negatives
         # must not count as a storm once the campaign's happy posts have left the latest bucket.
@@ -231,6 +232,14 @@ class TopicDetector:
         if self._evidence is None or self._evidence.longest != longest:
             self._evidence = EvidenceWindows(longest, self._profile_hours)
         return self._evidence
+
+    def _bar(self, window: Window) -> float:
+        """The score a span must reach: lower inside a storm, and when its share confirms it."""
+        if self._in_storm:
+            return self._hold
+        if self._share_z(window) >= self.settings.share_confirm_z:
+            return min(self._threshold, self.settings.confirmed_threshold)
+        return self._threshold
 
     def _share_z(self, window: Window) -> float:
         return self.share.score_one(

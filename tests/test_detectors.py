@@ -264,3 +264,27 @@ def test_any_bucket_width_works(width: timedelta) -> None:
 def test_the_level_detector_is_a_working_alternative() -> None:
     detector = warmed(settings=DetectionSettings(detector="level"))
     assert detector.observe(after(400)).anomalous
+
+
+def _steady_detector() -> tuple[TopicDetector, datetime]:
+    """A day of 5-minute buckets with 40 mentions, 5 of them negative, learnt."""
+    detector = build_detector(DetectionSettings(), UTC)
+    start = datetime(2026, 3, 2, tzinfo=UTC)
+    width = timedelta(minutes=5)
+    at = start
+    for _ in range(2 * 288):
+        detector.observe(Bucket("acme", at, at + width, 40, 5, 20))
+        at += width
+    return detector, at
+
+
+def test_a_rising_negative_share_confirms_a_smaller_spike() -> None:
+    # 20 negative posts where 5 are usual: between the confirmed and the plain opening bar.
+    width = timedelta(minutes=5)
+    confirmed, at = _steady_detector()
+    spike = confirmed.observe(Bucket("acme", at, at + width, 55, 20, 20))
+    assert spike.anomalous, spike.reason
+    plain, at = _steady_detector()
+    # The same negative volume inside a spike of everything: the share is as usual.
+    busy = plain.observe(Bucket("acme", at, at + width, 160, 20, 80))
+    assert not busy.anomalous and busy.score == pytest.approx(spike.score, rel=0.05)
