@@ -464,7 +464,8 @@ class MemoryResult:
     days: int
     samples: list[DaySample]
     incomplete_buckets: int
-    incidents_opened: int
+    incidents: int
+    incidents_opened: int  # alerting transitions: opened, reopened or severity up
     notifications_sent: int
     storms: list[Storm]
     seconds: float
@@ -678,6 +679,7 @@ def measure_steady_memory(
                 if on_day is not None:
                     on_day(day_sample)
         incomplete = next(store.each("SELECT count(*) FROM buckets WHERE complete = 0"))[0]
+        incidents = len(store.incidents())
     finally:
         store.close()
     return MemoryResult(
@@ -685,6 +687,7 @@ def measure_steady_memory(
         days=days,
         samples=samples,
         incomplete_buckets=int(incomplete),
+        incidents=incidents,
         incidents_opened=opened,
         notifications_sent=sent,
         storms=storms,
@@ -745,7 +748,8 @@ def report_memory(result: MemoryResult) -> None:
     print(
         f"replayed {result.mentions:,} mentions in {result.buckets:,} buckets "
         f"({result.topics} topics × {result.days} days), {result.incomplete_buckets} incomplete; "
-        f"{len(result.storms)} storms → {result.incidents_opened} alerts, "
+        f"{len(result.storms)} storms → {result.incidents} incidents, "
+        f"{result.incidents_opened} alerts (opened or severity up), "
         f"{result.notifications_sent} notifications sent"
     )
     peaks = [s.day_peak_rss_bytes for s in samples if s.day_peak_rss_bytes is not None]

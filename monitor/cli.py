@@ -12,7 +12,7 @@ import os
 import sqlite3
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
@@ -49,7 +49,10 @@ def settings_from(args: argparse.Namespace) -> Settings:
 
 
 def now_utc() -> datetime:
-    return datetime.now(UTC)
+    """The wall clock, read where the daemon reads it (``monitor.service``)."""
+    from monitor import service
+
+    return service.now_utc()
 
 
 def build_parser() -> argparse.ArgumentParser:
