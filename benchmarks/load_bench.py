@@ -14,8 +14,9 @@ over 30 simulated days.
   :func:`monitor.replay.replay` (ingest → evaluate → deliver with detectors, incidents, outbox
   and a console alerter writing to ``/dev/null``) into a SQLite file, one day per call, and
   samples the resident set as it goes. Its cost is per bucket (864,000 of them), not per
-  mention, so the volume is kept low (see :class:`Volume`); it takes about half an hour on two
-  cores. ``--days`` and ``--topics`` shorten it, ``--only`` picks one measurement.
+  mention, so the volume is kept low (see :class:`Volume`); it takes about 50 minutes on two
+  cores, and later days take longer than early ones (the store's per-bucket queries grow with
+  history). ``--days`` and ``--topics`` shorten it, ``--only`` picks one measurement.
 
 The texts are English and German posts written for this benchmark, assembled from parts so
 that nearly every one is distinct: no cache can answer a repeat.
