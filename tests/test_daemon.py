@@ -245,3 +245,26 @@ def test_sources_test_reports_a_failing_source(tmp_path: Path) -> None:
         )
     assert tested.returncode == 1
     assert "FAILED" in tested.stdout and "check your token" in tested.stdout
+
+
+def test_systemd_notifications_ready_watchdog_and_stopping(tmp_path: Path, hn_api: str) -> None:
+    import socket
+
+    address = tmp_path / "notify.sock"
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    listener.bind(str(address))
+    listener.settimeout(20)
+    try:
+        daemon = Daemon(
+            config_for(tmp_path, hn_api),
+            env={"NOTIFY_SOCKET": str(address), "WATCHDOG_USEC": "2000000"},
+        )
+        received: list[str] = []
+        while not any("WATCHDOG=1" in m for m in received):
+            received.append(listener.recv(4096).decode())
+        assert any(m.startswith("READY=1") for m in received)
+        assert daemon.stop() == 0
+        while not any("STOPPING=1" in m for m in received):
+            received.append(listener.recv(4096).decode())
+    finally:
+        listener.close()
