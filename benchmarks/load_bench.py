@@ -52,6 +52,7 @@ from benchmarks.common import (  # noqa: E402
     peak_rss_bytes,
     pin_to_one_core,
 )
+from detectors.synthetic import poisson  # noqa: E402
 from monitor import pipeline  # noqa: E402
 from monitor.models import Mention  # noqa: E402
 from monitor.replay import Recording, replay  # noqa: E402
@@ -574,16 +575,6 @@ def day_mentions(
     mentions.sort(key=lambda m: m.created_at)
     return mentions
 
-
-def poisson(rng: random.Random, rate: float) -> int:
-    """Knuth's method; the rates here are small."""
-    if rate <= 0:
-        return 0
-    limit, count, product = math.exp(-rate), 0, rng.random()
-    while product > limit:
-        count += 1
-        product *= rng.random()
-    return count
 
 
 class LazyDay(dict[str, list[Mention]]):

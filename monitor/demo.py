@@ -13,6 +13,7 @@ import tomllib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from detectors.synthetic import poisson
 from monitor.models import Mention
 from monitor.replay import Outage, Recording
 from monitor.settings import Settings, parse_settings
@@ -117,12 +118,12 @@ def demo_recording(settings: Settings) -> Recording:
     at = START_AT
     number = 0
     while at < END_AT:
-        for _ in range(_poisson(rng, _calm_rate(at))):
+        for _ in range(poisson(rng, _calm_rate(at))):
             roll = rng.random()
             pool = CALM_POSITIVE if roll < 0.4 else CALM_NEUTRAL if roll < 0.85 else CALM_NEGATIVE
             number += 1
             mentions.append(_mention(rng, number, at, rng.choice(pool)))
-        for _ in range(_poisson(rng, _storm_rate(at))):
+        for _ in range(poisson(rng, _storm_rate(at))):
             number += 1
             mentions.append(_mention(rng, number, at, rng.choice(STORM_NEGATIVE)))
         at += timedelta(minutes=5)
@@ -150,13 +151,3 @@ def _mention(rng: random.Random, number: int, bucket_at: datetime, text: str) ->
         engagement={"likes": rng.randrange(40), "reposts": rng.randrange(12)},
     )
 
-
-def _poisson(rng: random.Random, rate: float) -> int:
-    """Knuth's method; rates here are small."""
-    if rate <= 0:
-        return 0
-    limit, count, product = math.exp(-rate), 0, rng.random()
-    while product > limit:
-        count += 1
-        product *= rng.random()
-    return count

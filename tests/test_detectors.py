@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import pickle
 import random
 from collections.abc import Iterator
@@ -19,7 +18,7 @@ from detectors import (
     build_detector,
 )
 from detectors.config import DETECTOR_NAMES
-from detectors.synthetic import StreamShape, generate
+from detectors.synthetic import StreamShape, generate, poisson
 from monitor.models import Bucket
 
 START = datetime(2026, 3, 2, tzinfo=UTC)
@@ -166,14 +165,6 @@ def test_severity_and_score_grow_with_the_deviation() -> None:
     assert severities[0] == 0 and severities[-1] >= 5
     assert [d.anomalous for d in decisions] == [s > 0 for s in severities]
 
-
-def poisson(rng: random.Random, mean: float) -> int:
-    """A Poisson draw by inversion (fine for the small means used here)."""
-    threshold, count, product = math.exp(-mean), 0, rng.random()
-    while product > threshold:
-        count += 1
-        product *= rng.random()
-    return count
 
 
 def test_a_storm_is_sized_on_opening_so_its_echo_does_not_page_again() -> None:
