@@ -38,8 +38,12 @@ _MAX_WINDOW = 64
 _MAX_DEFERRED = 2048
 
 
+# The share confirms only a sudden spike (the last few buckets): over hours, a small topic's
+# share wanders enough that a lower bar there pages for chatter.
+_CONFIRM_SPAN = 3
 # Upper edge of the normal band drawn in charts, in the same standard deviations as the score.
 NORMAL_BAND_Z = 2.0
+
 
 class TopicDetector:
     """Scores a topic's buckets, applies the alert policy and learns from the normal ones.
@@ -159,9 +163,7 @@ class TopicDetector:
     ) -> tuple[bool, int, str]:
         """Whether the bucket belongs to a storm, the storm's level, and why, in a sentence."""
         surprising = [
-            w
-            for w in windows
-            if w.z >= self._bar(w) and w.observed >= self.settings.min_negative
+            w for w in windows if w.z >= self._bar(w) and w.observed >= self.settings.min_negative
         ]
         # The share is judged over the same span as the volume: a campaign's misread negatives
         # must not count as a storm once the campaign's happy posts have left the latest bucket.
@@ -237,7 +239,10 @@ class TopicDetector:
         """The score a span must reach: lower inside a storm, and when its share confirms it."""
         if self._in_storm:
             return self._hold
-        if self._share_z(window) >= self.settings.share_confirm_z:
+        if (
+            window.buckets <= _CONFIRM_SPAN
+            and self._share_z(window) >= self.settings.share_confirm_z
+        ):
             return min(self._threshold, self.settings.confirmed_threshold)
         return self._threshold
 
