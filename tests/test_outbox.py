@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from alerts.base import Alerter
 from alerts.console import ConsoleAlerter
 from alerts.incidents import Transition
 from monitor import pipeline
@@ -37,6 +39,28 @@ def slack_settings(folder: Path, slack: FakeSlack) -> Settings:
     return settings_in(folder, BASE_SETTINGS, section, TOPIC)
 
 
+@dataclass
+class Outbox:
+    """A monitor posting to the fake Slack: its settings, store, alerters and one open incident."""
+
+    settings: Settings
+    store: Store
+    alerters: dict[str, Alerter]
+    incident: Incident
+
+    def deliver(self, now: datetime) -> int:
+        return pipeline.deliver(self.store, self.settings, self.alerters, now)
+
+
+@pytest.fixture
+def outbox(tmp_path: Path, slack: FakeSlack, monkeypatch: pytest.MonkeyPatch) -> Outbox:
+    settings = slack_settings(tmp_path, slack)
+    store = Store(settings.monitor.database)
+    store.migrate()
+    incident = open_incident(store, settings, monkeypatch)
+    return Outbox(settings, store, build_alerters(settings, io.StringIO(), ENV), incident)
+
+
 def open_incident(store: Store, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Incident:
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test")
     incident = store.save_incident(open_incident_at_noon())
@@ -54,14 +78,8 @@ def test_notifications_go_to_slack_only_when_a_token_is_set(
     assert pipeline.alerter_names(settings, ENV) == ["slack"]
 
 
-def test_slack_outage_delays_but_delivers_exactly_once(
-    tmp_path: Path, slack: FakeSlack, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    settings = slack_settings(tmp_path, slack)
-    store = Store(settings.monitor.database)
-    store.migrate()
-    open_incident(store, settings, monkeypatch)
-    alerters = build_alerters(settings, io.StringIO(), ENV)
+def test_slack_outage_delays_but_delivers_exactly_once(outbox: Outbox, slack: FakeSlack) -> None:
+    settings, store, alerters = outbox.settings, outbox.store, outbox.alerters
     slack.fail_next("chat.postMessage", status=500, times=2)
 
     assert pipeline.deliver(store, settings, alerters, at(12, 5)) == 0
@@ -84,14 +102,9 @@ def test_slack_outage_delays_but_delivers_exactly_once(
     assert "acme" in posted[0].text
 
 
-def test_a_crash_after_posting_does_not_post_twice(
-    tmp_path: Path, slack: FakeSlack, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    settings = slack_settings(tmp_path, slack)
-    store = Store(settings.monitor.database)
-    store.migrate()
-    incident = open_incident(store, settings, monkeypatch)
-    alerters = build_alerters(settings, io.StringIO(), ENV)
+def test_a_crash_after_posting_does_not_post_twice(outbox: Outbox, slack: FakeSlack) -> None:
+    settings, store, alerters = outbox.settings, outbox.store, outbox.alerters
+    incident = outbox.incident
     (notification,) = store.due_notifications(at(12, 5))
     # The process posts, then dies before it can record that it did.
     store.begin_attempt(notification.id)
@@ -104,13 +117,10 @@ def test_a_crash_after_posting_does_not_post_twice(
 
 
 def test_updates_reuse_the_message_and_later_ones_supersede_earlier(
-    tmp_path: Path, slack: FakeSlack, monkeypatch: pytest.MonkeyPatch
+    outbox: Outbox, slack: FakeSlack
 ) -> None:
-    settings = slack_settings(tmp_path, slack)
-    store = Store(settings.monitor.database)
-    store.migrate()
-    incident = open_incident(store, settings, monkeypatch)
-    alerters = build_alerters(settings, io.StringIO(), ENV)
+    settings, store, alerters = outbox.settings, outbox.store, outbox.alerters
+    incident = outbox.incident
     assert pipeline.deliver(store, settings, alerters, at(12, 5)) == 1
     # Three updates pile up while Slack is rate limiting us; only the newest is sent.
     for minute in (6, 7, 8):
@@ -131,14 +141,8 @@ def test_updates_reuse_the_message_and_later_ones_supersede_earlier(
     assert len(slack.calls_to("chat.update")) == 2  # the rate-limited try and the real one
 
 
-def test_a_permanent_error_is_not_retried(
-    tmp_path: Path, slack: FakeSlack, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    settings = slack_settings(tmp_path, slack)
-    store = Store(settings.monitor.database)
-    store.migrate()
-    open_incident(store, settings, monkeypatch)
-    alerters = build_alerters(settings, io.StringIO(), ENV)
+def test_a_permanent_error_is_not_retried(outbox: Outbox, slack: FakeSlack) -> None:
+    settings, store, alerters = outbox.settings, outbox.store, outbox.alerters
     slack.fail_next("chat.postMessage", status=200, error="channel_not_found")
     assert pipeline.deliver(store, settings, alerters, at(12, 5)) == 0
     assert pipeline.deliver(store, settings, alerters, at(12, 5) + timedelta(hours=1)) == 0
