@@ -15,6 +15,7 @@ from slack_sdk import WebClient
 from alerts.interactions import Action
 from alerts.socket_mode import FAILED_TEXT, SocketModeListener
 from tests.fake_slack import FakeSlack, FakeSocketMode
+from tests.support import wait_for
 
 NOW = datetime(2026, 11, 26, 8, 10, tzinfo=UTC)
 
@@ -120,14 +121,5 @@ def test_a_wrong_app_token_fails_to_connect() -> None:
             listener.connect()
         threading.Thread(target=listener.close, daemon=True).start()  # joins take ~1 s
 
-
-def wait_for(condition: Callable[[], bool], timeout: float = 5.0) -> None:
-    """Poll ``condition`` until it holds (the ephemeral answer arrives on another thread)."""
-    tick = threading.Event()
-    for _ in range(int(timeout / 0.01)):
-        if condition():
-            return
-        tick.wait(0.01)
-    raise AssertionError("condition not reached in time")
 
 
