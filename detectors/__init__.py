@@ -18,7 +18,7 @@ from detectors.share import NegativeShareDetector
 
 # Bump when a detector's pickled state changes shape, so a saved state from an older version is
 # rebuilt from stored buckets instead of unpickled into the new code (put it in the fingerprint).
-STATE_VERSION = 1
+STATE_VERSION = 2
 
 DETECTORS: dict[str, type[CountBaseline]] = {
     "seasonal": SeasonalCountDetector,
@@ -49,7 +49,13 @@ def build_detector(settings: DetectionSettings, timezone: tzinfo) -> TopicDetect
         profile_half_life=settings.profile_half_life,
     )
     share = NegativeShareDetector(half_life=settings.share_half_life)
-    return TopicDetector(counts, share, settings)
+    # The second opinion on lone bursts: the recent level, blind to hour and weekday.
+    recent = RecentLevelDetector(
+        timezone=timezone,
+        level_half_life=settings.level_half_life,
+        profile_half_life=settings.profile_half_life,
+    )
+    return TopicDetector(counts, share, recent, settings)
 
 
 __all__ = [

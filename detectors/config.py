@@ -12,6 +12,8 @@ from datetime import timedelta
 # The registry lives in ``detectors/__init__.py``; its names are repeated here so this module
 # stays importable on its own (the settings loader imports it before any detector exists).
 DETECTOR_NAMES = ("seasonal", "level")
+# Days of daily peaks behind ``routine_burst_days``: a week, so weekdays and weekends both count.
+ROUTINE_LOOKBACK_DAYS = 7
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -58,6 +60,15 @@ class DetectionSettings:
     # 2 a.m. storm early. A count-only series (share always 1) never takes this path.
     confirmed_threshold: float = 4.0
     share_confirm_z: float = 3.0
+    # A lone burst (one bucket that would open a storm on its own) must also stand this many
+    # standard deviations above the topic's recent level whatever the hour: a single 5-minute
+    # burst at a quiet hour that would be ordinary in the afternoon is a bot or one quoted
+    # reply far more often than a storm. A storm that lasts is still judged against its own
+    # hour over the longer spans (a 3x storm at 3 a.m. pages within two buckets). 0: off.
+    lone_burst_level_z: float = 4.5
+    # A lone burst no higher than the topic's daily peaks on this many of the last 7 days is
+    # routine for it (a daily bot or newsletter) and pages nobody. 0: off.
+    routine_burst_days: int = 3
     # After this long without a calm bucket (flagged or elevated throughout), the detector
     # accepts the new level as normal (a lasting change of popularity must not keep an
     # incident open for ever).
@@ -71,6 +82,12 @@ class DetectionSettings:
             found.append(
                 ("detector", f"unknown detector {self.detector!r}; choose one of: {choices}")
             )
+        if not 0 <= self.routine_burst_days <= ROUTINE_LOOKBACK_DAYS:
+            found.append(
+                ("routine_burst_days", f"must be between 0 and {ROUTINE_LOOKBACK_DAYS}")
+            )
+        if self.lone_burst_level_z < 0:
+            found.append(("lone_burst_level_z", "must not be negative"))
         if self.min_negative < 1:
             found.append(("min_negative", "must be at least 1"))
         if self.threshold <= 0:

@@ -104,6 +104,18 @@ class EvidenceWindows:
 
     def windows(self, single: float) -> list[Window]:
         """One :class:`Window` per span that the recent buckets fill, shortest first."""
+        found, self._latest = self._sums(single, newest=None)
+        return found
+
+    def windows_with_newest(self, count: float, single: float) -> list[Window]:
+        """The windows as if the newest bucket had held ``count`` negative mentions, at its own
+        negative share; nothing is learnt from them."""
+        found, _ = self._sums(single, newest=count)
+        return found
+
+    def _sums(
+        self, single: float, newest: float | None
+    ) -> tuple[list[Window], list[tuple[float, float, float]]]:
         found: list[Window] = []
         latest: list[tuple[float, float, float]] = []
         observed = expected = volume = 0.0
@@ -111,6 +123,9 @@ class EvidenceWindows:
         index = 0
         size = sizes[0]
         for n, (count, mean, mentions) in enumerate(reversed(self._recent), start=1):
+            if n == 1 and newest is not None:
+                mentions = mentions * newest / count if count > 0 else mentions
+                count = newest
             observed += count
             expected += mean
             volume += mentions
@@ -123,8 +138,7 @@ class EvidenceWindows:
                 if index == len(sizes):
                     break
                 size = sizes[index]
-        self._latest = latest
-        return found
+        return found, latest
 
     def learn(self, hours: float) -> None:
         """Teach each span the noise of the sums :meth:`windows` just found (winsorised)."""

@@ -13,6 +13,10 @@ Scores alone cry wolf. The policy decides which buckets belong to a shitstorm:
   ``relearn_after``; the noise model learns from every complete bucket (a topic that bursts
   often needs a bigger burst to page); incomplete buckets are neither judged nor learnt (a gap
   is not a calm) and break the evidence sum;
+- a lone burst (one bucket opening a storm on its own) must also be surprising against the
+  topic's recent level whatever the hour, and higher than the topic's routine daily peaks: one
+  quoted reply at 3 a.m. or a daily bot is not a storm, while a storm that lasts is judged
+  against its own hour over the longer spans;
 - nothing is flagged until ``warmup`` of complete history has been learnt.
 """
 
@@ -22,8 +26,9 @@ from collections.abc import Hashable
 from datetime import timedelta
 from typing import Any
 
-from detectors.config import DetectionSettings
-from detectors.counts import CountForecast, count_at_z
+from detectors.bursts import DailyPeaks
+from detectors.config import ROUTINE_LOOKBACK_DAYS, DetectionSettings
+from detectors.counts import CountForecast, count_at_z, count_z
 from detectors.decision import Decision
 from detectors.evidence import EvidenceWindows, Window
 from detectors.seasonal import CountBaseline
@@ -57,6 +62,9 @@ class TopicDetector:
         Baseline of the negative volume (a river anomaly detector with ``forecast_one``).
     share
         Baseline of the negative share.
+    recent
+        Baseline without hour or weekday (the recent level): the second opinion a lone burst
+        needs.
     settings
         The ``[detection]`` settings: thresholds, warm-up, memory.
 
@@ -87,10 +95,12 @@ class TopicDetector:
         self,
         counts: CountBaseline,
         share: NegativeShareDetector,
+        recent: CountBaseline,
         settings: DetectionSettings,
     ) -> None:
         self.counts = counts
         self.share = share
+        self.recent = recent
         self.settings = settings
         self._threshold = settings.threshold
         self._hold = settings.hold_threshold
@@ -105,6 +115,10 @@ class TopicDetector:
         self._in_storm = False
         # The current elevated episode's buckets, for the noise model once it is over.
         self._elevated: list[dict[Hashable, Any]] = []
+        # Each day's highest single-bucket score, and the latest bucket's score against the
+        # recent level: what a lone burst is measured by.
+        self._daily_peaks = DailyPeaks(ROUTINE_LOOKBACK_DAYS)
+        self._recent_z = 0.0
 
     @property
     def warming_up(self) -> bool:
@@ -139,7 +153,14 @@ class TopicDetector:
         evidence.push(float(bucket.negative), forecast.mean, float(bucket.volume))
         windows = evidence.windows(forecast.dispersion)
         score = max(w.z for w in windows)
-        anomalous, level, reason = self._judge(bucket, forecast, windows, usual_share, warming_up)
+        recent = self.recent.forecast_one(x)
+        self._recent_z = count_z(bucket.negative, recent.mean, recent.dispersion)
+        judged = self._without_lone_burst(bucket, forecast, evidence, windows)
+        anomalous, level, reason = self._judge(bucket, forecast, judged, usual_share, warming_up)
+        if not anomalous and not warming_up and judged is not windows:
+            reason += self._lone_burst_note(windows[0])
+        # Recorded after judging: a burst is compared with the days before it, not with itself.
+        self._daily_peaks.update(windows[0].z, hours)
         self._in_storm = anomalous
         suspicious = anomalous or score >= self._learn_below
         self._learn(x, bucket, evidence, suspicious=suspicious)
@@ -223,8 +244,10 @@ class TopicDetector:
             return
         for deferred in self._elevated:
             self.counts.learn_noise_one(deferred)
+            self.recent.learn_noise_one(deferred)
         self._elevated.clear()
         self.counts.learn_one(x)
+        self.recent.learn_one(x)
         self.share.learn_one({"negative": bucket.negative, "volume": bucket.volume, "hours": hours})
         self._learned_hours += hours
 
@@ -245,6 +268,61 @@ class TopicDetector:
         ):
             return min(self._threshold, self.settings.confirmed_threshold)
         return self._threshold
+
+    def _without_lone_burst(
+        self,
+        bucket: Bucket,
+        forecast: CountForecast,
+        evidence: EvidenceWindows,
+        windows: list[Window],
+    ) -> list[Window]:
+        """The windows to judge: all of them, unless the newest bucket is a lone burst that is
+        noise for this topic (:meth:`_lone_burst_is_noise`). Then the longer spans are judged
+        as if it had been at the top of its normal band: its echo in them is no evidence either,
+        while a storm that was building before it still shows."""
+        if not self._lone_burst_is_noise(windows[0]):
+            return windows
+        normal_top = count_at_z(NORMAL_BAND_Z, forecast.mean, forecast.dispersion)
+        newest = min(float(bucket.negative), normal_top)
+        return evidence.windows_with_newest(newest, forecast.dispersion)
+
+    def _lone_burst_is_noise(self, single: Window) -> bool:
+        """Whether the newest bucket would open a storm on its own but is noise for this topic:
+        no higher than its routine daily peaks, or a burst at a quiet hour that would be
+        ordinary at a busy one and does not turn the tone (a bot's batch or one quoted reply
+        does not usually make a topic more negative)."""
+        if (
+            self._in_storm
+            or single.z < self._threshold
+            or single.observed < self.settings.min_negative
+        ):
+            return False
+        if single.z < self._routine_peak():
+            return True
+        return not self._stands_out_whenever() and (
+            self._share_z(single) < self.settings.share_confirm_z
+        )
+
+    def _routine_peak(self) -> float:
+        """The single-bucket score this topic reached on ``routine_burst_days`` recent days."""
+        days = self.settings.routine_burst_days
+        return self._daily_peaks.reached_on(days) if days else float("-inf")
+
+    def _stands_out_whenever(self) -> bool:
+        """Whether the newest bucket is also surprising against the recent level, whatever
+        the hour (always true with ``lone_burst_level_z = 0``)."""
+        bar = self.settings.lone_burst_level_z
+        return bar <= 0 or self._recent_z >= bar
+
+    def _lone_burst_note(self, single: Window) -> str:
+        """Why the newest bucket, a lone burst, opened no storm."""
+        if single.z < self._routine_peak():
+            days = self.settings.routine_burst_days
+            return (
+                f": a lone burst no higher than this topic's daily peaks on {days} of the last "
+                f"{ROUTINE_LOOKBACK_DAYS} days, routine for it"
+            )
+        return ": a lone burst at a quiet hour that would be ordinary at a busy one"
 
     def _share_z(self, window: Window) -> float:
         return self.share.score_one(

@@ -65,6 +65,10 @@ class CountBaseline(base.AnomalyDetector):
         # Moment estimator of φ: E[(x - μ)² - μ] / E[μ²], both over the profile's memory.
         self._excess_var = DecayingMean(_hours(profile_half_life))
         self._mean_sq = DecayingMean(_hours(profile_half_life))
+        # The policy forecasts a bucket, then learns from it, which forecasts it again: the
+        # latest forecast is kept until something is learnt.
+        self._forecast_for: tuple[datetime, float] | None = None
+        self._forecast = CountForecast(mean=0.0, dispersion=_PRIOR_DISPERSION)
 
     # -- the shape, per subclass ---------------------------------------------------------------
 
@@ -94,8 +98,12 @@ class CountBaseline(base.AnomalyDetector):
 
     def forecast_one(self, x: dict[base.typing.FeatureName, Any]) -> CountForecast:
         """Expected count and overdispersion for the bucket described by ``x``."""
-        mean = self._level.get() * self._shape(x["start_at"]) * x["hours"]
-        return CountForecast(mean=mean, dispersion=self.dispersion)
+        key = (x["start_at"], x["hours"])
+        if key != self._forecast_for:
+            mean = self._level.get() * self._shape(x["start_at"]) * x["hours"]
+            self._forecast = CountForecast(mean=mean, dispersion=self.dispersion)
+            self._forecast_for = key
+        return self._forecast
 
     def score_one(self, x: dict[base.typing.FeatureName, Any]) -> float:
         """Standardised excess of ``x["count"]`` over the forecast (larger = more anomalous)."""
@@ -112,6 +120,7 @@ class CountBaseline(base.AnomalyDetector):
         shape = self._shape(x["start_at"])
         self._learn_shape(x["start_at"], rate, hours)
         self._level.update(rate / shape, hours)
+        self._forecast_for = None
 
     def learn_noise_one(self, x: dict[base.typing.FeatureName, Any]) -> None:
         """Fold a flagged bucket into the noise model only, never into the level.
@@ -133,6 +142,7 @@ class CountBaseline(base.AnomalyDetector):
         if self._level.evidence <= 1.0:
             return count
         forecast = self.forecast_one(x)
+        self._forecast_for = None  # what follows changes the forecast
         low = count_at_z(-WINSOR_Z, forecast.mean, forecast.dispersion)
         high = count_at_z(clip_z, forecast.mean, forecast.dispersion)
         count = min(max(count, low), high)

@@ -17,6 +17,7 @@ from detectors import (
     TopicDetector,
     build_detector,
 )
+from detectors.bursts import DailyPeaks
 from detectors.config import DETECTOR_NAMES
 from detectors.synthetic import StreamShape, generate, poisson
 from monitor.models import Bucket
@@ -62,6 +63,8 @@ def test_inconsistent_thresholds_are_problems() -> None:
     settings = DetectionSettings(threshold=4.0, hold_threshold=5.0, min_negative=0)
     keys = [key for key, _ in settings.problems()]
     assert keys == ["min_negative", "hold_threshold"]
+    lone = DetectionSettings(routine_burst_days=8, lone_burst_level_z=-1.0).problems()
+    assert [key for key, _ in lone] == ["routine_burst_days", "lone_burst_level_z"]
 
 
 # -- warm-up -------------------------------------------------------------------------------------
@@ -279,3 +282,82 @@ def test_a_rising_negative_share_confirms_a_smaller_spike() -> None:
     # The same negative volume inside a spike of everything: the share is as usual.
     busy = plain.observe(Bucket("acme", at, at + width, 160, 20, 80))
     assert not busy.anomalous and busy.score == pytest.approx(spike.score, rel=0.05)
+
+
+# -- lone bursts ---------------------------------------------------------------------------------
+
+
+def _night_bucket(detector: TopicDetector, at: datetime, negative: int, share: float) -> Decision:
+    """One bucket at ``at`` with ``negative`` mentions making up ``share`` of its volume."""
+    volume = round(negative / share)
+    return detector.observe(Bucket("acme", at, at + WIDTH, volume, negative, volume - negative))
+
+
+def test_a_lone_burst_at_a_quiet_hour_needs_to_last_or_to_turn_the_tone() -> None:
+    # A week of a stream that is five times busier at 6 p.m. than at 3 a.m.
+    settings = DetectionSettings()
+    night = START + timedelta(days=7, hours=3)
+    detector = warmed(7.0, settings)
+    for bucket in stream(7 / 24, start=START + timedelta(days=7), seed=5):
+        detector.observe(bucket)
+    state = pickle.dumps(detector)
+
+    # 3 a.m.: about 7 negative mentions per bucket are usual, 45 at 6 p.m. One bucket with 45,
+    # at about the usual 20 % share, is far above 3 a.m. but ordinary for the busy hours.
+    lone = _night_bucket(detector, night, 45, 0.22)
+    assert lone.score > settings.threshold and not lone.anomalous
+    assert "a lone burst at a quiet hour" in lone.reason
+
+    # The same volume for a quarter of an hour is a storm at 3 a.m.
+    lasting = pickle.loads(state)
+    decisions = [_night_bucket(lasting, night + i * WIDTH, 45, 0.22) for i in range(3)]
+    assert decisions[-1].anomalous, decisions[-1].reason
+
+    # So is one bucket of it that is mostly negative: the tone confirms it.
+    angry = pickle.loads(state)
+    assert _night_bucket(angry, night, 45, 0.6).anomalous
+
+
+def _daily_bot(settings: DetectionSettings) -> tuple[TopicDetector, list[Decision], datetime]:
+    """Ten days of a flat topic (about 10 negative mentions per bucket, no rhythm) whose bot
+    posts a batch of 80 at 9 a.m. every day; counts only, like NAB, so the share never
+    confirms anything. Answers the detector, its verdicts on the bot's bursts, and the end."""
+    detector = build_detector(settings, UTC)
+    rng = random.Random(3)
+    at = START
+    bot: list[Decision] = []
+    for _ in range(10 * 288):
+        burst = at.hour == 9 and at.minute == 0
+        negative = 80 if burst else poisson(rng, 10.0)
+        decision = detector.observe(Bucket("acme", at, at + WIDTH, negative, negative, 0))
+        if burst:
+            bot.append(decision)
+        at += WIDTH
+    return detector, bot, at
+
+
+def test_a_burst_the_topic_has_every_day_pages_nobody_but_a_bigger_one_does() -> None:
+    settings = DetectionSettings()
+    detector, bot, at = _daily_bot(settings)
+    # The first week the bursts page (nothing is known yet about this topic's routine) ...
+    assert bot[2].anomalous, bot[2].reason
+    # ... then they are routine.
+    assert not bot[-1].anomalous and bot[-1].score > settings.threshold
+    assert "daily peaks on 3 of the last 7 days" in bot[-1].reason
+    bigger = detector.observe(Bucket("acme", at, at + WIDTH, 240, 240, 0))
+    assert bigger.anomalous, bigger.reason
+    # Without the rule, the same burst still pages after ten days.
+    _, unruled, _ = _daily_bot(replace(settings, routine_burst_days=0))
+    assert unruled[-1].anomalous
+
+
+def test_daily_peaks_say_nothing_until_a_week_is_known() -> None:
+    peaks = DailyPeaks(days=7)
+    for day in range(6):
+        peaks.update(float(day), hours=24.0)
+    assert peaks.reached_on(1) == float("-inf")
+    peaks.update(6.0, hours=24.0)
+    assert [peaks.reached_on(n) for n in (1, 3, 7)] == [6.0, 4.0, 0.0]
+    assert peaks.reached_on(0) == peaks.reached_on(8) == float("-inf")
+    with pytest.raises(ValueError, match="days"):
+        DailyPeaks(days=0)
