@@ -60,6 +60,10 @@ class DetectionSettings:
     # 2 a.m. storm early. A count-only series (share always 1) never takes this path.
     confirmed_threshold: float = 4.0
     share_confirm_z: float = 3.0
+    # A rise to this many times the usual negative volume, held for 45 minutes or more in most
+    # of its buckets (and at least 3 x min_negative mentions), is a storm even when the topic's
+    # noise model, widened by its bursts, would call it chance. 0: off.
+    sustained_ratio: float = 15.0
     # A lone burst (one bucket that would open a storm on its own) must also stand this many
     # standard deviations above the topic's recent level whatever the hour: a single 5-minute
     # burst at a quiet hour that would be ordinary in the afternoon is a bot or one quoted
@@ -86,6 +90,8 @@ class DetectionSettings:
             found.append(
                 ("routine_burst_days", f"must be between 0 and {ROUTINE_LOOKBACK_DAYS}")
             )
+        if self.sustained_ratio < 0 or 0 < self.sustained_ratio <= 1:
+            found.append(("sustained_ratio", "must be 0 (off) or above 1"))
         if self.lone_burst_level_z < 0:
             found.append(("lone_burst_level_z", "must not be negative"))
         if self.min_negative < 1:

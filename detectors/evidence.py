@@ -24,13 +24,15 @@ _MIN_DISPERSION = 0.002
 @dataclass(frozen=True, slots=True)
 class Window:
     """The last ``buckets`` buckets: negative mentions observed and expected, how surprising
-    that is, and all mentions (``volume``) for the negative share over the same span."""
+    that is, all mentions (``volume``) for the negative share over the same span, and how many
+    of its buckets were above their own expectation (``above_usual``)."""
 
     z: float
     observed: float
     expected: float
     volume: float
     buckets: int
+    above_usual: int
 
 
 def spans(longest: int) -> tuple[int, ...]:
@@ -119,6 +121,7 @@ class EvidenceWindows:
         found: list[Window] = []
         latest: list[tuple[float, float, float]] = []
         observed = expected = volume = 0.0
+        above_usual = 0
         sizes = self.sizes
         index = 0
         size = sizes[0]
@@ -129,11 +132,12 @@ class EvidenceWindows:
             observed += count
             expected += mean
             volume += mentions
+            above_usual += count > mean
             if n == size:
                 phi = self.dispersion(index, single)
                 latest.append((observed, expected, phi))
                 z = count_z(observed, expected, phi)
-                found.append(Window(z, observed, expected, volume, n))
+                found.append(Window(z, observed, expected, volume, n, above_usual))
                 index += 1
                 if index == len(sizes):
                     break

@@ -6,6 +6,8 @@ Scores alone cry wolf. The policy decides which buckets belong to a shitstorm:
   volume shows within a few buckets even at 2 a.m., when each bucket holds only a handful;
 - a storm needs a minimum negative volume ("0 vs 3" is not a storm) and a negative share that
   has not fallen (a campaign spike of happy posts is not a storm);
+- a rise of ``sustained_ratio`` times the usual volume held for 45 minutes is a storm even when
+  a bursty topic's wide noise model would call it chance;
 - hysteresis: a storm opens above ``threshold`` and lasts while the score stays above
   ``hold_threshold``, so its tail is not split into several incidents;
 - the baseline learns only from calm buckets (score below ``learn_below``): flagged buckets are
@@ -22,6 +24,7 @@ Scores alone cry wolf. The policy decides which buckets belong to a shitstorm:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Hashable
 from datetime import timedelta
 from typing import Any
@@ -39,6 +42,10 @@ from monitor.models import Bucket
 # Summing evidence over more buckets than this costs time and adds little: past 64 buckets the
 # sum is dominated by the level's own uncertainty.
 _MAX_WINDOW = 64
+# A sustained rise (``sustained_ratio``) must hold at least this long, and reach this many
+# times ``min_negative``: a single burst or a handful of posts is never "sustained".
+_SUSTAINED_FOR = timedelta(minutes=45)
+_SUSTAINED_MIN_FACTOR = 3
 # An elevated episode longer than this many buckets teaches the noise only its beginning.
 _MAX_DEFERRED = 2048
 
@@ -108,6 +115,7 @@ class TopicDetector:
         self._relearn_hours = settings.relearn_after.total_seconds() / 3600.0
         self._learn_below = settings.learn_below
         self._evidence: EvidenceWindows | None = None  # sized by the first bucket's width
+        self._sustained_buckets = 2  # _SUSTAINED_FOR in buckets, set with the evidence
         self._profile_hours = settings.profile_half_life.total_seconds() / 3600.0
         self._learned_hours = 0.0
         # Hours since the level last learnt: flagged or suspicious buckets in a row.
@@ -184,7 +192,10 @@ class TopicDetector:
     ) -> tuple[bool, int, str]:
         """Whether the bucket belongs to a storm, the storm's level, and why, in a sentence."""
         surprising = [
-            w for w in windows if w.z >= self._bar(w) and w.observed >= self.settings.min_negative
+            w
+            for w in windows
+            if w.observed >= self.settings.min_negative
+            and (w.z >= self._bar(w) or self._sustained_rise(w))
         ]
         # The share is judged over the same span as the volume: a campaign's misread negatives
         # must not count as a storm once the campaign's happy posts have left the latest bucket.
@@ -256,6 +267,7 @@ class TopicDetector:
         longest = min(max(int(self.settings.accumulate / bucket.width), 1), _MAX_WINDOW)
         if self._evidence is None or self._evidence.longest != longest:
             self._evidence = EvidenceWindows(longest, self._profile_hours)
+            self._sustained_buckets = max(math.ceil(_SUSTAINED_FOR / bucket.width), 2)
         return self._evidence
 
     def _bar(self, window: Window) -> float:
@@ -301,6 +313,25 @@ class TopicDetector:
             return True
         return not self._stands_out_whenever() and (
             self._share_z(single) < self.settings.share_confirm_z
+        )
+
+    def _sustained_rise(self, window: Window) -> bool:
+        """Whether ``window`` is a rise of ``sustained_ratio`` times the usual negative volume,
+        held for 45 minutes or more in most of its buckets, with at least three times
+        ``min_negative`` mentions and a score above the hold bar.
+
+        A topic that bursts a lot learns a wide noise model, so wide that a tenfold hour can
+        read as noise; an order-of-magnitude rise that lasts is a storm whatever the noise
+        model says. Requiring most buckets to be above usual keeps one burst's echo out.
+        """
+        ratio = self.settings.sustained_ratio
+        return (
+            ratio > 0
+            and window.buckets >= self._sustained_buckets
+            and window.observed >= ratio * window.expected
+            and window.observed >= _SUSTAINED_MIN_FACTOR * self.settings.min_negative
+            and 2 * window.above_usual >= window.buckets
+            and window.z >= self._hold
         )
 
     def _routine_peak(self) -> float:

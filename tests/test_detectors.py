@@ -63,8 +63,14 @@ def test_inconsistent_thresholds_are_problems() -> None:
     settings = DetectionSettings(threshold=4.0, hold_threshold=5.0, min_negative=0)
     keys = [key for key, _ in settings.problems()]
     assert keys == ["min_negative", "hold_threshold"]
-    lone = DetectionSettings(routine_burst_days=8, lone_burst_level_z=-1.0).problems()
-    assert [key for key, _ in lone] == ["routine_burst_days", "lone_burst_level_z"]
+    lone = DetectionSettings(
+        routine_burst_days=8, lone_burst_level_z=-1.0, sustained_ratio=0.5
+    ).problems()
+    assert [key for key, _ in lone] == [
+        "routine_burst_days",
+        "sustained_ratio",
+        "lone_burst_level_z",
+    ]
 
 
 # -- warm-up -------------------------------------------------------------------------------------
@@ -361,3 +367,39 @@ def test_daily_peaks_say_nothing_until_a_week_is_known() -> None:
     assert peaks.reached_on(0) == peaks.reached_on(8) == float("-inf")
     with pytest.raises(ValueError, match="days"):
         DailyPeaks(days=0)
+
+
+# -- sustained rises -----------------------------------------------------------------------------
+
+
+def _bursty_topic(settings: DetectionSettings) -> tuple[TopicDetector, datetime]:
+    """Ten days of a small topic (about one negative mention per 5 minutes) whose retweet
+    cascades put 40 mentions into a single bucket a few times a day: its noise model learns
+    that its counts swing wildly."""
+    detector = build_detector(settings, UTC)
+    rng = random.Random(11)
+    at = START
+    for _ in range(10 * 288):
+        negative = 40 if rng.random() < 1 / 80 else poisson(rng, 1.0)
+        detector.observe(Bucket("acme", at, at + WIDTH, negative, negative, 0))
+        at += WIDTH
+    return detector, at
+
+
+def _sustained(detector: TopicDetector, at: datetime, buckets: int) -> list[Decision]:
+    """``buckets`` buckets of 16 negative mentions each: sixteen times the usual, held."""
+    return [
+        detector.observe(Bucket("acme", at + i * WIDTH, at + (i + 1) * WIDTH, 16, 16, 0))
+        for i in range(buckets)
+    ]
+
+
+def test_an_order_of_magnitude_rise_that_lasts_is_a_storm_even_for_a_bursty_topic() -> None:
+    settings = DetectionSettings()
+    detector, at = _bursty_topic(settings)
+    decisions = _sustained(detector, at, 12)
+    first = next(i for i, d in enumerate(decisions) if d.anomalous)
+    assert first == 8, [d.reason for d in decisions]  # after 45 minutes
+    # The noise model alone calls the same hour chance.
+    plain, at = _bursty_topic(replace(settings, sustained_ratio=0.0))
+    assert not any(d.anomalous for d in _sustained(plain, at, 12))
