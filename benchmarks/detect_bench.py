@@ -5,6 +5,8 @@ Run from the repository root: ``python benchmarks/detect_bench.py`` (``make benc
 1. Every file of ``../shared/data/nab`` is replayed with the default settings through the
    daemon's detector and incident machine (exactly ``shitstorm backtest``); the ``alert``
    column is scored with NAB's three profiles, per file and over all files.
+   Then the overall score with each of the three alert rules for bursts switched off, alone and
+   together, so what each adds is measured, not guessed.
 2. Synthetic streams (seeded, Poisson, daily and weekly rhythm) with a 3x storm injected at
    3 a.m. and 3 p.m. on a weekday and a Saturday: buckets from storm start to the first alert,
    and false alarms in a quiet week, at two brand sizes.
@@ -20,6 +22,7 @@ import pickle
 import statistics
 import sys
 import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -78,6 +81,44 @@ def nab_section(settings: DetectionSettings) -> list[Bucket]:
     )
     print("targets: standard >= 80, reward_low_FP >= 70 (ARTime 82.0 / 69.9, CAD OSE 74.5 / 72.7)")
     return buckets
+
+
+# The alert rules for bursts, each with the value that switches it off.
+RULES_OFF = {"lone_burst_level_z": 0.0, "routine_burst_days": 0, "sustained_ratio": 0.0}
+
+
+def overall_nab(settings: DetectionSettings) -> tuple[list[float], int, int, int]:
+    """Normalised scores (three profiles), windows detected, windows, false alarms."""
+    labels = NAB_DIR / "labels" / "windows.json"
+    per_profile: dict[str, list[nab.FileScore]] = {p.name: [] for p in nab.PROFILES}
+    for path in sorted((NAB_DIR / "realTweets").glob("*.csv")):
+        rows = backtest.replay(backtest.read_series(path), settings, topic=path.stem)
+        for name, score in backtest.score(rows, backtest.read_windows(labels, path)).items():
+            per_profile[name].append(score)
+    standard = per_profile["standard"]
+    return (
+        [nab.normalised(per_profile[p.name], p) for p in nab.PROFILES],
+        sum(s.detected for s in standard),
+        sum(s.windows for s in standard),
+        sum(s.false_alarms for s in standard),
+    )
+
+
+def ablation_section(settings: DetectionSettings) -> None:
+    """Overall NAB scores with the burst rules switched off, one at a time and all at once."""
+    if not (NAB_DIR / "labels" / "windows.json").is_file():
+        return
+    print("the alert rules for bursts, switched off (overall NAB, standard / low_FP / low_FN):")
+    variants: dict[str, dict[str, float]] = {"all three off": dict(RULES_OFF)}
+    for rule in RULES_OFF:
+        others = {key: value for key, value in RULES_OFF.items() if key != rule}
+        variants[f"only {rule}"] = others
+    for rule, value in RULES_OFF.items():
+        variants[f"without {rule}"] = {rule: value}
+    for name, changes in variants.items():
+        figures, detected, windows, false_alarms = overall_nab(replace(settings, **changes))
+        shown = " / ".join(f"{figure:.1f}" for figure in figures)
+        print(f"  {name:34} {shown}  windows {detected}/{windows}  false alarms {false_alarms}")
 
 
 def openings(detector_state: bytes, buckets: list[Bucket]) -> list[datetime]:
@@ -183,6 +224,8 @@ def main() -> int:
     settings = DetectionSettings()
     print(f"settings: {settings}")
     buckets = nab_section(settings)
+    print()
+    ablation_section(settings)
     print()
     synthetic_section(settings)
     print()
