@@ -292,15 +292,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
         return self.rfile.read(length) if length else b""
 
     def _send(self, path: str, response: Response) -> None:
-        self.send_response(response.status)
-        self.send_header("Content-Type", response.content_type)
-        self.send_header("Content-Length", str(len(response.body)))
-        for name, value in response.headers.items():
-            self.send_header(name, value)
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(response.body)
-        # Method and path without the query string, which may carry a token.
+        # Method and path without the query string, which may carry a token. Logged before the
+        # first byte goes out, so a client that has its answer can rely on the line being there.
         log.debug(
             "%s %s %s %d %d",
             self.client_address[0],
@@ -309,6 +302,14 @@ class _RequestHandler(BaseHTTPRequestHandler):
             response.status,
             len(response.body),
         )
+        self.send_response(response.status)
+        self.send_header("Content-Type", response.content_type)
+        self.send_header("Content-Length", str(len(response.body)))
+        for name, value in response.headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(response.body)
 
     def _discard_unread_body(self, length: int) -> None:
         """Finish the answer, then drop what the client still sends, so it is not reset early."""
