@@ -7,8 +7,8 @@ escalation, acknowledgement, resolution, reopening). The chart goes into the thr
 
 Delivery is at-least-once from the outbox, so this alerter makes repeats harmless: when an
 earlier attempt may have posted already (``retrying``), it finds that post by its metadata in
-``conversations.history`` and updates it, and it tags thread replies with the notification id
-so a retried reply is not posted twice.
+``conversations.history`` and updates it, and it tags thread replies and source notices with the
+notification id so a retried one is not posted twice.
 
 Rate limits are not waited out here: slack_sdk's ``RateLimitErrorRetryHandler`` would sleep
 for ``Retry-After`` inside the deliver job and hold up every other notification, so it is
@@ -64,6 +64,8 @@ CHART_KINDS: Final = frozenset(
     {NotificationKind.OPENED, NotificationKind.REOPENED, NotificationKind.SEVERITY_UP}
 )
 REPLY_EVENT_TYPE: Final = "shitstorm_notification"
+# Metadata of a "source failing" / "source back" notice, so a retried one is found, not reposted.
+SOURCE_STATUS_EVENT_TYPE: Final = "shitstorm_source_status"
 # 5 × 200 messages back. (Slack's 2025 limits of 15 messages a minute on conversations.history
 # apply to commercially distributed apps only, not to a workspace's own internal app.)
 HISTORY_PAGES: Final = 5
@@ -108,7 +110,7 @@ class SlackAlerter:
         payload = notification.payload
         channel = str(payload.get("channel") or self.channel)
         if notification.kind in (NotificationKind.SOURCE_DOWN, NotificationKind.SOURCE_UP):
-            self._source_status(notification, channel)
+            self._source_status(notification, channel, check_first=retrying)
             return None
         if notification.incident_id is None:
             raise AlertError(self.name, f"{notification.kind} notification without incident",
@@ -148,11 +150,28 @@ class SlackAlerter:
 
     # -- steps -------------------------------------------------------------------------------
 
-    def _source_status(self, notification: Notification, channel: str) -> None:
+    def _source_status(
+        self, notification: Notification, channel: str, *, check_first: bool
+    ) -> None:
+        if check_first and self._find_post(
+            channel, SOURCE_STATUS_EVENT_TYPE, "notification_id", notification.id
+        ):
+            return
         text = slack_blocks.plain_source_status_text(notification.kind, notification.payload)
         mrkdwn = slack_blocks.source_status_text(notification.kind, notification.payload)
         blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": mrkdwn}}]
-        self._call("chat.postMessage", channel, channel=channel, text=text, blocks=blocks)
+        metadata = {
+            "event_type": SOURCE_STATUS_EVENT_TYPE,
+            "event_payload": {"notification_id": notification.id, "topic": notification.topic},
+        }
+        self._call(
+            "chat.postMessage",
+            channel,
+            channel=channel,
+            text=text,
+            blocks=blocks,
+            metadata=metadata,
+        )
 
     def _thread_reply(
         self, notification: Notification, ref: tuple[str, str], *, check_first: bool
@@ -192,6 +211,13 @@ class SlackAlerter:
 
     def _find_incident_post(self, channel: str, incident_id: int) -> tuple[str, str] | None:
         """The earlier post of this incident, found by its metadata, or None."""
+        event_type = slack_blocks.METADATA_EVENT_TYPE
+        return self._find_post(channel, event_type, "incident_id", incident_id)
+
+    def _find_post(
+        self, channel: str, event_type: str, key: str, wanted: int
+    ) -> tuple[str, str] | None:
+        """The channel's recent message whose metadata has ``event_type`` and ``key = wanted``."""
         channel_id = self._resolve_channel(channel)
         cursor: str | None = None
         for _ in range(HISTORY_PAGES):
@@ -200,8 +226,7 @@ class SlackAlerter:
             for message in response.get("messages") or []:
                 metadata = message.get("metadata") or {}
                 event = metadata.get("event_payload") or {}
-                if (metadata.get("event_type") == slack_blocks.METADATA_EVENT_TYPE
-                        and _same_id(event.get("incident_id"), incident_id)):
+                if metadata.get("event_type") == event_type and _same_id(event.get(key), wanted):
                     return channel_id, str(message["ts"])
             cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
             if not cursor:

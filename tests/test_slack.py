@@ -240,7 +240,21 @@ def test_source_down_and_up_are_plain_channel_messages(slack: FakeSlack) -> None
                  retrying=False)
     first, second = slack.messages["C0ALERTS"]
     assert "mastodon" in first.text and "failing" in first.text and "back" in second.text
-    assert not first.updates and not first.metadata
+    assert not first.updates
+    assert first.metadata["event_payload"]["notification_id"] == 1
+
+
+def test_a_retried_source_notice_is_not_posted_twice(slack: FakeSlack) -> None:
+    alerter = alerter_for(slack)
+    down = {"topic": "acme", "source": "rss", "error": "timeout", "since": None, "channel": None}
+    notice = make_notification("source_down", down, id=7, incident_id=None)
+    alerter.send(notice, None, retrying=False)
+    # The process died before the delivery was recorded; the outbox retries the notice.
+    alerter.send(notice, None, retrying=True)
+    assert len(slack.messages["C0ALERTS"]) == 1
+    # A notice that never got through is posted on retry.
+    alerter.send(make_notification("source_up", down, id=8, incident_id=None), None, retrying=True)
+    assert len(slack.messages["C0ALERTS"]) == 2
 
 
 def test_an_oversized_payload_is_accepted_by_slack(slack: FakeSlack) -> None:
