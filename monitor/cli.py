@@ -12,7 +12,7 @@ import os
 import sqlite3
 import sys
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
@@ -127,6 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     silence.add_argument(
         "--for",
         dest="duration",
+        type=_duration,
         required=True,
         metavar="DURATION",
         help='how long, e.g. "6h" or "2d"',
@@ -137,6 +138,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     status = command("status", "one screen for ops: sources, topics, incidents, outbox, database")
     status.set_defaults(handler=cmd_status)
+
+    buckets = command("buckets", "TOPIC's judged buckets with the detector's reasons")
+    buckets.add_argument("topic")
+    buckets.add_argument(
+        "--since", type=_duration, default="24h", metavar="DURATION", help='default "24h"'
+    )
+    buckets.add_argument(
+        "--all", action="store_true", help="every bucket, not only the notable ones"
+    )
+    buckets.set_defaults(handler=cmd_buckets)
 
     backup = command("backup", "copy the database consistently, also while the daemon runs")
     backup.add_argument("path", type=Path, metavar="PATH")
@@ -309,24 +320,32 @@ def cmd_sentiment(args: argparse.Namespace) -> int:
     return run_sentiment(args.lang, args.eval_path, sentiment, sys.stdin, sys.stdout)
 
 
-def cmd_silence(args: argparse.Namespace) -> int:
+def _duration(text: str) -> timedelta:
+    """An argparse type for "6h", "2d", "30m": a bad one is a usage error naming the option."""
     from monitor.settings import parse_duration
 
-    settings = settings_from(args)
     try:
-        settings.topic(args.topic)
+        return parse_duration(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
+def _known_topic(settings: Settings, name: str, command: str) -> bool:
+    """Whether ``name`` is a configured topic; if not, say which ones are, on stderr."""
+    try:
+        settings.topic(name)
     except KeyError:
         known = ", ".join(t.name for t in settings.topics)
-        print(
-            f"shitstorm silence: unknown topic {args.topic!r} (configured: {known})",
-            file=sys.stderr,
-        )
+        print(f"shitstorm {command}: unknown topic {name!r} (configured: {known})", file=sys.stderr)
+        return False
+    return True
+
+
+def cmd_silence(args: argparse.Namespace) -> int:
+    settings = settings_from(args)
+    if not _known_topic(settings, args.topic, "silence"):
         return EXIT_USAGE
-    try:
-        duration = parse_duration(args.duration)
-    except ValueError as exc:
-        print(f"shitstorm silence: --for: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+    duration: timedelta = args.duration
     store = open_store(settings)
     now = now_utc()
     store.add_silence(args.topic, now, now + duration, args.reason, args.by)
@@ -343,6 +362,19 @@ def cmd_status(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     store = open_store(settings)
     print(render_status(store, settings, now_utc()))
+    return EXIT_OK
+
+
+def cmd_buckets(args: argparse.Namespace) -> int:
+    from monitor.status import render_buckets
+
+    settings = settings_from(args)
+    if not _known_topic(settings, args.topic, "buckets"):
+        return EXIT_USAGE
+    span: timedelta = args.since
+    store = open_store(settings)
+    notable_from = None if args.all else settings.detection.hold_threshold
+    print(render_buckets(store, args.topic, now_utc() - span, notable_from=notable_from))
     return EXIT_OK
 
 

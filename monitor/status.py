@@ -89,3 +89,32 @@ def _size(settings: Settings) -> str:
         if path.exists():
             total += path.stat().st_size
     return f"{total / 1e6:.1f} MB"
+
+
+def render_buckets(
+    store: Store, topic: str, since: datetime, *, notable_from: float | None
+) -> str:
+    """The topic's judged buckets since ``since``, one line each with the detector's reason.
+
+    With ``notable_from``, only buckets worth a look: anomalous, incomplete, or scoring at least
+    that much (the hold bar: a bucket that would keep a storm open). This answers "why did it
+    page at 3 a.m." as well as "why did it not".
+    """
+    lines = []
+    for judged in store.buckets(topic, since):
+        bucket = judged.bucket
+        score = judged.score or 0.0
+        notable = judged.anomalous or not bucket.complete or score >= (notable_from or 0.0)
+        if notable_from is not None and not notable:
+            continue
+        expected = "?" if judged.expected_negative is None else f"{judged.expected_negative:.1f}"
+        flag = "STORM" if judged.anomalous else ("gap" if not bucket.complete else "")
+        lines.append(
+            f"{bucket.start_at:%m-%d %H:%M} {flag:<5} {bucket.negative:>5} of {bucket.volume:<6} "
+            f"exp {expected:>6}  score {score:5.1f}  {judged.reason or ''}"
+        )
+    if not lines:
+        what = "notable buckets" if notable_from is not None else "buckets"
+        return f"{topic}: no {what} since {since:%Y-%m-%d %H:%M} UTC"
+    header = f"{topic}: buckets since {since:%Y-%m-%d %H:%M} UTC (times UTC; negative of all)"
+    return "\n".join([header, *lines])

@@ -153,6 +153,8 @@ class JudgedBucket:
     severity: int
     expected_negative: float | None
     expected_high: float | None
+    # The detector's sentence on it ("… vs … expected; …"), for people asking why.
+    reason: str | None = None
 
 
 class Store:
@@ -427,7 +429,7 @@ class Store:
         """The topic's stored buckets in time order, from ``since`` on."""
         rows = self.conn.execute(
             "SELECT topic, start_at, end_at, volume, negative, positive, complete, score, "
-            "anomalous, severity, expected_negative, expected_high FROM buckets "
+            "anomalous, severity, expected_negative, expected_high, reason FROM buckets "
             "WHERE topic = ? AND start_at >= ? ORDER BY start_at",
             (topic, iso(since) if since else ""),
         ).fetchall()
@@ -439,6 +441,7 @@ class Store:
                 r[9],
                 r[10],
                 r[11],
+                r[12],
             )
             for r in rows
         ]

@@ -76,6 +76,27 @@ def test_a_happy_spike_and_an_outage_open_nothing(tmp_path: Path) -> None:
     assert incidents(config) == []
 
 
+def test_buckets_show_what_the_detector_said_about_each_bucket(tmp_path: Path) -> None:
+    config = write_settings(tmp_path, BASE_SETTINGS, ALERTS, TOPIC)
+    stream = calm_then_storm(at(8), minutes=180, storm_at=150)
+    shitstorm("replay", str(write_jsonl(tmp_path / "s.jsonl", stream)), "--config", str(config))
+    since = ("--since", "36500d")  # the replay ran on a simulated clock in the past
+
+    notable = shitstorm("buckets", "acme", *since, "--config", str(config))
+    assert notable.returncode == 0, notable.stderr
+    storm = [line for line in notable.stdout.splitlines() if " STORM " in line]
+    # The storm began at 10:30: its buckets are listed with the detector's sentence.
+    assert storm and storm[0].startswith("03-02 10:3")
+    assert "negative mentions in the last" in storm[0] and "expected" in storm[0]
+    every = shitstorm("buckets", "acme", *since, "--all", "--config", str(config))
+    assert len(every.stdout.splitlines()) == 1 + 180  # a header and one line per minute
+
+    unknown = shitstorm("buckets", "nope", "--config", str(config))
+    assert unknown.returncode == 2 and "unknown topic 'nope' (configured: acme)" in unknown.stderr
+    bad = shitstorm("buckets", "acme", "--since", "soon", "--config", str(config))
+    assert bad.returncode == 2 and "--since" in bad.stderr
+
+
 def test_a_storm_that_ends_resolves_and_incidents_can_be_acted_on(tmp_path: Path) -> None:
     config = write_settings(
         tmp_path,
