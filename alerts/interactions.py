@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -22,6 +23,9 @@ ActionName = Literal["acknowledge", "resolve", "not_a_shitstorm", "expected_camp
 
 SIGNATURE_WINDOW: Final = timedelta(minutes=5)
 _ACTIONS_BY_ID: Final[Mapping[str, str]] = {v: k for k, v in ACTION_IDS.items()}
+# Unix seconds, and an incident id SQLite can hold: ASCII digits of bounded length.
+_EPOCH_SECONDS: Final = re.compile(r"[0-9]{1,12}")
+_INCIDENT_ID: Final = re.compile(r"[0-9]{1,18}")
 
 
 @dataclass(frozen=True)
@@ -49,7 +53,8 @@ def verify_signature(
     ``X-Slack-Signature`` and ``X-Slack-Request-Timestamp`` headers. The time window stops
     replays of a captured request; the comparison is constant-time.
     """
-    if not secret or not signature or not timestamp.isdigit():
+    # ASCII digits of a plausible length: str.isdigit() also accepts "²", which int() refuses.
+    if not secret or not signature or not _EPOCH_SECONDS.fullmatch(timestamp):
         return False
     if abs(now.timestamp() - int(timestamp)) > SIGNATURE_WINDOW.total_seconds():
         return False
@@ -65,7 +70,9 @@ def payload_from_form(body: bytes) -> Mapping[str, Any]:
         raise ValueError("Slack interaction request has no 'payload' form field")
     try:
         payload = json.loads(fields["payload"][0])
-    except json.JSONDecodeError as error:
+    except RecursionError:
+        raise ValueError("Slack interaction payload is nested too deeply") from None
+    except ValueError as error:  # JSONDecodeError, or an integer of more than 4,300 digits
         raise ValueError(f"Slack interaction payload is not JSON: {error}") from error
     if not isinstance(payload, Mapping):
         raise ValueError("Slack interaction payload is not a JSON object")
@@ -86,7 +93,7 @@ def parse_action(payload: Mapping[str, Any], now: datetime) -> Action:
         raise ValueError(f"unknown action_id(s) {ids}: not a shitstorm incident button")
     clicked = ours[0]
     value = str(clicked.get("value") or "")
-    if not value.isdigit():
+    if not _INCIDENT_ID.fullmatch(value):
         raise ValueError(f"button {clicked['action_id']} carries no incident id: {value!r}")
     user = payload.get("user")
     if not isinstance(user, Mapping) or not user.get("id"):

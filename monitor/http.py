@@ -3,16 +3,28 @@
 It is the standard library's ``ThreadingHTTPServer`` in a background thread with a tiny
 router in front, because a few loopback endpoints do not justify a web framework. Handlers are
 plain functions from :class:`Request` and path parameters to :class:`Response`, so they are
-tested without sockets; the server adds the HTTP rules (404, 405, 413, 500) once for all.
+tested without sockets; the server adds the HTTP rules (400, 404, 405, 408, 413, 500) once for
+all.
+
+Clients are not trusted to be quick or well-formed. The request line and headers must arrive
+within ``header_timeout`` and the body within ``body_timeout`` of them, however the bytes are
+spread out (a client sending one byte every few seconds is cut off, not waited for), and
+:meth:`HttpServer.stop` waits at most ``stop_timeout`` for requests in flight before it closes
+their sockets, so a slow client cannot hold up a SIGTERM. Malformed requests get a 4xx answer
+and at most a DEBUG line: they are the client's problem, not the operator's.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import logging
 import re
 import socket
 import socketserver
+import sys
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from http import HTTPStatus
@@ -24,9 +36,23 @@ log = logging.getLogger(__name__)
 
 DEFAULT_LISTEN = "127.0.0.1:8787"
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
-# How long one socket read or write may stall before the connection is dropped; it also bounds
-# how long stop() waits for a client that connected and then went quiet.
+# RFC 9110 token characters: what a method may be made of.
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_DIGITS = re.compile(r"[0-9]+")
+# How long one socket read or write may stall before the connection is dropped.
 SOCKET_TIMEOUT_SECONDS = 10.0
+# The whole request line and headers must arrive within this, however the bytes are spread out
+# (a per-read timeout alone lets a client sending a byte every few seconds hold a thread forever).
+HEADER_TIMEOUT_SECONDS = 10.0
+# The body must arrive within this after the headers: 1 MiB in 30 s is 35 KB/s, slower than any
+# webhook sender or Slack, faster than an attacker would like.
+BODY_TIMEOUT_SECONDS = 30.0
+# How long stop() lets requests in flight finish before it closes their sockets; well inside the
+# service's stop grace, so a SIGTERM is never held up by a client.
+STOP_TIMEOUT_SECONDS = 2.0
+# A Content-Length of more digits than this is beyond any limit; int() of a 5,000-digit string
+# even raises ValueError.
+MAX_LENGTH_DIGITS = 18
 # After a 413 we discard (never store) up to this much of the rest of the body, so that the
 # client reads our answer instead of a connection reset; beyond it we just close.
 DRAIN_LIMIT_BYTES = 8 * 1_048_576
@@ -133,9 +159,20 @@ def compile_pattern(pattern: str) -> re.Pattern[str]:
 class HttpServer:
     """A threaded HTTP server for a handful of routes, started and stopped by the service."""
 
-    def __init__(self, listen: str = DEFAULT_LISTEN, *, max_body: int = 1_048_576) -> None:
+    def __init__(
+        self,
+        listen: str = DEFAULT_LISTEN,
+        *,
+        max_body: int = 1_048_576,
+        header_timeout: float = HEADER_TIMEOUT_SECONDS,
+        body_timeout: float = BODY_TIMEOUT_SECONDS,
+        stop_timeout: float = STOP_TIMEOUT_SECONDS,
+    ) -> None:
         self.host, self._requested_port = parse_listen(listen)
         self.max_body = max_body
+        self.header_timeout = header_timeout
+        self.body_timeout = body_timeout
+        self.stop_timeout = stop_timeout
         self._routes: list[_Route] = []
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -180,15 +217,23 @@ class HttpServer:
         self._thread.start()
         log.info("HTTP server listening on %s", self.url)
 
-    def stop(self) -> None:
-        """Stop accepting, let requests in flight finish, and join every thread."""
+    def stop(self, timeout: float | None = None) -> None:
+        """Stop accepting, give requests in flight ``timeout`` seconds, then cut them off.
+
+        Returns within about ``timeout`` (default ``stop_timeout``) whatever the clients do.
+        """
         server, thread = self._server, self._thread
         if server is None or thread is None:
             return
+        deadline = time.monotonic() + (self.stop_timeout if timeout is None else timeout)
         server.shutdown()
         thread.join()
-        # Joins the request threads (block_on_close), each bounded by SOCKET_TIMEOUT_SECONDS.
         server.server_close()
+        if not server.wait_idle(deadline):
+            cut = server.cut_connections()
+            log.info("HTTP server stopped; cut off %d request(s) still in flight", cut)
+            # Closed sockets make their reads fail at once; let those threads finish.
+            server.wait_idle(time.monotonic() + 0.5)
         self._server = self._thread = None
 
     def dispatch(self, request: Request) -> Response:
@@ -222,14 +267,52 @@ class HttpServer:
 
 
 class _Server(ThreadingHTTPServer):
-    # Request threads are joined on close so stop() is graceful; timeouts keep that bounded.
-    daemon_threads = False
-    block_on_close = True
+    # Request threads are tracked here rather than joined by server_close(), which would wait
+    # without a deadline; stop() waits for them with one and then closes their sockets.
+    daemon_threads = True
+    block_on_close = False
 
     def __init__(self, address: tuple[str, int], family: int, app: HttpServer) -> None:
         self.address_family = family
         self.app = app
+        self._connections: set[socket.socket] = set()
+        self._idle = threading.Condition()
         super().__init__(address, _RequestHandler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._idle:
+            self._connections.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._idle:
+            self._connections.discard(request)
+            self._idle.notify_all()
+        super().shutdown_request(request)
+
+    def wait_idle(self, deadline: float) -> bool:
+        """Whether every connection was finished before ``deadline`` (a monotonic time)."""
+        with self._idle:
+            return self._idle.wait_for(
+                lambda: not self._connections, max(deadline - time.monotonic(), 0.0)
+            )
+
+    def cut_connections(self) -> int:
+        """Shut down the sockets of requests still in flight; answers how many there were."""
+        with self._idle:
+            connections = list(self._connections)
+        for connection in connections:
+            with contextlib.suppress(OSError):  # already closed by its client
+                connection.shutdown(socket.SHUT_RDWR)
+        return len(connections)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that resets or drops its connection is no error of ours: a DEBUG line."""
+        error = sys.exc_info()[1]
+        if isinstance(error, OSError):
+            log.debug("%s: connection failed: %s", client_address[0], error)
+            return
+        log.exception("HTTP request from %s crashed", client_address[0])
 
     def server_bind(self) -> None:
         # HTTPServer.server_bind resolves the host's FQDN, a DNS lookup we neither need nor want
@@ -243,18 +326,40 @@ class _RequestHandler(BaseHTTPRequestHandler):
     """Turns the socket into a :class:`Request` and a :class:`Response` back into bytes."""
 
     server: _Server
+    rfile: io.BufferedReader
     timeout = SOCKET_TIMEOUT_SECONDS
     # HTTP/1.0 answers close the connection, so no idle keep-alive connection delays stop().
     protocol_version = "HTTP/1.0"
+    # What a request line without a readable version is answered as: the base class's
+    # HTTP/0.9 would send the error page without a status line, which clients cannot read.
+    default_request_version = "HTTP/1.0"
     server_version = "shitstorm-monitor"
     sys_version = ""
 
+    def setup(self) -> None:
+        super().setup()
+        # Reads go through a deadline: the request line and headers must all be in by then.
+        self._reader = _DeadlineReader(self.connection, self.server.app.header_timeout)
+        self.rfile = io.BufferedReader(self._reader)
+
+    def __getattr__(self, name: str) -> Callable[[], None]:
+        # The base class answers a method without a do_<METHOD> with 501; every method goes to
+        # the router instead, which answers 405 with the methods the path does take (or 404).
+        if name.startswith("do_"):
+            return self._handle
+        raise AttributeError(name)
+
     def _handle(self) -> None:
         app = self.server.app
+        self._refused_length = 0
+        if not _TOKEN.fullmatch(self.command):
+            self.close_connection = True
+            self._send(self.path, Response.text(HTTPStatus.BAD_REQUEST, "malformed method"))
+            return
         split = urlsplit(self.path)
         path = split.path or "/"
         headers = Headers(list(self.headers.items()))
-        self._refused_length = 0
+        self._reader.extend(app.body_timeout)
         body = self._read_body(headers, app.max_body)
         if isinstance(body, Response):
             self._send(path, body)
@@ -279,17 +384,27 @@ class _RequestHandler(BaseHTTPRequestHandler):
                 HTTPStatus.LENGTH_REQUIRED, "chunked bodies are not supported; send Content-Length"
             )
         length_text = headers.get("content-length", "0").strip()
-        if not length_text.isdigit():
+        # ASCII digits only: str.isdigit() also accepts "²", which int() then refuses.
+        if not _DIGITS.fullmatch(length_text):
             self.close_connection = True
             return Response.text(HTTPStatus.BAD_REQUEST, "bad Content-Length header")
-        length = int(length_text)
-        if length > max_body:
-            self._refused_length = length
+        length = int(length_text) if len(length_text) <= MAX_LENGTH_DIGITS else None
+        if length is None or length > max_body:
+            self._refused_length = min(length or DRAIN_LIMIT_BYTES, DRAIN_LIMIT_BYTES)
             return Response.text(
                 HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
-                f"request body of {length} bytes exceeds the limit of {max_body} bytes",
+                f"request body of {length or length_text[:40] + '...'} bytes exceeds the limit "
+                f"of {max_body} bytes",
             )
-        return self.rfile.read(length) if length else b""
+        try:
+            body = self.rfile.read(length) if length else b""
+        except TimeoutError:
+            self.close_connection = True
+            return Response.text(HTTPStatus.REQUEST_TIMEOUT, "the body did not arrive in time")
+        if len(body) < length:
+            self.close_connection = True
+            return Response.text(HTTPStatus.BAD_REQUEST, "the body is shorter than Content-Length")
+        return body
 
     def _send(self, path: str, response: Response) -> None:
         # Method and path without the query string, which may carry a token. Logged before the
@@ -297,11 +412,13 @@ class _RequestHandler(BaseHTTPRequestHandler):
         log.debug(
             "%s %s %s %d %d",
             self.client_address[0],
-            self.command,
-            path,
+            _printable(self.command),
+            _printable(path),
             response.status,
             len(response.body),
         )
+        # The answer gets the ordinary write timeout, not what is left of the read deadline.
+        self.connection.settimeout(SOCKET_TIMEOUT_SECONDS)
         self.send_response(response.status)
         self.send_header("Content-Type", response.content_type)
         self.send_header("Content-Length", str(len(response.body)))
@@ -331,6 +448,35 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         """Protocol errors (bad request line, timeouts) from the base class go to DEBUG."""
-        log.debug("%s " + format, self.client_address[0], *args)
+        log.debug("%s %s", self.client_address[0], _printable(format % args))
 
     do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = _handle
+
+
+class _DeadlineReader(io.RawIOBase):
+    """The socket as a raw stream whose reads fail with TimeoutError once a deadline passed."""
+
+    def __init__(self, connection: socket.socket, seconds: float) -> None:
+        self._connection = connection
+        self._deadline = time.monotonic() + seconds
+
+    def extend(self, seconds: float) -> None:
+        """A new deadline, ``seconds`` from now (for the body, once the headers are in)."""
+        self._deadline = time.monotonic() + seconds
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        remaining = self._deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError("the request did not arrive in time")
+        self._connection.settimeout(min(remaining, SOCKET_TIMEOUT_SECONDS))
+        return self._connection.recv_into(buffer)
+
+
+def _printable(text: str) -> str:
+    """``text`` with control characters escaped, so a client cannot forge log lines."""
+    if text.isprintable():
+        return text
+    return text.encode("unicode_escape", "backslashreplace").decode("ascii")

@@ -365,10 +365,12 @@ class Daemon:
             self.scheduler.shutdown(wait=True)
             done.set()
 
+        deadline = time.monotonic() + STOP_GRACE
         threading.Thread(target=stop_scheduler, daemon=True).start()
-        finished = done.wait(STOP_GRACE)
         if self.http is not None:
+            # Meanwhile the job in flight finishes; a slow client is cut off, never waited for.
             self.http.stop()
+        finished = done.wait(max(deadline - time.monotonic(), 0.0))
         if self.socket_mode is not None:
             self.socket_mode.close()
         if not finished:

@@ -104,6 +104,7 @@ def parse_mention_with_topic(
     text = obj["text"]
     if not isinstance(text, str):
         raise PayloadError(_wrong(where, "text", "a string", text))
+    _check_unicode(where, "text", text)
     optional = {name: _optional_text(obj, where, name) for name in _OPTIONAL_TEXT_FIELDS}
     mention = Mention(
         source=source,
@@ -225,6 +226,10 @@ def _decode(body: bytes | bytearray | str) -> Any:
         raise PayloadError(
             f"the body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
         ) from None
+    except RecursionError:
+        raise PayloadError("the body is nested too deeply to be a mention payload") from None
+    except ValueError as exc:  # an integer of more digits than Python converts (4,300)
+        raise PayloadError(f"the body is not valid JSON: {exc}") from None
 
 
 def _required_id(obj: Mapping[str, Any], where: str) -> str:
@@ -238,7 +243,7 @@ def _required_id(obj: Mapping[str, Any], where: str) -> str:
         raise PayloadError(_wrong(where, "id", "a non-empty string or an integer", value))
     if len(value) > MAX_ID_LENGTH:
         raise PayloadError(f"{where}: 'id' is longer than {MAX_ID_LENGTH} characters")
-    return value
+    return _check_unicode(where, "id", value)
 
 
 def _required_text(obj: Mapping[str, Any], where: str, name: str, value: Any) -> str:
@@ -246,7 +251,7 @@ def _required_text(obj: Mapping[str, Any], where: str, name: str, value: Any) ->
         raise PayloadError(f"{where}: {name!r} is missing")
     if not isinstance(value, str) or not value.strip():
         raise PayloadError(_wrong(where, name, "a non-empty string", value))
-    return value
+    return _check_unicode(where, name, value)
 
 
 def _optional_text(obj: Mapping[str, Any], where: str, name: str) -> str | None:
@@ -255,7 +260,18 @@ def _optional_text(obj: Mapping[str, Any], where: str, name: str) -> str | None:
         return None
     if not isinstance(value, str):
         raise PayloadError(_wrong(where, name, "a string or null", value))
-    return value or None
+    return _check_unicode(where, name, value) or None
+
+
+def _check_unicode(where: str, name: str, value: str) -> str:
+    """``value`` unless it holds a lone surrogate (JSON's "\\ud800"), which no database stores."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise PayloadError(
+            f"{where}: {name!r} is not valid Unicode (a lone surrogate such as \\ud800)"
+        ) from None
+    return value
 
 
 def _created_at(obj: Mapping[str, Any], where: str) -> datetime:

@@ -2,17 +2,32 @@
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import hmac
+import io
+import json
 import logging
+import select
+import signal
 import socket
 import threading
 from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import quote
 
 import httpx
 import pytest
 
+from monitor.endpoints import build_http_server
 from monitor.http import Headers, HttpServer, Request, Response, parse_listen
+from monitor.service import Daemon
+from monitor.store import Store
+from monitor.webhook import sign
+from tests.support import BASE_SETTINGS, TOPIC, at, open_incident_at_noon, settings_in
 
 SECRET = "s3cr3t-signature-value"
+NOW = at(12, 10)
 
 
 def echo(request: Request, params: dict[str, str]) -> Response:
@@ -236,3 +251,251 @@ def test_headers_are_case_insensitive_and_joined() -> None:
     assert "CONTENT-TYPE" in headers
     assert len(headers) == 2
     assert "text/plain" not in repr(headers)
+
+
+# --- hostile clients against the daemon's own routes ------------------------------------------
+
+HOSTILE_SETTINGS = """
+[slack]
+channel = "#social-alerts"
+api_url = "http://127.0.0.1:9/api/"
+
+[[topics.sources]]
+type = "webhook"
+"""
+WEBHOOK_SECRET = "hook-s3cret"
+SIGNING_SECRET = "slack-signing-s3cret"
+
+
+@pytest.fixture
+def daemon_http(tmp_path: Path) -> Iterator[tuple[HttpServer, Store]]:
+    """The daemon's HTTP endpoint with webhook ingest and Slack actions configured."""
+    settings = settings_in(tmp_path, BASE_SETTINGS, TOPIC, HOSTILE_SETTINGS)
+    env = {"SHITSTORM_WEBHOOK_SECRET": WEBHOOK_SECRET, "SLACK_SIGNING_SECRET": SIGNING_SECRET}
+    daemon = Daemon(settings, stdout=io.StringIO(), clock=lambda: NOW, environ=env)
+    store = daemon.store()
+    store.migrate()
+    store.save_incident(open_incident_at_noon())
+    app = build_http_server(daemon)
+    app.start()
+    try:
+        yield app, store
+    finally:
+        app.stop()
+
+
+def raw_exchange(server: HttpServer, request: bytes) -> bytes:
+    """Send ``request`` as it is, half-close, and read the whole answer."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as raw:
+        raw.sendall(request)
+        with contextlib.suppress(OSError):
+            raw.shutdown(socket.SHUT_WR)
+        chunks = []
+        while chunk := raw.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def slack_headers(body: bytes, timestamp: str | None = None) -> bytes:
+    stamp = timestamp if timestamp is not None else str(int(NOW.timestamp()))
+    base = b"v0:" + stamp.encode() + b":" + body
+    digest = hmac.new(SIGNING_SECRET.encode(), base, hashlib.sha256).hexdigest()
+    # Latin-1, as HTTP header bytes are read: "²" arrives as the one byte 0xB2.
+    return (
+        f"X-Slack-Request-Timestamp: {stamp}\r\nX-Slack-Signature: v0={digest}\r\n"
+        "Content-Type: application/x-www-form-urlencoded\r\n"
+    ).encode("latin-1")
+
+
+def post_raw(path: str, body: bytes, headers: bytes = b"", length: bytes | None = None) -> bytes:
+    size = str(len(body)).encode() if length is None else length
+    return (
+        b"POST " + path.encode() + b" HTTP/1.1\r\nHost: x\r\n" + headers
+        + b"Content-Length: " + size + b"\r\n\r\n" + body
+    )
+
+
+def webhook(body: bytes, length: bytes | None = None) -> bytes:
+    headers = f"X-Shitstorm-Signature: {sign(WEBHOOK_SECRET, body)}\r\n"
+    headers += "Content-Type: application/json\r\n"
+    return post_raw("/ingest/acme", body, headers.encode(), length)
+
+
+def slack_action(body: bytes, timestamp: str | None = None) -> bytes:
+    return post_raw("/slack/actions", body, slack_headers(body, timestamp))
+
+
+def click(value: object) -> bytes:
+    payload = {"type": "block_actions", "user": {"id": "U1"},
+               "actions": [{"action_id": "shitstorm_acknowledge", "value": value}]}
+    return b"payload=" + quote(json.dumps(payload)).encode()
+
+
+DEEP = b"[" * 100_000 + b"]" * 100_000
+ITEM = '{"id": "1", "created_at": "2026-03-02T12:00:00Z", "text": "%s"}'
+HOSTILE = {
+    # Each: the raw request, and the status it must be answered with.
+    "timestamp with a superscript digit": (slack_action(click("1"), "²"), 401),
+    "timestamp of 5,000 digits": (slack_action(click("1"), "9" * 5000), 401),
+    "signed click naming incident 10**30": (slack_action(click("1" + "0" * 30)), 200),
+    "signed click with a superscript id": (slack_action(click("²")), 200),
+    "signed click with a nested payload": (slack_action(b"payload=" + DEEP[:4000]), 200),
+    "signed form that is not UTF-8": (slack_action(b"payload=\xff\xfe"), 200),
+    "webhook: JSON nested 100,000 deep": (webhook(DEEP[:200_000]), 400),
+    "webhook: an integer of 5,000 digits": (webhook(b'{"id": ' + b"9" * 5000 + b"}"), 400),
+    "webhook: a lone surrogate": (webhook((ITEM % "\\ud800").encode()), 400),
+    "webhook: not UTF-8": (webhook(b"\xff\xfe{}"), 400),
+    "webhook: body shorter than announced": (webhook(b"{}", length=b"100"), 400),
+    "Content-Length with a superscript digit": (webhook(b"{}", length="²".encode("latin-1")), 400),
+    "negative Content-Length": (webhook(b"{}", length=b"-1"), 400),
+    "Content-Length in hex": (webhook(b"{}", length=b"0x2"), 400),
+    "two Content-Lengths": (webhook(b"{}", length=b"2\r\nContent-Length: 3"), 400),
+    "Content-Length of 30 digits": (webhook(b"{}", length=b"9" * 30), 413),
+    "oversized body": (webhook(b"x" * 1_100_000), 413),
+    "chunked body": (post_raw("/ingest/acme", b"", b"Transfer-Encoding: chunked\r\n"), 411),
+    "unknown method on a route": (b"BREW /healthz HTTP/1.1\r\n\r\n", 405),
+    "TRACE": (b"TRACE /ingest/acme HTTP/1.1\r\n\r\n", 405),
+    "method with control characters": (b"G\x01T /healthz HTTP/1.1\r\n\r\n", 400),
+    "unknown topic, not UTF-8": (webhook(b"{}").replace(b"/acme", b"/%ff%fe"), 404),
+    "path with a NUL": (b"GET /healthz%00 HTTP/1.1\r\n\r\n", 404),
+    "path traversal": (b"GET /../../etc/passwd HTTP/1.1\r\n\r\n", 404),
+    "asterisk form": (b"OPTIONS * HTTP/1.1\r\n\r\n", 404),
+    "request line of 70 KB": (b"GET /" + b"a" * 70_000 + b" HTTP/1.1\r\n\r\n", 414),
+    "101 headers": (b"GET /healthz HTTP/1.1\r\n" + b"X-A: 1\r\n" * 101 + b"\r\n", 431),
+    "header line of 70 KB": (b"GET /healthz HTTP/1.1\r\nX-A: " + b"a" * 70_000 + b"\r\n\r\n", 431),
+    "bad version": (b"GET /healthz HTTP/1.x\r\n\r\n", 400),
+    "TLS handshake on the plain port": (bytes.fromhex("16030100a5010000a10303") + b"\0" * 40, 400),
+    "log injection in the path": (b"GET /x\x1b[31m\rERROR forged HTTP/1.1\r\n\r\n", 400),
+    "control characters in the path": (b"GET /x\x1b[31m\x07 HTTP/1.1\r\n\r\n", 404),
+}
+
+
+@pytest.mark.parametrize("name", list(HOSTILE))
+def test_a_hostile_request_gets_a_client_error_and_no_traceback(
+    daemon_http: tuple[HttpServer, Store], name: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    server, store = daemon_http
+    request, expected = HOSTILE[name]
+    with caplog.at_level(logging.DEBUG):
+        answer = raw_exchange(server, request)
+    status_line = answer.split(b"\r\n", 1)[0]
+    assert status_line.split(b" ")[1:2] == [str(expected).encode()], status_line
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+    assert "\x1b" not in caplog.text and "\rERROR" not in caplog.text
+    assert store.mention_count() == 0
+    assert store.incident(1).acknowledged_at is None
+
+
+# --- slow clients -------------------------------------------------------------------------------
+
+
+class Drip:
+    """A client that sends ``first`` and then one byte every ``every`` seconds, for at most
+    ``limit`` seconds, noticing when the server answers or closes the connection."""
+
+    def __init__(self, port: int, first: bytes, *, every: float, limit: float = 20.0) -> None:
+        self.socket = socket.create_connection(("127.0.0.1", port), timeout=5)
+        self.socket.sendall(first)
+        self.answer = b""
+        self.cut_off = threading.Event()
+        self._stop = threading.Event()
+        self._every, self._limit = every, limit
+        self._thread = threading.Thread(target=self._drip, daemon=True)
+        self._thread.start()
+
+    def _drip(self) -> None:
+        for _ in range(int(self._limit / self._every)):
+            if self._stop.wait(self._every):
+                return
+            try:
+                readable, _, _ = select.select([self.socket], [], [], 0)
+                if readable:
+                    while chunk := self.socket.recv(65536):
+                        self.answer += chunk
+                    break
+                self.socket.send(b"a")
+            except OSError:
+                break
+        self.cut_off.set()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.socket.close()
+
+
+@pytest.fixture
+def slow_server() -> Iterator[HttpServer]:
+    app = HttpServer("127.0.0.1:0", header_timeout=0.5, body_timeout=0.5, stop_timeout=0.2)
+    app.route("POST", "/ingest/{topic}", echo)
+    app.start()
+    try:
+        yield app
+    finally:
+        app.stop()
+
+
+def test_a_client_dripping_its_headers_is_cut_off_at_the_header_deadline(
+    slow_server: HttpServer,
+) -> None:
+    drip = Drip(slow_server.port, b"POST /ingest/acme HTTP/1.1\r\nX-Slow: ", every=0.1)
+    try:
+        # Each byte comes well within the per-read timeout; the whole is past the deadline.
+        assert drip.cut_off.wait(5), "the server kept waiting for the headers"
+    finally:
+        drip.close()
+
+
+def test_a_client_dripping_its_body_is_answered_408(slow_server: HttpServer) -> None:
+    head = b"POST /ingest/acme HTTP/1.1\r\nContent-Length: 1000\r\n\r\n"
+    drip = Drip(slow_server.port, head, every=0.1)
+    try:
+        assert drip.cut_off.wait(5), "the server kept waiting for the body"
+    finally:
+        drip.close()
+    assert drip.answer.startswith(b"HTTP/1.0 408 ")
+
+
+def test_stop_does_not_wait_for_a_slow_client() -> None:
+    app = HttpServer("127.0.0.1:0", stop_timeout=0.2)  # the default header deadline: 10 s
+    app.start()
+    drip = Drip(app.port, b"GET /healthz HTTP/1.1\r\n", every=0.1)
+    try:
+        with socket.create_connection(("127.0.0.1", app.port), timeout=5) as other:
+            other.sendall(b"GET /nope HTTP/1.0\r\n\r\n")  # served: the drip was accepted first
+            assert other.recv(100).startswith(b"HTTP/1.0 404")
+        stopping = threading.Thread(target=app.stop)
+        stopping.start()
+        stopping.join(timeout=5)
+        assert not stopping.is_alive(), "stop() waited for the slow client"
+        assert drip.cut_off.wait(5)
+    finally:
+        drip.close()
+
+
+def test_sigterm_is_not_held_up_by_a_slow_client(tmp_path: Path) -> None:
+    """``shitstorm run`` gets a SIGTERM while a client sends its request a byte at a time."""
+    from tests.sources_support import Canned, FakeAPI
+    from tests.test_daemon import Daemon as DaemonProcess
+    from tests.test_daemon import config_for
+
+    api = FakeAPI()
+    empty = {"hits": [], "nbPages": 1, "page": 0, "hitsPerPage": 100}
+    api.add("GET", "/api/v1/search_by_date", Canned.json(empty))
+    with api.serve() as base_url:
+        daemon = DaemonProcess(config_for(tmp_path, base_url))
+        try:
+            url = daemon.wait_for("HTTP endpoint on").rsplit(" ", 1)[-1].strip()
+            port = int(url.rsplit(":", 1)[1])
+            drip = Drip(port, b"POST /ingest/acme HTTP/1.1\r\n", every=1.0, limit=40.0)
+            assert httpx.get(f"{url}/metrics", timeout=5).status_code == 200
+            # The endpoint answered a request made after the drip connected: it is in flight.
+            try:
+                assert daemon.stop(signal.SIGTERM, timeout=9.0) == 0, daemon.log
+            finally:
+                drip.close()
+        finally:
+            if daemon.process.poll() is None:
+                daemon.process.kill()
+                daemon.process.wait()
+    assert "stopped" in daemon.log and "Traceback" not in daemon.log
