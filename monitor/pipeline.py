@@ -469,23 +469,20 @@ def deliver(
     """Send what the outbox holds, in order per incident; returns how many were sent.
 
     A notification is counted as attempted before it is sent, so after a crash mid-send the
-    alerter knows to look before posting again. A failure keeps the incident's later
-    notifications back (order matters: "resolved" must not overtake "opened").
+    alerter knows to look before posting again. While a notification waits for its retry, the
+    later ones of its incident (or, for source notices, its topic) wait behind it, in this run
+    and the next (order matters: "resolved" must not overtake "opened"). A rate limit
+    (``retry_after``) holds back every notification of that alerter — one Slack workspace — until
+    it has passed, in this run, the next ones and after a restart.
     """
+    started = time.perf_counter()
     sent = 0
-    held: set[tuple[str, str]] = set()
+    paused = store.rate_limits(now)
     for notification in store.due_notifications(now, limit=500):
-        thread = (
-            f"incident {notification.incident_id}"
-            if notification.incident_id is not None
-            else f"topic {notification.topic}"
-        )
-        key = (notification.alerter, thread)
-        if key in held:
+        if notification.alerter in paused or store.waits_behind(notification):
             continue
         alerter = alerters.get(notification.alerter)
         if alerter is None:
-            held.add(key)
             continue
         if _superseded(store, notification, now):
             continue
@@ -498,12 +495,16 @@ def deliver(
         try:
             ref = alerter.send(notification, message_ref, retrying=notification.attempts > 0)
         except AlertError as exc:
-            held.add(key)
             _failed(store, settings, notification, exc, now)
+            if exc.retry_after is not None and not exc.permanent:
+                # The wait counts from when the answer came, not from when this run began.
+                answered_at = now + timedelta(seconds=time.perf_counter() - started)
+                paused[notification.alerter] = _rate_limited(
+                    store, notification.alerter, exc, answered_at
+                )
             continue
         except Exception as exc:  # an alerter bug must not stop the outbox
             log.exception("%s: delivering notification %d crashed", alerter.name, notification.id)
-            held.add(key)
             _failed(store, settings, notification, AlertError(alerter.name, str(exc)), now)
             continue
         with store.transaction():
@@ -515,6 +516,19 @@ def deliver(
     metrics.NOTIFICATIONS_PENDING.set(sum(n for (_, s), n in counts.items() if s == "pending"))
     metrics.NOTIFICATIONS_FAILED.set(sum(n for (_, s), n in counts.items() if s == "failed"))
     return sent
+
+
+def _rate_limited(store: Store, alerter: str, exc: AlertError, answered_at: datetime) -> datetime:
+    """Record that ``alerter`` must not be called before its ``Retry-After`` has passed."""
+    assert exc.retry_after is not None
+    until = answered_at + exc.retry_after
+    store.set_rate_limit(alerter, until, exc.message)
+    log.warning(
+        "%s: rate limited; no notification goes out before %s",
+        alerter,
+        until.isoformat(timespec="seconds"),
+    )
+    return until
 
 
 def _superseded(store: Store, notification: Notification, now: datetime) -> bool:
@@ -540,11 +554,11 @@ def _failed(
         )
         store.mark_failed(notification.id, exc.message)
         return
-    backoff = min(
+    # A Retry-After is not this notification's own: deliver() holds back the whole alerter.
+    wait = min(
         settings.alerts.retry_initial * (2 ** min(notification.attempts, 16)),
         settings.alerts.retry_max,
     )
-    wait = max(exc.retry_after or timedelta(0), backoff)
     log.warning(
         "%s: notification %d not delivered (%s); retrying in %s",
         exc.alerter,

@@ -120,6 +120,13 @@ MIGRATIONS: list[str] = [
     CREATE INDEX notifications_by_incident ON notifications (incident_id, alerter, status);
     CREATE INDEX silences_by_topic ON silences (topic, end_at);
     """,
+    # 3: a rate limit (429 + Retry-After) holds back every notification of that alerter, across
+    # deliver runs and restarts.
+    """
+    CREATE TABLE rate_limits (
+        alerter TEXT PRIMARY KEY, until_at TEXT NOT NULL, reason TEXT
+    );
+    """,
 ]
 
 
@@ -653,6 +660,21 @@ class Store:
         ).fetchall()
         return [_notification(r) for r in rows]
 
+    def waits_behind(self, notification: Notification) -> bool:
+        """Whether an earlier notification of the same incident (or, without one, the same
+        topic) and alerter is still pending: this one must not overtake it."""
+        where, key = (
+            ("incident_id = ?", notification.incident_id)
+            if notification.incident_id is not None
+            else ("incident_id IS NULL AND topic = ?", notification.topic)
+        )
+        row = self.conn.execute(
+            f"SELECT 1 FROM notifications WHERE status = 'pending' AND alerter = ? AND {where} "
+            "AND id < ? LIMIT 1",
+            (notification.alerter, key, notification.id),
+        ).fetchone()
+        return row is not None
+
     def begin_attempt(self, notification_id: int) -> None:
         """Count an attempt *before* sending, so a crash mid-send is known on restart."""
         self.conn.execute(
@@ -681,6 +703,22 @@ class Store:
         self.conn.execute(
             "UPDATE notifications SET status = 'failed', last_error = ? WHERE id = ?",
             (error, notification_id),
+        )
+
+    def rate_limits(self, now: datetime) -> dict[str, datetime]:
+        """Until when each rate-limited alerter must not be called, for limits still in force."""
+        rows = self.conn.execute(
+            "SELECT alerter, until_at FROM rate_limits WHERE until_at > ?", (iso(now),)
+        ).fetchall()
+        return {str(r[0]): _at(r[1]) for r in rows}
+
+    def set_rate_limit(self, alerter: str, until: datetime, reason: str) -> None:
+        """Hold ``alerter`` back until ``until``; an earlier end never shortens a later one."""
+        self.conn.execute(
+            "INSERT INTO rate_limits (alerter, until_at, reason) VALUES (?, ?, ?) "
+            "ON CONFLICT (alerter) DO UPDATE SET until_at = max(until_at, excluded.until_at), "
+            "reason = excluded.reason",
+            (alerter, iso(until), reason),
         )
 
     def notification_counts(self) -> dict[tuple[str, str], int]:

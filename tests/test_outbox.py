@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -17,7 +17,7 @@ from alerts.base import Alerter
 from alerts.console import ConsoleAlerter
 from alerts.incidents import Transition
 from monitor import pipeline
-from monitor.models import Incident, NotificationKind
+from monitor.models import Incident, IncidentStatus, NotificationKind
 from monitor.service import build_alerters
 from monitor.settings import Settings
 from monitor.store import Store
@@ -181,3 +181,54 @@ def test_a_silence_posts_but_pages_nobody(
     assert notification.payload["silenced"]["reason"] == "Black Friday campaign"
     pipeline.escalate(store, settings, topic, at(14, 1))  # the silence is over
     assert [n.kind for n, _ in store.notifications()][-1] is NotificationKind.ESCALATED
+
+
+def test_a_retry_after_longer_than_the_backoff_is_honoured(
+    outbox: Outbox, slack: FakeSlack
+) -> None:
+    slack.fail_next("chat.postMessage", status=429, retry_after=600)
+    assert outbox.deliver(at(12, 5)) == 0
+    # The backoff alone (30 s, then 60 s) would have tried again long before ten minutes.
+    for minute, second in ((5, 31), (6, 40), (10, 0), (14, 59)):
+        assert outbox.deliver(at(12, minute, second)) == 0
+    assert len(slack.calls_to("chat.postMessage")) == 1
+    assert outbox.deliver(at(12, 15, 1)) == 1
+    assert len(slack.calls_to("chat.postMessage")) == 2
+
+
+def test_a_rate_limit_holds_back_every_notification_of_the_workspace(
+    outbox: Outbox, slack: FakeSlack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings, store = outbox.settings, outbox.store
+    for _ in range(2):  # two more incidents, each with its own "opened" waiting
+        open_incident(store, settings, monkeypatch)
+    slack.fail_next("chat.postMessage", status=429, retry_after=60)
+    assert outbox.deliver(at(12, 5)) == 0
+    assert outbox.deliver(at(12, 5, 30)) == 0
+    # A restart (new connection, new Slack client) still knows about the limit.
+    store.close()
+    store = Store(settings.monitor.database)
+    alerters = build_alerters(settings, io.StringIO(), ENV)
+    assert pipeline.deliver(store, settings, alerters, at(12, 5, 59)) == 0
+    # Nothing but the one rate-limited call went out inside its Retry-After.
+    assert [c.method for c in slack.calls] == ["chat.postMessage"]
+    assert pipeline.deliver(store, settings, alerters, at(12, 6, 1)) == 3
+    assert len(slack.messages[slack.channel_id("#social-alerts") or ""]) == 3
+
+
+def test_a_failed_opened_keeps_holding_back_resolved(outbox: Outbox, slack: FakeSlack) -> None:
+    settings, store, incident = outbox.settings, outbox.store, outbox.incident
+    resolved = replace(incident, status=IncidentStatus.RESOLVED, resolved_at=at(12, 6),
+                       resolved_by="U7|Kim")
+    pipeline.apply(store, settings, Transition(resolved, [NotificationKind.RESOLVED]), at(12, 6),
+                   "U7|Kim")
+    slack.fail_next("chat.postMessage", status=503, times=2)
+    for second in (0, 20):
+        assert outbox.deliver(at(12, 6, second)) == 0
+    # Only the "opened" was tried; "resolved" waited behind it and posted nothing of its own.
+    assert len(slack.calls_to("chat.postMessage")) == 1
+    assert [status for _, status in store.notifications(incident.id)] == ["pending", "pending"]
+    assert outbox.deliver(at(12, 7)) == 0  # the second failure: still held
+    assert outbox.deliver(at(12, 10)) == 2
+    [message] = slack.messages[slack.channel_id("#social-alerts") or ""]
+    assert message.text.startswith("Resolved: acme")
