@@ -12,8 +12,12 @@ notification id so a retried one is not posted twice.
 
 Rate limits are not waited out here: slack_sdk's ``RateLimitErrorRetryHandler`` would sleep
 for ``Retry-After`` inside the deliver job and hold up every other notification, so it is
-removed from the client and a 429 becomes ``AlertError(retry_after=...)`` for the outbox to
-reschedule. slack_sdk's default one-shot retry of dropped connections is kept.
+removed from the client and a 429 becomes ``AlertError(retry_after=...)``, for the outbox to
+hold back every notification to this workspace until it has passed. slack_sdk's default
+one-shot retry of dropped connections is kept.
+
+Charts go into the thread named after their notification, so a retry (after a crash, or after
+the upload itself failed) looks for the file and uploads it only when it is not there yet.
 """
 
 from __future__ import annotations
@@ -63,6 +67,9 @@ THREAD_KINDS: Final = frozenset({
 CHART_KINDS: Final = frozenset(
     {NotificationKind.OPENED, NotificationKind.REOPENED, NotificationKind.SEVERITY_UP}
 )
+# A chart whose upload keeps failing for a passing reason is retried with its notification
+# this many times in all, then given up: a chart must not hold back the incident for long.
+CHART_TRIES: Final = 3
 REPLY_EVENT_TYPE: Final = "shitstorm_notification"
 # Metadata of a "source failing" / "source back" notice, so a retried one is found, not reposted.
 SOURCE_STATUS_EVENT_TYPE: Final = "shitstorm_source_status"
@@ -140,12 +147,12 @@ class SlackAlerter:
             ref = (str(response["channel"]), str(response["ts"]))
             posted_now = True
 
+        # On a retry the reply and the chart may be in the thread already: look before posting.
+        check_first = retrying and not posted_now
         if notification.kind in THREAD_KINDS:
-            self._thread_reply(notification, ref, check_first=retrying and not posted_now)
-        # On a retry the chart may already be in the thread; a missing chart beats two.
-        if notification.kind in CHART_KINDS and self.upload_charts and (
-                posted_now or not retrying):
-            self._upload_chart(notification, ref)
+            self._thread_reply(notification, ref, check_first=check_first)
+        if notification.kind in CHART_KINDS and self.upload_charts:
+            self._upload_chart(notification, ref, check_first=check_first)
         return json.dumps({"channel": ref[0], "ts": ref[1]})
 
     # -- steps -------------------------------------------------------------------------------
@@ -191,23 +198,54 @@ class SlackAlerter:
                                         "notification_id": notification.id}},
         )
 
-    def _upload_chart(self, notification: Notification, ref: tuple[str, str]) -> None:
-        # A chart is a nice-to-have: a failure here must not fail (and so repeat) the alert.
+    def _upload_chart(
+        self, notification: Notification, ref: tuple[str, str], *, check_first: bool
+    ) -> None:
+        """Upload the notification's chart into the thread, once.
+
+        The file is named after the notification, so a retry finds it in the thread. A passing
+        failure (an outage, a rate limit) fails the notification, whose message and reply are
+        out already: its retry finds them and uploads only the chart, up to
+        :data:`CHART_TRIES` tries. A chart that cannot be drawn or is refused for good (no
+        ``files:write``) is logged and skipped: the alert itself went out.
+        """
+        filename = f"incident-{notification.incident_id}-{notification.id}.png"
+        if check_first and self._file_in_thread(ref, filename):
+            return
         try:
             from alerts.chart import render_chart
 
             png = render_chart(notification.payload)
-            if png is None:
-                return
+        except Exception as error:
+            log.warning("%s: the chart of incident %s could not be drawn: %s", self.name,
+                        notification.incident_id, _describe(error))
+            return
+        if png is None:
+            return
+        try:
             self.client.files_upload_v2(
-                channel=ref[0], thread_ts=ref[1], content=png,
-                filename=f"incident-{notification.incident_id}.png",
+                channel=ref[0], thread_ts=ref[1], content=png, filename=filename,
                 title=f"{notification.topic}: volume and negative posts",
                 alt_txt="Volume and negative posts over time, with the expected band",
             )
-        except Exception as error:
-            log.warning("%s: chart upload for incident %s failed: %s", self.name,
-                        notification.incident_id, _describe(error))
+        except SlackApiError as error:
+            self._chart_failed(notification, self._translate(error, "files upload", ref[0]))
+        except (SlackClientError, URLError, OSError, ValueError) as error:
+            failure = AlertError(self.name, f"chart upload failed: {_describe(error)}")
+            self._chart_failed(notification, failure)
+
+    def _chart_failed(self, notification: Notification, failure: AlertError) -> None:
+        if not failure.permanent and notification.attempts + 1 < CHART_TRIES:
+            raise failure
+        log.warning("%s: giving up on the chart of incident %s: %s", self.name,
+                    notification.incident_id, failure.message)
+
+    def _file_in_thread(self, ref: tuple[str, str], filename: str) -> bool:
+        response = self._call("conversations.replies", ref[0], channel=ref[0], ts=ref[1],
+                              limit=200)
+        return any(file.get("name") == filename
+                   for message in response.get("messages") or []
+                   for file in message.get("files") or [] if isinstance(file, Mapping))
 
     def _find_incident_post(self, channel: str, incident_id: int) -> tuple[str, str] | None:
         """The earlier post of this incident, found by its metadata, or None."""

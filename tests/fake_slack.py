@@ -125,6 +125,7 @@ class FakeSlack:
         self._failures: dict[str, list[_Failure]] = {}
         self._ts = itertools.count(1)
         self._file_ids = itertools.count(1)
+        self._filenames: dict[str, str] = {}
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -435,9 +436,13 @@ class FakeSlack:
         channel_id = self._channel(args)
         parent = self._find(channel_id, str(args.get("ts") or ""))
         with_metadata = _truthy(args.get("include_all_metadata"))
-        thread = [parent, *parent.replies]
-        return {"messages": [m.as_api(with_metadata=with_metadata) for m in thread],
-                "has_more": False}
+        thread = [m.as_api(with_metadata=with_metadata) for m in (parent, *parent.replies)]
+        # A file shared into a thread shows there as a message of its own, as in Slack.
+        thread += [{"type": "message", "ts": f["ts"], "thread_ts": parent.ts, "text": "",
+                    "files": [{k: f[k] for k in ("id", "name", "title")}]}
+                   for f in parent.files]
+        thread.sort(key=lambda message: str(message["ts"]))
+        return {"messages": thread, "has_more": False}
 
     def _list(self, args: dict[str, Any]) -> dict[str, Any]:
         channels = [{"id": cid, "name": name, "is_member": cid not in self.not_in}
@@ -448,6 +453,7 @@ class FakeSlack:
         if not args.get("filename") or not args.get("length"):
             raise SlackApiRejection("invalid_arguments")
         file_id = f"F{next(self._file_ids):08d}"
+        self._filenames[file_id] = str(args["filename"])
         return {"upload_url": f"http://127.0.0.1:{self.port}/upload/{file_id}",
                 "file_id": file_id}
 
@@ -456,7 +462,8 @@ class FakeSlack:
         if not files or any(f.get("id") not in self.uploads for f in files):
             raise SlackApiRejection("file_not_found")
         shared: list[dict[str, Any]] = [
-            {"id": f["id"], "title": f.get("title"), "size": len(self.uploads[f["id"]])}
+            {"id": f["id"], "name": self._filenames.get(f["id"]), "title": f.get("title"),
+             "size": len(self.uploads[f["id"]]), "ts": self._next_ts()}
             for f in files
         ]
         if args.get("channel_id"):

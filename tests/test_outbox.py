@@ -17,7 +17,7 @@ from alerts.base import Alerter
 from alerts.console import ConsoleAlerter
 from alerts.incidents import Transition
 from monitor import pipeline
-from monitor.models import Incident, IncidentStatus, NotificationKind
+from monitor.models import Bucket, Incident, IncidentStatus, NotificationKind
 from monitor.service import build_alerters
 from monitor.settings import Settings
 from monitor.store import Store
@@ -232,3 +232,30 @@ def test_a_failed_opened_keeps_holding_back_resolved(outbox: Outbox, slack: Fake
     assert outbox.deliver(at(12, 10)) == 2
     [message] = slack.messages[slack.channel_id("#social-alerts") or ""]
     assert message.text.startswith("Resolved: acme")
+
+
+def test_a_chart_upload_that_failed_is_retried_until_it_is_in_the_thread_once(
+    tmp_path: Path, slack: FakeSlack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = settings_in(
+        tmp_path,
+        BASE_SETTINGS,
+        f'[slack]\nchannel = "#social-alerts"\napi_url = "{slack.base_url}"\n',
+        TOPIC,
+    )
+    store = Store(settings.monitor.database)
+    store.migrate()
+    for minute in range(0, 60, 5):  # the series the chart draws
+        start = at(11, minute)
+        bucket = Bucket("acme", start, start + timedelta(minutes=5), 20, 4 + minute, 10, True)
+        store.save_bucket(bucket, score=0.0, anomalous=minute > 40, severity=0,
+                          expected_negative=4.0, expected_high=8.0, expected_share=0.2,
+                          reason=None)
+    open_incident(store, settings, monkeypatch)
+    alerters = build_alerters(settings, io.StringIO(), ENV)
+    slack.fail_next("files.completeUploadExternal", status=502)
+    assert pipeline.deliver(store, settings, alerters, at(12, 5)) == 0
+    assert pipeline.deliver(store, settings, alerters, at(12, 6)) == 1
+    assert pipeline.deliver(store, settings, alerters, at(12, 30)) == 0
+    [message] = slack.messages[slack.channel_id("#social-alerts") or ""]
+    assert len(message.files) == 1

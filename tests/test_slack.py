@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 from slack_sdk import WebClient
 
 from alerts.base import AlertError
-from alerts.slack import SlackAlerter
+from alerts.slack import CHART_TRIES, SlackAlerter
 from tests.fake_slack import FakeSlack, incident_update, make_notification, sample_payload
 
 
@@ -223,11 +224,65 @@ def test_wrong_token_and_unknown_channel_are_permanent(slack: FakeSlack) -> None
     assert raised.value.permanent and "#nope" in raised.value.message
 
 
-def test_chart_upload_failure_does_not_fail_the_notification(slack: FakeSlack) -> None:
+def test_a_failed_chart_upload_fails_the_notification_and_its_retry_uploads_it_once(
+    slack: FakeSlack,
+) -> None:
+    alerter = alerter_for(slack)
+    notification = make_notification("opened")
     slack.fail_next("files.completeUploadExternal", status=500)
+    with pytest.raises(AlertError) as raised:
+        alerter.send(notification, None, retrying=False)
+    assert not raised.value.permanent
+    [message] = slack.messages["C0ALERTS"]
+    assert not message.files  # the alert itself is out
+    alerter.send(replace(notification, attempts=1), None, retrying=True)
+    alerter.send(replace(notification, attempts=2), None, retrying=True)  # once more: no-op
+    assert len(slack.messages["C0ALERTS"]) == 1 and len(message.files) == 1
+    assert message.files[0]["name"] == "incident-7-1.png"
+
+
+def test_a_chart_refused_for_good_does_not_fail_the_notification(slack: FakeSlack) -> None:
+    slack.fail_next("files.getUploadURLExternal", status=200, error="missing_scope")
     ref = alerter_for(slack).send(make_notification("opened"), None, retrying=False)
     assert ref is not None
     assert len(slack.messages["C0ALERTS"]) == 1 and not slack.messages["C0ALERTS"][0].files
+
+
+def test_a_chart_that_keeps_failing_is_given_up_after_its_last_try(slack: FakeSlack) -> None:
+    last_try = replace(make_notification("opened"), attempts=CHART_TRIES - 1)
+    slack.fail_next("files.completeUploadExternal", status=503)
+    assert alerter_for(slack).send(last_try, None, retrying=True) is not None
+    assert not slack.messages["C0ALERTS"][0].files
+
+
+def test_a_rate_limited_chart_upload_carries_the_retry_after(slack: FakeSlack) -> None:
+    slack.fail_next("files.getUploadURLExternal", status=429, retry_after=20)
+    with pytest.raises(AlertError) as raised:
+        alerter_for(slack).send(make_notification("opened"), None, retrying=False)
+    assert raised.value.retry_after == timedelta(seconds=20)
+
+
+def test_a_retried_opened_uploads_the_chart_a_crash_left_out_once(slack: FakeSlack) -> None:
+    opened = make_notification("opened", id=1)
+    # The process posted, then died before the chart went up; the outbox retries twice.
+    alerter_for(slack, upload_charts=False).send(opened, None, retrying=False)
+    for attempts in (1, 2):
+        alerter_for(slack).send(replace(opened, attempts=attempts), None, retrying=True)
+    [message] = slack.messages["C0ALERTS"]
+    assert [f["name"] for f in message.files] == ["incident-7-1.png"]
+
+
+def test_a_retried_severity_up_uploads_its_missing_chart_once(slack: FakeSlack) -> None:
+    payload = sample_payload()
+    ref = alerter_for(slack).send(make_notification("opened", payload, id=1), None,
+                                  retrying=False)
+    worse = make_notification("severity_up", incident_update(payload, severity=6), id=2)
+    alerter_for(slack, upload_charts=False).send(worse, ref, retrying=False)
+    for attempts in (1, 2):
+        alerter_for(slack).send(replace(worse, attempts=attempts), ref, retrying=True)
+    [message] = slack.messages["C0ALERTS"]
+    assert [f["name"] for f in message.files] == ["incident-7-1.png", "incident-7-2.png"]
+    assert len(message.replies) == 1
 
 
 def test_source_down_and_up_are_plain_channel_messages(slack: FakeSlack) -> None:
