@@ -20,7 +20,8 @@ import contextlib
 import itertools
 import json
 import threading
-from collections.abc import Iterator, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -44,11 +45,15 @@ BLOCK_TYPES = {"section", "header", "context", "divider", "actions", "image", "r
 
 @dataclass
 class Call:
-    """One request the fake received: the API method, its merged arguments and its token."""
+    """One request the fake received: the API method, its merged arguments, its token, when it
+    came (``time.monotonic()``) and the HTTP status it was answered with."""
 
     method: str
     args: dict[str, Any]
     token: str | None
+    at: float = field(default_factory=time.monotonic)
+    status: int = 0
+    retry_after: int | None = None
 
 
 @dataclass
@@ -122,7 +127,11 @@ class FakeSlack:
         self.uploads: dict[str, bytes] = {}
         self.responses: list[dict[str, Any]] = []
         self.socket_url: str | None = None
+        # Called with each API call once its answer is out (a crash test kills the client here,
+        # between Slack accepting a post and the client recording that it did).
+        self.after_answer: Callable[[Call], None] | None = None
         self._failures: dict[str, list[_Failure]] = {}
+        self._outages: list[tuple[float, float, _Failure]] = []
         self._ts = itertools.count(1)
         self._file_ids = itertools.count(1)
         self._filenames: dict[str, str] = {}
@@ -204,6 +213,30 @@ class FakeSlack:
                 _Failure(status=status, error=error, retry_after=retry_after, times=times)
             )
 
+    def outage(
+        self, *, status: int = 500, seconds: float, after: float = 0.0,
+        retry_after: int | None = None,
+    ) -> None:
+        """Slack down: every Web API call from ``after`` seconds from now, for ``seconds``,
+        answers ``status`` (429 with ``retry_after``, default 1 s)."""
+        if status == 429 and retry_after is None:
+            retry_after = 1
+        start = time.monotonic() + after
+        with self._lock:
+            self._outages.append((start, start + seconds, _Failure(status, None, retry_after, 0)))
+
+    def recover(self) -> None:
+        """Slack is back: the outages still planned or running end now."""
+        with self._lock:
+            self._outages.clear()
+
+    def calls_inside_retry_after(self) -> int:
+        """How many calls came while an earlier 429's ``Retry-After`` was still running."""
+        with self._lock:
+            calls = list(self.calls)
+        windows = [(c.at, c.at + (c.retry_after or 0)) for c in calls if c.status == 429]
+        return sum(1 for c in calls if any(start < c.at < end for start, end in windows))
+
     def calls_to(self, method: str) -> list[Call]:
         return [c for c in self.calls if c.method == method]
 
@@ -250,10 +283,12 @@ class FakeSlack:
         auth = request.headers.get("Authorization", "")
         token = auth[len("Bearer ") :] if auth.startswith("Bearer ") else args.get("token")
 
+        call = Call(method, args, token)
         with self._lock:
-            self.calls.append(Call(method, args, token))
+            self.calls.append(call)
             failure = self._take_failure(method)
         if failure is not None:
+            call.status, call.retry_after = failure.status, failure.retry_after
             self._answer_failure(request, failure)
             return
         try:
@@ -263,9 +298,17 @@ class FakeSlack:
         except SlackApiRejection as rejection:
             status = rejection.status
             payload = {"ok": False, "error": rejection.error, **rejection.extra}
+        call.status = status
         self._reply(request, status, json.dumps(payload).encode("utf-8"))
+        if self.after_answer is not None:
+            request.wfile.flush()
+            self.after_answer(call)
 
     def _take_failure(self, method: str) -> _Failure | None:
+        now = time.monotonic()
+        for start, end, failure in self._outages:
+            if start <= now < end and method != "apps.connections.open":
+                return failure
         queue = self._failures.get(method)
         if not queue:
             return None

@@ -10,6 +10,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from tests.fake_slack import FakeSlack
+from tests.support import wait_for
 
 
 @pytest.fixture
@@ -87,3 +88,17 @@ def test_threads_history_and_uploads(client: WebClient, slack: FakeSlack) -> Non
     plain = client.conversations_history(channel="C0ALERTS")["messages"]
     rich = client.conversations_history(channel="C0ALERTS", include_all_metadata=True)
     assert "metadata" not in plain[0] and rich["messages"][0]["metadata"]["event_type"] == "e"
+
+
+def test_an_outage_takes_down_every_method_and_calls_inside_retry_after_are_counted(
+    client: WebClient, slack: FakeSlack
+) -> None:
+    slack.outage(status=429, seconds=30, retry_after=30)
+    answered: list[str] = []
+    slack.after_answer = lambda call: answered.append(call.method)
+    for method in ("chat.postMessage", "conversations.history"):
+        assert error_of(lambda m=method: client.api_call(m, json={"channel": "C0ALERTS"}))[0] == 429
+    assert slack.calls_inside_retry_after() == 1  # the second came 30 s too early
+    slack.recover()
+    assert client.chat_postMessage(channel="C0ALERTS", text="x")["ok"]
+    wait_for(lambda: answered == ["chat.postMessage"])  # told of answers that went through
