@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 CONFIG ?= settings.toml
 
-.PHONY: install run test lint demo bench clean
+.PHONY: install run test lint demo bench chaos clean
 
 $(BIN)/shitstorm: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,11 @@ demo: install
 
 bench: install
 	$(BIN)/python benchmarks/run_all.py
+
+# kill -9, a Slack outage and garbage from the source, three seeds (about 8 minutes); `make
+# bench` runs one seed of it.
+chaos: install
+	$(BIN)/python benchmarks/chaos_bench.py --runs 3
 
 clean:
 	rm -rf $(VENV) build *.egg-info .mypy_cache .pytest_cache .ruff_cache

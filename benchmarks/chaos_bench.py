@@ -12,8 +12,9 @@ What runs, all on 127.0.0.1:
   ``created_at`` comes due, with two storms of negative posts in it; in two windows half its
   answers are garbage (HTML, truncated or non-UTF-8 JSON, 5xx, 429, resets, missing fields),
   elsewhere one in fifty;
-* the fake Slack Web API of the tests (``tests/fake_slack.py``), taken down for a while: every
-  method answers 500 a few times, then 429 with ``Retry-After``.
+* the fake Slack Web API of the tests (``tests/fake_slack.py``), taken down right after it took
+  the first incident's post: every method answers 500 for 12 s, then 429 with
+  ``Retry-After: 3`` for 10 s.
 
 The daemon gets ``kill -9`` at seeded random moments, and some more right after Slack accepted
 a post or an upload (before the daemon can record it), and is restarted at once each time.
@@ -51,11 +52,14 @@ from benchmarks.load_bench import hacker_news_hit, storm_text  # noqa: E402
 from tests.fake_slack import FakeSlack  # noqa: E402
 
 # The timeline, in seconds after the daemon first starts.
-FEED_SECONDS = 160  # posts are published during this span
-STORMS = ((48, 66), (90, 108), (132, 148))  # negative posts pile up in these spans
-GARBAGE_WINDOWS = ((20, 35), (116, 126))  # half the source's answers are garbage
+FEED_SECONDS = 165  # posts are published during this span
+# Negative posts pile up in these spans; the calm between is long enough for an incident to
+# resolve, so each storm is an incident of its own.
+STORMS = ((45, 58), (95, 108), (145, 158))
+GARBAGE_WINDOWS = ((20, 35), (120, 130))  # half the source's answers are garbage
 GARBAGE_ELSEWHERE = 0.02
-OUTAGE_AT = 72  # Slack goes down: 500s for a while, then 429s for a while
+# Slack goes down right after it took the first incident's post: every call answers 500 for a
+# while, then 429 for a while.
 OUTAGE_500_SECONDS, OUTAGE_429_SECONDS, RETRY_AFTER = 12, 10, 3
 CATCH_UP_SECONDS = 90  # the undisturbed end: ingest and the outbox must have caught up by then
 CALM_PER_SECOND = (2, 3, 3, 4)
@@ -79,7 +83,7 @@ relearn_after = "5m"
 
 [alerts]
 console = "off"
-resolve_after = "15s"
+resolve_after = "12s"
 reopen_within = "5s"
 escalate_after = "1h"
 retry_initial = "1s"
@@ -314,6 +318,7 @@ class Monitor:
 class Chaos:
     kills: int = 0
     kills_after_slack_answered: int = 0
+    outage: bool = False
 
 
 def run(seed: int, kills: int, answered_kills: int, folder: Path) -> dict[str, Any]:
@@ -329,6 +334,11 @@ def run(seed: int, kills: int, answered_kills: int, folder: Path) -> dict[str, A
                       "files.completeUploadExternal": answered_kills // 3}
 
         def after_answer(call: Any) -> None:
+            if not chaos.outage and call.status == 200 and call.method == "chat.postMessage":
+                chaos.outage = True
+                slack.outage(status=500, seconds=OUTAGE_500_SECONDS)
+                slack.outage(status=429, seconds=OUTAGE_429_SECONDS, after=OUTAGE_500_SECONDS,
+                             retry_after=RETRY_AFTER)
             # Slack has accepted it; the daemon has not recorded it yet. Kill it now, sometimes.
             if call.status != 200 or kill_after.get(call.method, 0) <= 0 or rng.random() > 0.7:
                 return
@@ -343,25 +353,21 @@ def run(seed: int, kills: int, answered_kills: int, folder: Path) -> dict[str, A
         started = time.monotonic()
         feed.started_at = started
         monitor.start()
-        moments = sorted(rng.uniform(3, FEED_SECONDS + 10) for _ in range(kills))
-        outage_done = False
-        while time.monotonic() - started < FEED_SECONDS + 10 or moments:
-            elapsed = time.monotonic() - started
-            if not outage_done and elapsed >= OUTAGE_AT:
-                slack.outage(status=500, seconds=OUTAGE_500_SECONDS)
-                slack.outage(status=429, seconds=OUTAGE_429_SECONDS, after=OUTAGE_500_SECONDS,
-                             retry_after=RETRY_AFTER)
-                outage_done = True
-            if moments and elapsed >= moments[0]:
-                moments.pop(0)
-                if monitor.kill():
-                    chaos.kills += 1
+        try:
+            moments = sorted(rng.uniform(3, FEED_SECONDS + 10) for _ in range(kills))
+            while time.monotonic() - started < FEED_SECONDS + 10 or moments:
+                if moments and time.monotonic() - started >= moments[0]:
+                    moments.pop(0)
+                    if monitor.kill():
+                        chaos.kills += 1
+                monitor.restart_if_dead()
+                time.sleep(0.05)
+            slack.after_answer = None
             monitor.restart_if_dead()
-            time.sleep(0.05)
-        slack.after_answer = None
-        monitor.restart_if_dead()
-        caught_up = wait_until_caught_up(folder / "chaos.db", feed, CATCH_UP_SECONDS)
-        stop_status = monitor.terminate()
+            caught_up = wait_until_caught_up(folder / "chaos.db", feed, CATCH_UP_SECONDS)
+            stop_status = monitor.terminate()
+        finally:
+            monitor.kill()  # whatever went wrong, leave no daemon behind
         duration = time.monotonic() - started
         return report(folder, feed, slack, monitor, chaos, caught_up, stop_status, duration)
 

@@ -50,6 +50,13 @@ BODY_TIMEOUT_SECONDS = 30.0
 # How long stop() lets requests in flight finish before it closes their sockets; well inside the
 # service's stop grace, so a SIGTERM is never held up by a client.
 STOP_TIMEOUT_SECONDS = 2.0
+# Connections served at once; beyond this a client is answered 503 at once instead of getting a
+# thread, so a flood of slow clients cannot exhaust the process.
+MAX_CONNECTIONS = 64
+_BUSY = (
+    b"HTTP/1.0 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Type: text/plain\r\n"
+    b"Content-Length: 5\r\nConnection: close\r\n\r\nbusy\n"
+)
 # A Content-Length of more digits than this is beyond any limit; int() of a 5,000-digit string
 # even raises ValueError.
 MAX_LENGTH_DIGITS = 18
@@ -167,12 +174,14 @@ class HttpServer:
         header_timeout: float = HEADER_TIMEOUT_SECONDS,
         body_timeout: float = BODY_TIMEOUT_SECONDS,
         stop_timeout: float = STOP_TIMEOUT_SECONDS,
+        max_connections: int = MAX_CONNECTIONS,
     ) -> None:
         self.host, self._requested_port = parse_listen(listen)
         self.max_body = max_body
         self.header_timeout = header_timeout
         self.body_timeout = body_timeout
         self.stop_timeout = stop_timeout
+        self.max_connections = max_connections
         self._routes: list[_Route] = []
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -281,7 +290,16 @@ class _Server(ThreadingHTTPServer):
 
     def process_request(self, request: Any, client_address: Any) -> None:
         with self._idle:
-            self._connections.add(request)
+            busy = len(self._connections) >= self.app.max_connections
+            if not busy:
+                self._connections.add(request)
+        if busy:
+            log.debug("%s: refused, %d connections open", client_address[0], len(self._connections))
+            with contextlib.suppress(OSError):
+                request.settimeout(1.0)
+                request.sendall(_BUSY)
+            self.shutdown_request(request)
+            return
         super().process_request(request, client_address)
 
     def shutdown_request(self, request: Any) -> None:

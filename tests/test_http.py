@@ -54,17 +54,23 @@ def client() -> Iterator[httpx.Client]:
         yield shared
 
 
+@contextlib.contextmanager
+def serving(app: HttpServer) -> Iterator[HttpServer]:
+    app.start()
+    try:
+        yield app
+    finally:
+        app.stop()
+
+
 @pytest.fixture
 def server() -> Iterator[HttpServer]:
     app = HttpServer("127.0.0.1:0", max_body=1024)
     app.route("POST", "/ingest/{topic}", echo)
     app.route("GET", "/items/{kind}/{name}", echo)
     app.route("get", "/boom", explode)
-    app.start()
-    try:
+    with serving(app):
         yield app
-    finally:
-        app.stop()
 
 
 def test_a_route_gets_path_parameters_query_headers_and_body(
@@ -276,12 +282,8 @@ def daemon_http(tmp_path: Path) -> Iterator[tuple[HttpServer, Store]]:
     store = daemon.store()
     store.migrate()
     store.save_incident(open_incident_at_noon())
-    app = build_http_server(daemon)
-    app.start()
-    try:
+    with serving(build_http_server(daemon)) as app:
         yield app, store
-    finally:
-        app.stop()
 
 
 def raw_exchange(server: HttpServer, request: bytes) -> bytes:
@@ -428,11 +430,8 @@ class Drip:
 def slow_server() -> Iterator[HttpServer]:
     app = HttpServer("127.0.0.1:0", header_timeout=0.5, body_timeout=0.5, stop_timeout=0.2)
     app.route("POST", "/ingest/{topic}", echo)
-    app.start()
-    try:
+    with serving(app):
         yield app
-    finally:
-        app.stop()
 
 
 def test_a_client_dripping_its_headers_is_cut_off_at_the_header_deadline(
@@ -499,3 +498,20 @@ def test_sigterm_is_not_held_up_by_a_slow_client(tmp_path: Path) -> None:
                 daemon.process.kill()
                 daemon.process.wait()
     assert "stopped" in daemon.log and "Traceback" not in daemon.log
+
+
+def test_a_flood_of_slow_clients_gets_503_beyond_the_connection_limit() -> None:
+    app = HttpServer("127.0.0.1:0", max_connections=2, stop_timeout=0.2)
+    app.route("GET", "/healthz", lambda request, params: Response.text(200, "ok"))
+    app.start()
+    drips = [Drip(app.port, b"GET /healthz HTTP/1.1\r\n", every=0.1) for _ in range(2)]
+    try:
+        with socket.create_connection(("127.0.0.1", app.port), timeout=5) as third:
+            third.sendall(b"GET /healthz HTTP/1.0\r\n\r\n")
+            assert third.recv(100).startswith(b"HTTP/1.0 503 ")
+        app.stop()
+        assert all(drip.cut_off.wait(5) for drip in drips)
+    finally:
+        app.stop()
+        for drip in drips:
+            drip.close()
