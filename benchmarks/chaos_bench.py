@@ -56,7 +56,9 @@ FEED_SECONDS = 165  # posts are published during this span
 # Negative posts pile up in these spans; the calm between is long enough for an incident to
 # resolve, so each storm is an incident of its own.
 STORMS = ((45, 58), (95, 108), (145, 158))
-GARBAGE_WINDOWS = ((20, 35), (120, 130))  # half the source's answers are garbage
+# Half the source's answers are garbage in these spans (between storms: a bucket with a failed
+# poll is incomplete and judges nothing, and the detector must have warmed up by the first).
+GARBAGE_WINDOWS = ((68, 80), (120, 130))
 GARBAGE_ELSEWHERE = 0.02
 # Slack goes down right after it took the first incident's post: every call answers 500 for a
 # while, then 429 for a while.
@@ -73,7 +75,7 @@ lateness = "3s"
 
 [detection]
 detector = "level"
-warmup = "40s"
+warmup = "30s"
 min_negative = 8
 accumulate = "15s"
 level_half_life = "60s"
@@ -421,6 +423,7 @@ def report(
             "AND kind IN ('severity_up', 'escalated', 'acknowledged', 'resolved', 'reopened')")
     }
     polls = Counter(bool(r[0]) for r in db.execute("SELECT ok FROM polls"))
+    buckets = Counter(bool(r[0]) for r in db.execute("SELECT complete FROM buckets"))
     integrity = db.execute("PRAGMA integrity_check").fetchone()[0]
     db.close()
 
@@ -452,6 +455,8 @@ def report(
         "garbage": dict(sorted(feed.garbage.items())),
         "polls_ok": polls[True],
         "polls_failed": polls[False],
+        "buckets": buckets[True] + buckets[False],
+        "incomplete_buckets": buckets[False],
         "incidents": len(incidents),
         "posts_per_incident": sorted(Counter(posts[i] for i in incidents).items()),
         "notifications": dict(sorted(statuses.items())),
@@ -483,7 +488,9 @@ def print_report(seed: int, figures: dict[str, Any]) -> None:
     garbage = ", ".join(f"{kind} {n}" for kind, n in figures["garbage"].items())
     print(f"  source     {figures['source_answers']} answers, garbage: {garbage}; "
           f"polls ok {figures['polls_ok']}, failed {figures['polls_failed']}")
-    print(f"  incidents  {figures['incidents']}; top-level posts per incident: {posts or 'none'}")
+    print(f"  incidents  {figures['incidents']} from {len(STORMS)} storms ({figures['buckets']} "
+          f"buckets, {figures['incomplete_buckets']} incomplete); top-level posts per incident: "
+          f"{posts or 'none'}")
     print(f"  outbox     {figures['notifications']}; thread replies missing "
           f"{figures['replies_missing']}, doubled {figures['replies_doubled']}; charts missing "
           f"{figures['charts_missing']}, doubled {figures['charts_doubled']}")
@@ -522,20 +529,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kills", type=int, default=22, help="kill -9 at random moments")
     parser.add_argument("--answered-kills", type=int, default=6,
                         help="more kill -9 right after Slack accepted a post or an upload")
+    parser.add_argument("--keep", type=Path, help="keep each run's database and log here")
     args = parser.parse_args(argv)
     print(f"machine: {machine()}")
     failed = 0
     runs = []
     for seed in range(args.seed, args.seed + args.runs):
-        with tempfile.TemporaryDirectory(prefix="chaos-") as folder:
-            figures = run(seed, args.kills, args.answered_kills, Path(folder))
+        with tempfile.TemporaryDirectory(prefix="chaos-") as scratch:
+            folder = Path(scratch) if args.keep is None else args.keep / f"seed-{seed}"
+            folder.mkdir(parents=True, exist_ok=True)
+            figures = run(seed, args.kills, args.answered_kills, folder)
             print_report(seed, figures)
             problems = verdict(figures)
             if problems:
                 failed += 1
                 print("  NOT MET: " + "; ".join(problems))
                 print("  daemon log (last lines):")
-                print("\n".join((Path(folder) / "daemon.log").read_text().splitlines()[-30:]))
+                print("\n".join((folder / "daemon.log").read_text().splitlines()[-30:]))
         runs.append(figures)
     if len(runs) > 1:
         print_summary(runs)
