@@ -98,6 +98,8 @@ def check_token(client: WebClient, token_var: str) -> Identity:
         data = error.response.data if isinstance(error.response.data, Mapping) else {}
         status = int(getattr(error.response, "status_code", 0) or 0)
         code = str(data.get("error") or f"HTTP {status}")
+        if status >= 500 or status == 429:
+            raise SlackCheckError(f"auth.test failed: Slack answered HTTP {status}") from None
         message = PERMANENT_ERRORS.get(code, "auth.test failed: {code}").format(
             code=code, channel="", method="auth.test", detail=code
         )
