@@ -416,7 +416,9 @@ def cmd_incidents_list(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     incidents = store.incidents(args.topic)
     if args.json:
-        print(json.dumps([incident_json(i) for i in incidents], indent=2))
+        from monitor.export import incident_row
+
+        print(json.dumps([incident_row(i) for i in incidents], indent=2))
         return EXIT_OK
     if not incidents:
         print("no incidents" + (f" for {args.topic}" if args.topic else ""))
@@ -692,31 +694,6 @@ def open_store(settings: Settings) -> Store:
     store = Store(settings.monitor.database)
     store.migrate()
     return store
-
-
-def incident_json(incident: object) -> dict[str, object]:
-    from monitor.models import Incident
-
-    assert isinstance(incident, Incident)
-
-    def opt(value: datetime | None) -> str | None:
-        return value.isoformat() if value else None
-
-    return {
-        "id": incident.id,
-        "topic": incident.topic,
-        "status": incident.status.value,
-        # The incident's severity is the worst it reached; the current level rides along.
-        "severity": incident.peak_severity,
-        "current_severity": incident.severity,
-        "opened_at": incident.opened_at.isoformat(),
-        "acknowledged_at": opt(incident.acknowledged_at),
-        "acknowledged_by": incident.acknowledged_by,
-        "resolved_at": opt(incident.resolved_at),
-        "resolved_by": incident.resolved_by,
-        "feedback": incident.feedback,
-        "escalations": incident.escalations,
-    }
 
 
 def _short(value: datetime | None) -> str:

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal, TextIO
 
 from monitor.models import Incident
-from monitor.store import Store, iso
+from monitor.store import Store
 
 Table = Literal["buckets", "mentions", "incidents"]
 TABLES: tuple[Table, ...] = ("buckets", "mentions", "incidents")
@@ -31,7 +31,7 @@ COLUMNS: dict[Table, tuple[str, ...]] = {
         "engagement", "text",
     ),
     "incidents": (
-        "id", "topic", "status", "severity", "peak_severity", "opened_at", "acknowledged_at",
+        "id", "topic", "status", "severity", "current_severity", "opened_at", "acknowledged_at",
         "acknowledged_by", "resolved_at", "resolved_by", "feedback", "escalations", "reopened",
     ),
 }
@@ -51,7 +51,7 @@ def rows(
         else:
             for incident in reversed(store.incidents(topic)):
                 if start is None or (incident.resolved_at or incident.updated_at) >= start:
-                    yield _incident_row(incident)
+                    yield incident_row(incident)
 
 
 def write(out: TextIO, table: Table, data: Iterable[Row], fmt: Literal["csv", "json"]) -> int:
@@ -76,8 +76,8 @@ def _bucket_row(store: Store, judged: Any) -> Row:
     bucket = judged.bucket
     return {
         "topic": bucket.topic,
-        "start_at": iso(bucket.start_at),
-        "end_at": iso(bucket.end_at),
+        "start_at": bucket.start_at.isoformat(),
+        "end_at": bucket.end_at.isoformat(),
         "volume": bucket.volume,
         "negative": bucket.negative,
         "positive": bucket.positive,
@@ -106,7 +106,7 @@ def _mention_rows(store: Store, topic: str, start: datetime | None) -> Iterator[
                 "topic": stored.topic,
                 "source": m.source,
                 "id": m.id,
-                "created_at": iso(m.created_at),
+                "created_at": m.created_at.isoformat(),
                 "lang": m.lang,
                 "author": m.author,
                 "url": m.url,
@@ -118,17 +118,20 @@ def _mention_rows(store: Store, topic: str, start: datetime | None) -> Iterator[
         at += _MENTION_CHUNK
 
 
-def _incident_row(incident: Incident) -> Row:
+def incident_row(incident: Incident) -> Row:
+    """An incident as export and ``incidents list --json`` show it."""
+
     def opt(value: datetime | None) -> str | None:
-        return iso(value) if value else None
+        return value.isoformat() if value else None
 
     return {
         "id": incident.id,
         "topic": incident.topic,
         "status": incident.status.value,
-        "severity": incident.severity,
-        "peak_severity": incident.peak_severity,
-        "opened_at": iso(incident.opened_at),
+        # The incident's severity is the worst it reached; the current level rides along.
+        "severity": incident.peak_severity,
+        "current_severity": incident.severity,
+        "opened_at": incident.opened_at.isoformat(),
         "acknowledged_at": opt(incident.acknowledged_at),
         "acknowledged_by": incident.acknowledged_by,
         "resolved_at": opt(incident.resolved_at),

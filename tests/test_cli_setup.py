@@ -269,6 +269,22 @@ def test_run_with_a_refused_token_keeps_running_and_says_so_everywhere(
     assert "xoxb-wrong" not in daemon.log + health.text + status.stdout
 
 
+def test_a_reload_that_lacks_a_credential_is_rejected_like_a_broken_file(
+    tmp_path: Path, hn_api: str
+) -> None:
+    with FakeSlack() as fake:
+        config = daemon_config(tmp_path, hn_api, fake)
+        good = config.read_text(encoding="utf-8")
+        daemon = Daemon(config, env={"SLACK_BOT_TOKEN": fake.bot_token})
+        daemon.wait_for("Slack: connected")
+        config.write_text(good + '\n[[topics.sources]]\ntype = "webhook"\n', encoding="utf-8")
+        daemon.process.send_signal(signal.SIGHUP)
+        rejected = daemon.wait_for("reload rejected: topics[0].sources[1].secret_env")
+        daemon.wait_for("still running on the previous settings")
+        assert daemon.stop() == 0
+    assert "no acme/webhook secret: set SHITSTORM_WEBHOOK_SECRET" in rejected
+
+
 def test_a_failing_token_check_is_retried_every_minute_and_logs_the_recovery(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
