@@ -297,7 +297,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise ConfigError([*report.errors, "shitstorm run: not started (fix the above first)"])
     setup_logging(settings.monitor.log_level)
     for warning in report.warnings:
-        logging.getLogger("monitor.service").warning("%s", warning)
+        logging.getLogger("monitor.credentials").warning("%s", warning)
     return Daemon(settings).run()
 
 

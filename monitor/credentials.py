@@ -44,10 +44,12 @@ class CredentialReport:
     credentials: list[Credential]
     # Not errors: something optional is off (Slack buttons without a way to receive clicks).
     warnings: list[str]
+    # A credential that cannot be used as configured (a webhook secret with HTTP off).
+    unusable: list[str]
 
     @property
     def errors(self) -> list[str]:
-        return [f"{c.key}: {c.problem}" for c in self.credentials if c.problem]
+        return [f"{c.key}: {c.problem}" for c in self.credentials if c.problem] + self.unusable
 
 
 def check_credentials(
@@ -55,6 +57,7 @@ def check_credentials(
 ) -> CredentialReport:
     credentials: list[Credential] = []
     warnings: list[str] = []
+    unusable: list[str] = []
     slack = settings.slack
     if slack is not None:
         credentials.append(
@@ -91,13 +94,10 @@ def check_credentials(
                 purpose = f"{topic.name}/{source.source_name} {key.removesuffix('_env')}"
                 credentials.append(_lookup(f"{where}.{key}", var, purpose, environ))
             if source.type in PUSH_TYPES and not settings.http.enabled:
-                credentials.append(
-                    Credential(
-                        f"{where}.type", "-", f"{topic.name}/{source.source_name}", None,
-                        problem="a webhook needs the HTTP endpoint: set [http] enabled = true",
-                    )
+                unusable.append(
+                    f"{where}.type: a webhook needs the HTTP endpoint: set [http] enabled = true"
                 )
-    return CredentialReport(credentials, warnings)
+    return CredentialReport(credentials, warnings, unusable)
 
 
 def needed_keys(source: SourceSettings) -> list[str]:

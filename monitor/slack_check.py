@@ -192,6 +192,7 @@ def run_slack_test(
         return report
     report.add("ok", "token", f"{slack.token_env} ({token.origin}): {identity.describe()}")
     wanted = list(channels) or _configured_channels(settings)
+    # Delivery's own channel lookup and error wording: what fails here fails there the same way.
     alerter = SlackAlerter(client, slack.channel, upload_charts=slack.upload_charts)
     ids = {}
     for channel in wanted:
