@@ -154,12 +154,16 @@ def token_check_due(check: Check | None, now: datetime) -> bool:
     return now - check.checked_at >= (RECHECK_EVERY if check.ok else RETRY_EVERY)
 
 
-def needed_scopes(slack: SlackSettings, channels: Sequence[str]) -> dict[str, str]:
+def needed_scopes(
+    slack: SlackSettings, channels: Sequence[str], *, private: bool = False
+) -> dict[str, str]:
     """Scope → why it is needed, for these settings (see deploy/slack-app-manifest.yaml)."""
     needed = {"chat:write": "post and update incident messages"}
     if slack.upload_charts:
         needed["files:write"] = "upload the chart into the thread (upload_charts = true)"
     needed["channels:history"] = "find an earlier post after a crash"
+    if private:
+        needed["groups:history"] = "the same in private channels"
     if any(not CHANNEL_ID.match(channel) for channel in channels):
         needed["channels:read"] = "resolve channel names to ids (or configure channel ids)"
     if slack.allowed_group:
@@ -194,12 +198,13 @@ def run_slack_test(
     wanted = list(channels) or _configured_channels(settings)
     # Delivery's own channel lookup and error wording: what fails here fails there the same way.
     alerter = SlackAlerter(client, slack.channel, upload_charts=slack.upload_charts)
-    ids = {}
+    ids, private = {}, False
     for channel in wanted:
-        channel_id = _check_channel(alerter, channel, report)
-        if channel_id is not None:
-            ids[channel] = channel_id
-    _check_scopes(identity, needed_scopes(slack, wanted), report)
+        found = _check_channel(alerter, channel, report)
+        if found is not None:
+            ids[channel], is_private = found
+            private = private or is_private
+    _check_scopes(identity, needed_scopes(slack, wanted, private=private), report)
     for channel, channel_id in ids.items():
         if post:
             _test_post(alerter, channel, channel_id, report)
@@ -217,7 +222,10 @@ def _configured_channels(settings: Settings) -> list[str]:
     return channels
 
 
-def _check_channel(alerter: SlackAlerter, channel: str, report: SlackTestReport) -> str | None:
+def _check_channel(
+    alerter: SlackAlerter, channel: str, report: SlackTestReport
+) -> tuple[str, bool] | None:
+    """The channel's id and whether it is private, when the bot can post there."""
     try:
         channel_id = alerter._resolve_channel(channel)
         info = alerter._call("conversations.info", channel, channel=channel_id)
@@ -236,7 +244,7 @@ def _check_channel(alerter: SlackAlerter, channel: str, report: SlackTestReport)
         )
         return None
     report.add("ok", channel, f"{kind} {channel_id}, the bot is a member")
-    return channel_id
+    return channel_id, bool(data.get("is_private"))
 
 
 def _check_scopes(identity: Identity, needed: Mapping[str, str], report: SlackTestReport) -> None:

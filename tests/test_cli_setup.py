@@ -7,6 +7,7 @@ import io
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -205,6 +206,19 @@ def test_slack_test_names_each_problem_and_exits_1(
     assert out.splitlines()[-1] == "3 problem(s) to fix"
 
 
+def test_slack_test_asks_for_the_private_channel_scopes_a_private_channel_needs(
+    tmp_path: Path, clean_env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    scopes = ["chat:write", "files:write", "channels:history", "channels:read"]
+    with FakeSlack(channels={"war-room": "G0WARROOM"}, scopes=scopes) as fake:
+        clean_env.setenv("SLACK_BOT_TOKEN", fake.bot_token)
+        config = str(write_settings(tmp_path, slack_table(fake, "#war-room"), TOPIC))
+        assert main(["slack", "test", "--config", config, "--dry-run"]) == 1
+    out = capsys.readouterr().out
+    assert "ok    #war-room  private channel G0WARROOM, the bot is a member" in out
+    assert "missing groups:history (the same in private channels)" in out
+
+
 def test_slack_test_with_a_bad_token_or_none(
     tmp_path: Path, clean_env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -219,6 +233,13 @@ def test_slack_test_with_a_bad_token_or_none(
         out = capsys.readouterr().out
     assert "FAIL  token" in out and "the bot token (SLACK_BOT_TOKEN) is invalid" in out
     assert "xoxb-revoked" not in out
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    unreachable = slack_table().replace("[slack]", f'[slack]\napi_url = "http://127.0.0.1:{port}/api/"')
+    config = str(write_settings(tmp_path, unreachable, TOPIC))
+    assert main(["slack", "test", "--config", config]) == 1
+    assert f"cannot reach Slack at http://127.0.0.1:{port}/api/" in capsys.readouterr().out
     no_slack = str(write_settings(tmp_path, TOPIC))
     assert main(["slack", "test", "--config", no_slack]) == 1
     assert "no [slack] table" in capsys.readouterr().out
