@@ -24,10 +24,12 @@ from tests.support import TOPIC, write_settings
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """The folder holding the kept demo database ``demo.db`` and its settings ``demo.db.toml``."""
     folder = tmp_path_factory.mktemp("demo")
+    shown = io.StringIO()
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(folder)
-        patch.setattr("sys.stdout", io.StringIO())
+        patch.setattr("sys.stdout", shown)
         assert main(["demo", "--keep", "demo.db"]) == 0
+    (folder / "shown.txt").write_text(shown.getvalue(), encoding="utf-8")
     yield folder
 
 
@@ -45,9 +47,13 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     return code, out, err
 
 
-def test_demo_keep_tells_how_to_read_its_database_and_will_not_overwrite(
+def test_demo_shows_the_storm_and_tells_how_to_read_its_kept_database(
     demo: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    shown = (demo / "shown.txt").read_text(encoding="utf-8")
+    assert "NEW INCIDENT" in shown and "#acmegate" in shown
+    assert "Kept the demo database in demo.db and its settings in demo.db.toml" in shown
+    assert "shitstorm --config demo.db.toml incidents show 1" in shown
     monkeypatch.chdir(demo)
     code, _, err = run(capsys, "demo", "--keep", "demo.db")
     assert code == 2 and "demo.db exists; choose a new file" in err

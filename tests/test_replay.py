@@ -215,3 +215,4 @@ def test_demo_shows_the_bundled_storm(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "NEW INCIDENT" in result.stdout
     assert "#acmegate" in result.stdout
+    assert not list(tmp_path.iterdir())  # nothing left behind without --keep
