@@ -39,6 +39,7 @@ METADATA_EVENT_TYPE: Final = "shitstorm_incident"
 FEEDBACK_LABELS: Final[Mapping[str, str]] = {
     "not_a_shitstorm": "Not a shitstorm",
     "expected_campaign": "Expected (campaign)",
+    "confirmed_storm": "Confirmed storm",
 }
 
 MAX_BLOCKS: Final = 50

@@ -22,12 +22,11 @@ from itertools import pairwise
 from pathlib import Path
 from typing import TextIO
 
-from tqdm import tqdm
-
 from alerts.incidents import IncidentPolicy, advance
 from detectors import Decision, DetectionSettings, build_detector
 from monitor import nab
 from monitor.models import Bucket, Incident
+from monitor.progress import progress as progress_of
 
 # Inputs shorter than this finish before a progress bar would be worth drawing.
 _PROGRESS_MIN_ROWS = 5000
@@ -109,7 +108,7 @@ def replay(
     last_resolved: Incident | None = None
     rows: list[BacktestRow] = []
     show = progress and len(series) >= _PROGRESS_MIN_ROWS
-    for start_at, value in tqdm(series, disable=not show, unit="bucket", leave=False):
+    for start_at, value in progress_of(series, label=topic, unit="bucket", enabled=show):
         count = round(value)
         bucket = Bucket(topic, start_at, start_at + width, count, count, 0)
         decision = detector.observe(bucket)

@@ -29,9 +29,10 @@ from alerts.console import ConsoleAlerter
 from alerts.interactions import Action
 from monitor import pipeline, sdnotify
 from monitor.actions import SlackGroupMembers, apply_action
+from monitor.credentials import load_checked_settings
 from monitor.secrets import read_secret
 from monitor.sentiment import Scorer, build_scorer
-from monitor.settings import ConfigError, Settings, TopicSettings, load_settings
+from monitor.settings import ConfigError, Settings, TopicSettings
 from monitor.sources import PUSH_TYPES, source_class
 from monitor.sources.base import USER_AGENT, Source, SourceSettings, TopicTerms
 from monitor.store import Store
@@ -150,6 +151,7 @@ class Daemon:
         self.http: Any = None
         self.socket_mode: Any = None
         self.group_members: SlackGroupMembers | None = None
+        self._slack_announce = False
 
     @property
     def settings(self) -> Settings:
@@ -196,6 +198,11 @@ class Daemon:
             id="maintain",
             next_run_time=start + timedelta(minutes=1),
         )
+        if settings.slack is not None:
+            self._slack_announce = True  # at start and after each reload
+            self.scheduler.add_job(
+                self._check_slack, "interval", seconds=30, id="slack-check", next_run_time=start
+            )
         interval = sdnotify.watchdog_interval(self.environ)
         if interval is not None:
             # Fed from the scheduler itself: a hung scheduler stops feeding and gets restarted.
@@ -245,6 +252,18 @@ class Daemon:
         removed = pipeline.prune(self.store(), self.settings, self.clock())
         if removed:
             log.info("retention: removed %d old rows", removed)
+
+    def _check_slack(self) -> None:
+        """Slack's ``auth.test``: at start, on reload, every minute while it fails, hourly else."""
+        from monitor import slack_check
+
+        slack, store, now = self.settings.slack, self.store(), self.clock()
+        if slack is None or not (
+            self._slack_announce or slack_check.token_check_due(store.check("slack"), now)
+        ):
+            return
+        announce, self._slack_announce = self._slack_announce, False
+        slack_check.record_token_check(store, slack, self.environ, now, announce=announce)
 
     def _watchdog(self) -> None:
         sdnotify.watchdog(self.environ)
@@ -329,7 +348,7 @@ class Daemon:
         """Re-read settings.toml; on errors keep running on the old settings."""
         sdnotify.reloading(time.monotonic_ns() // 1000, self.environ)
         try:
-            settings = load_settings(self.settings.path, self.environ)
+            settings = load_checked_settings(self.settings.path, self.environ)
         except ConfigError as exc:
             for problem in exc.problems:
                 log.error("reload rejected: %s", problem)

@@ -120,6 +120,13 @@ MIGRATIONS: list[str] = [
     CREATE INDEX notifications_by_incident ON notifications (incident_id, alerter, status);
     CREATE INDEX silences_by_topic ON silences (topic, end_at);
     """,
+    # 3: the daemon's start-up checks (the Slack token), for `status` and /healthz.
+    """
+    CREATE TABLE checks (
+        name TEXT PRIMARY KEY, ok INTEGER NOT NULL, detail TEXT NOT NULL,
+        checked_at TEXT NOT NULL, failing_since TEXT
+    );
+    """,
 ]
 
 
@@ -155,6 +162,27 @@ class JudgedBucket:
     expected_high: float | None
     # The detector's sentence on it ("… vs … expected; …"), for people asking why.
     reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Silence:
+    id: int
+    topic: str
+    start_at: datetime
+    end_at: datetime
+    reason: str | None
+    created_by: str | None
+
+
+@dataclass(frozen=True)
+class Check:
+    """The latest result of one of the daemon's checks (``"slack"``: the bot token)."""
+
+    name: str
+    ok: bool
+    detail: str
+    checked_at: datetime
+    failing_since: datetime | None
 
 
 class Store:
@@ -381,6 +409,12 @@ class Store:
     def first_mention_at(self, topic: str) -> datetime | None:
         row = self.conn.execute(
             "SELECT min(created_at) FROM mentions WHERE topic = ?", (topic,)
+        ).fetchone()
+        return from_iso(row[0])
+
+    def last_mention_at(self, topic: str) -> datetime | None:
+        row = self.conn.execute(
+            "SELECT max(created_at) FROM mentions WHERE topic = ?", (topic,)
         ).fetchone()
         return from_iso(row[0])
 
@@ -736,6 +770,46 @@ class Store:
             (topic, iso(at), iso(at)),
         ).fetchone()
         return None if row is None else (_at(row[0]), row[1])
+
+    def silences(self, active_at: datetime | None = None) -> list[Silence]:
+        """All silences, newest first; with ``active_at``, only those covering that instant."""
+        sql = "SELECT id, topic, start_at, end_at, reason, created_by FROM silences"
+        params: tuple[Any, ...] = ()
+        if active_at is not None:
+            sql += " WHERE start_at <= ? AND end_at > ?"
+            params = (iso(active_at), iso(active_at))
+        rows = self.conn.execute(sql + " ORDER BY id DESC", params).fetchall()
+        return [Silence(r[0], r[1], _at(r[2]), _at(r[3]), r[4], r[5]) for r in rows]
+
+    def end_silence(self, silence_id: int, at: datetime) -> None:
+        """End a silence at ``at`` (kept as a record of who silenced what, and for how long)."""
+        self.conn.execute(
+            "UPDATE silences SET end_at = ? WHERE id = ?", (iso(at), silence_id)
+        )
+
+    # -- checks ------------------------------------------------------------------------------
+
+    def save_check(self, name: str, ok: bool, detail: str, at: datetime) -> None:
+        """Record a check's latest result; ``failing_since`` keeps when it started failing."""
+        with self.transaction():
+            row = self.conn.execute(
+                "SELECT ok, failing_since FROM checks WHERE name = ?", (name,)
+            ).fetchone()
+            since = None if ok else (row[1] if row and not row[0] and row[1] else iso(at))
+            self.conn.execute(
+                "INSERT OR REPLACE INTO checks (name, ok, detail, checked_at, failing_since) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (name, int(ok), detail, iso(at), since),
+            )
+
+    def check(self, name: str) -> Check | None:
+        row = self.conn.execute(
+            "SELECT name, ok, detail, checked_at, failing_since FROM checks WHERE name = ?",
+            (name,),
+        ).fetchone()
+        if row is None:
+            return None
+        return Check(row[0], bool(row[1]), row[2], _at(row[3]), from_iso(row[4]))
 
     # -- retention ---------------------------------------------------------------------------
 
