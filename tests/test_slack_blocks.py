@@ -36,6 +36,12 @@ def oversized_payload() -> dict[str, Any]:
         drivers=[{"term": "#" + "w" * 1000, "count": i, "lift": 1.5} for i in range(1000)],
         split={"source": {f"src{i}" * 50: i for i in range(500)},
                "lang": {f"l{i}" * 50: i for i in range(500)}},
+        opening={"start_at": "2026-11-26T07:35:00+00:00", "end_at": "2026-11-26T07:40:00+00:00",
+                 "reason": huge},
+        escalation={"mention": "<@U1> " * 2000, "count": 1, "max": 3,
+                    "next_at": "2026-11-26T08:20:00+00:00"},
+        silenced={"until": "2026-11-26T12:00:00+00:00", "reason": huge},
+        timezone="America/Argentina/ComodRivadavia",
     )
 
 
@@ -46,6 +52,8 @@ def test_an_oversized_payload_stays_within_slack_limits() -> None:
                                    feedback="x" * 5000)
         blocks = incident_blocks(snapshot)
         assert block_kit_problem(blocks) is None
+        header = blocks[0]["text"]["text"]
+        assert "4/6 storm" in header  # a long topic name is cut, not the levels
         assert len(json.dumps(blocks)) < 40_000
         assert 0 < len(incident_text(snapshot)) <= 3000
         for kind in NotificationKind:
