@@ -628,7 +628,7 @@ def _thread_reply_text(kind: NotificationKind, payload: Mapping[str, Any]) -> st
         level = (severity_label(now) if now >= peak
                  else f"{severity_label(now)} (peaked {severity_label(peak)})")
         return (f"📣 {who}*Still not acknowledged*{nth}: severity {level}. Please take a look."
-                f"{reason_text}\n_{escape(paging_text(payload, mention or None))}_")
+                f"{reason_text}\n_{paging_text(payload, mention or None)}_")
     if kind is NotificationKind.ACKNOWLEDGED:
         return f"👀 {actor} is on it."
     if kind is NotificationKind.RESOLVED:

@@ -163,15 +163,10 @@ def _reason(store: Store, topic: str, current: JudgedBucket | None) -> str:
 
 
 def _opening(opening: JudgedBucket | None) -> dict[str, Any] | None:
-    if opening is None:
+    numbers = _current(opening)
+    if opening is None or numbers is None:
         return None
-    bucket = opening.bucket
-    return {
-        "start_at": iso(bucket.start_at),
-        "end_at": iso(bucket.end_at),
-        "reason": opening.reason or "",
-        "severity": opening.severity,
-    }
+    return {**numbers, "reason": opening.reason or "", "severity": opening.severity}
 
 
 def _current(current: JudgedBucket | None) -> dict[str, Any] | None:
