@@ -261,7 +261,7 @@ def headline(payload: Mapping[str, Any]) -> str:
     peak, now = levels(payload)
     if incident.get("status") == "resolved":
         return f"Resolved: {topic} — peaked {severity_label(peak)}"
-    prefix = "Reopened: shitstorm" if incident.get("reopened") else "Shitstorm"
+    prefix = "Reopened: Shitstorm" if incident.get("reopened") else "Shitstorm"
     rising = payload.get("trend") == "rising"
     if now >= peak:
         return f"{prefix} on {topic} — {severity_label(now)}{', rising' if rising else ''}"
