@@ -78,11 +78,18 @@ def _draw(axes: Axes, points: list[tuple[datetime, Mapping[str, Any]]], width: f
         column = [_number(row, key) for _, row in points]
         return [*column, column[-1]]
 
-    axes.fill_between(edges, 0, values("expected_high"), step="post", color=BAND, alpha=0.2,
-                      linewidth=0, label="usual range of negative posts" if labels else None)
     if volume:
-        axes.step(edges, values("volume"), where="post", color=VOLUME, linewidth=1,
-                  label="all posts" if labels else None)
+        # All posts on their own axis: a big brand's volume would flatten the negative line.
+        right = axes.twinx()
+        right.step(edges, values("volume"), where="post", color=VOLUME, linewidth=1,
+                   alpha=0.8, label="all posts (right axis)" if labels else None)
+        right.set_ylim(bottom=0)
+        right.set_ylabel("all posts per bucket", color=VOLUME)
+        right.tick_params(axis="y", colors=VOLUME)
+        axes.set_zorder(right.get_zorder() + 1)  # the negative line above the grey one
+        axes.patch.set_visible(False)
+    axes.fill_between(edges, 0, values("expected_high"), step="post", color=BAND, alpha=0.25,
+                      linewidth=0, label="usual range of negative posts" if labels else None)
     axes.step(edges, values("negative"), where="post", color=NEGATIVE, linewidth=2,
               label="negative posts" if labels else None)
     flagged = gap = False
@@ -125,6 +132,7 @@ def render_chart(payload: Mapping[str, Any], *, width_px: int = 1000,
     dpi = 100
     figure = Figure(figsize=(width_px / dpi, height_px / dpi), dpi=dpi)
     overview, main = figure.subplots(2, 1, height_ratios=(1, 3))
+    main.set_zorder(1)
 
     _draw(overview, points, width, volume=False, labels=False)
     overview.axvspan(_x(close[0][0]), _x(close[-1][0]) + width, color="#000000", alpha=0.06,
@@ -140,17 +148,20 @@ def render_chart(payload: Mapping[str, Any], *, width_px: int = 1000,
         main.axvline(_x(opened_at), color=NEGATIVE, linewidth=1, linestyle=":")
         # Left of the line when the storm is young and the line near the right edge.
         late = opened_at - close[0][0] > (close[-1][0] - close[0][0]) * 0.7
-        main.annotate(f"opened {format_clock(opened_at, zone)}", (_x(opened_at), 1.0),
-                      xycoords=("data", "axes fraction"), xytext=(-4 if late else 4, -14),
+        # At the foot of the line: the top is where the storm's peak is drawn.
+        main.annotate(f"opened {format_clock(opened_at, zone)}", (_x(opened_at), 0.0),
+                      xycoords=("data", "axes fraction"), xytext=(-4 if late else 4, 4),
                       textcoords="offset points", color=NEGATIVE, fontsize=9,
                       ha="right" if late else "left")
     label = format_clock(points[-1][0], zone).split(" ", 1)[1]
     main.set_title(headline(payload), fontsize=11, loc="left")
-    main.set_ylabel("posts per bucket")
+    main.set_ylabel("negative posts per bucket", color=NEGATIVE)
     main.set_xlabel(f"time ({label})")
     _time_axis(main, zone)
-    main.legend(loc="upper left", fontsize=8, frameon=False)
-    figure.tight_layout()
+    handles = [h for axes in figure.axes for h in axes.get_legend_handles_labels()[0]]
+    figure.legend(handles=handles, loc="lower center", ncols=len(handles), fontsize=8,
+                  frameon=False)
+    figure.tight_layout(rect=(0, 0.04, 1, 1))
 
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")
