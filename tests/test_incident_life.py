@@ -251,3 +251,20 @@ def test_the_message_stays_right_through_the_incident_life(
 def _line(text: str, label: str) -> str:
     return next((line for line in text.splitlines() if line.startswith(f"*{label}")), "")
 
+
+
+def test_a_topic_with_its_own_time_zone_is_told_in_it(tmp_path: Path) -> None:
+    from alerts.slack_blocks import incident_blocks
+    from monitor.report import incident_payload
+    from tests.support import open_incident_at_noon
+
+    settings = settings_in(tmp_path, BASE_SETTINGS.replace(
+        'lateness = "10s"', 'lateness = "10s"\ntimezone = "Europe/Berlin"'),
+        TOPIC.replace('languages = ["en"]', 'languages = ["en"]\ntimezone = "America/New_York"'))
+    store = Store(settings.monitor.database)
+    store.migrate()
+    incident = store.save_incident(open_incident_at_noon())
+    payload = incident_payload(store, settings, settings.topic("acme"), incident, at(12, 5))
+    assert payload["timezone"] == "America/New_York"
+    text = json.dumps(incident_blocks(payload), ensure_ascii=False)
+    assert "Mon 02 Mar 07:00 EST" in text and "CET" not in text and "UTC" not in text
