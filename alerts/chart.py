@@ -12,7 +12,7 @@ buckets of that hour fall), and every time is in the topic's time zone.
 from __future__ import annotations
 
 import io
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
@@ -92,18 +92,31 @@ def _draw(axes: Axes, points: list[tuple[datetime, Mapping[str, Any]]], width: f
                       linewidth=0, label="usual range of negative posts" if labels else None)
     axes.step(edges, values("negative"), where="post", color=NEGATIVE, linewidth=2,
               label="negative posts" if labels else None)
-    flagged = gap = False
-    for x, (_, row) in zip(times, points, strict=True):
-        if row.get("anomalous"):
-            axes.axvspan(x, x + width, color=NEGATIVE, alpha=0.12, linewidth=0,
-                         label="flagged as storm" if labels and not flagged else None)
-            flagged = True
-        if row.get("complete") is False:
-            axes.axvspan(x, x + width, color="#000000", alpha=0.07, hatch="//", linewidth=0,
-                         label="gap (a source failed)" if labels and not gap else None)
-            gap = True
+    for i, (start, end) in enumerate(_runs(times, points, width,
+                                           lambda r: bool(r.get("anomalous")))):
+        axes.axvspan(start, end, color=NEGATIVE, alpha=0.12, linewidth=0,
+                     label="flagged as storm" if labels and i == 0 else None)
+    for i, (start, end) in enumerate(_runs(times, points, width,
+                                           lambda r: r.get("complete") is False)):
+        axes.axvspan(start, end, color="#000000", alpha=0.07, hatch="//", linewidth=0,
+                     label="gap (a source failed)" if labels and i == 0 else None)
     axes.set_ylim(bottom=0)
     axes.grid(True, alpha=0.25)
+
+
+def _runs(times: list[float], points: list[tuple[datetime, Mapping[str, Any]]], width: float,
+          marked: Callable[[Mapping[str, Any]], bool]) -> list[tuple[float, float]]:
+    """Consecutive marked buckets as ``(start, end)`` spans: one shaded area per run, not one
+    per bucket (a long storm would otherwise draw hundreds)."""
+    runs: list[tuple[float, float]] = []
+    for x, (_, row) in zip(times, points, strict=True):
+        if not marked(row):
+            continue
+        if runs and abs(runs[-1][1] - x) < width / 2:
+            runs[-1] = (runs[-1][0], x + width)
+        else:
+            runs.append((x, x + width))
+    return runs
 
 
 def _time_axis(axes: Axes, zone: tzinfo) -> None:
