@@ -150,7 +150,10 @@ def _people(
     if kind is NotificationKind.ESCALATED:
         parts.append(f"paging {oncall or 'on-call'}")
     lines = _wrap(" · ".join(parts), indent=3) if parts else []
-    paging = paging_text(payload, oncall)
+    # Where there is no button, say which command does what the button does.
+    incident_id = incident.get("id")
+    how = f" (shitstorm incidents ack {incident_id} --by NAME)" if incident_id is not None else ""
+    paging = paging_text(payload, oncall or "on-call", how=how)
     if paging:
         lines.extend(_wrap(f"→ {paging}", indent=5))
     return lines

@@ -321,10 +321,12 @@ def now_text(payload: Mapping[str, Any]) -> str:
     return text
 
 
-def paging_text(payload: Mapping[str, Any], mention: str | None = None) -> str:
+def paging_text(payload: Mapping[str, Any], mention: str | None = None, *,
+                how: str = "") -> str:
     """What acknowledging does, and who is paged next and when, for the incident's state.
 
-    ``mention`` is how to name on-call (Slack markup by default; the console passes plain).
+    ``mention`` is how to name on-call (Slack markup by default; the console passes plain);
+    ``how`` says how to acknowledge where there is no button (the console's CLI command).
     """
     incident = _incident(payload)
     status = incident.get("status") or "open"
@@ -344,17 +346,18 @@ def paging_text(payload: Mapping[str, Any], mention: str | None = None) -> str:
         return ("Acknowledged: nobody is paged for it any more. Resolve it when it is over, "
                 f"or mark it if it was no shitstorm.{resolves}")
     if _mapping(payload, "silenced"):
-        return "Acknowledge to show you are on it; nobody is paged while the topic is silenced."
+        return (f"Acknowledge{how} to show you are on it; nobody is paged while the topic is "
+                "silenced.")
     count, most = _int(escalation.get("count")), _int(escalation.get("max"), -1)
     next_at = parse_at(escalation.get("next_at"))
     if next_at is not None:
         nth = f" (escalation {count + 1} of {most})" if most > 0 else ""
-        return (f"Acknowledge to stop the paging: until someone does, {who} is paged again at "
-                f"{format_clock(next_at, zone)}{nth}.")
+        return (f"Acknowledge{how} to stop the paging: until someone does, {who} is paged "
+                f"again at {format_clock(next_at, zone)}{nth}.")
     if most >= 0 and count >= most:
         sent = f"{who} was paged {count}×" if count else "nobody is paged for this topic"
-        return f"Acknowledge to show you are on it: {sent}, and no more pages will be sent."
-    return "Acknowledge to show you are on it and stop the paging."
+        return f"Acknowledge{how} to show you are on it: {sent}, and no more pages will be sent."
+    return f"Acknowledge{how} to show you are on it and stop the paging."
 
 
 def silence_text(payload: Mapping[str, Any]) -> str:

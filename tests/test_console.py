@@ -26,8 +26,8 @@ def test_new_incident_says_what_where_how_bad_why_and_shows_posts_and_drivers() 
     assert ("Now (09:05 CET): 130 negative posts in the last 15 min vs 9.6 expected (13.5×); "
             "65% negative vs 18% usual") in flat
     assert "since Thu 26 Nov 08:35 CET (30m) · trend rising" in out
-    assert ("Acknowledge to stop the paging: until someone does, @S0ONCALL is paged again at "
-            "09:10 CET (escalation 1 of 3).") in flat
+    assert ("Acknowledge (shitstorm incidents ack 7 --by NAME) to stop the paging: until "
+            "someone does, @S0ONCALL is paged again at 09:10 CET (escalation 1 of 3).") in flat
     assert "#boykott (31 posts, 12× usual)" in out
     assert "mastodon 30 · hackernews 12  |  de 35 · en 7" in out
     assert "“ACME hat mein Geld genommen" in out and "https://social.example/@wut/1" in out
