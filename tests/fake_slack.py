@@ -604,16 +604,23 @@ def sample_payload(**overrides: Any) -> dict[str, Any]:
     payload: dict[str, Any] = {
         "topic": "acme",
         "channel": None,
+        "timezone": "Europe/Berlin",
         "incident": {"id": 7, "status": "open", "severity": 4, "peak_severity": 4,
                      "opened_at": "2026-11-26T07:35:00+00:00",
                      "updated_at": "2026-11-26T08:05:00+00:00",
                      "acknowledged_at": None, "acknowledged_by": None, "resolved_at": None,
                      "resolved_by": None, "feedback": None, "reopened": False,
                      "escalations": 0},
+        "opening": {"start_at": "2026-11-26T07:35:00+00:00", "end_at": "2026-11-26T07:40:00+00:00",
+                    "reason": "19 negative mentions in the last 5 min vs 3 expected (6.3×); "
+                              "54% negative vs 18% usual", "severity": 2},
         "reason": "42 negative mentions vs 9 expected (4.7×); 61% negative vs 18% usual",
         "current": {"start_at": "2026-11-26T08:00:00+00:00",
                     "end_at": "2026-11-26T08:05:00+00:00",
                     "volume": 69, "negative": 42, "share": 0.61},
+        "recent": {"start_at": "2026-11-26T07:50:00+00:00", "end_at": "2026-11-26T08:05:00+00:00",
+                   "negative": 130, "volume": 200, "expected": 9.6, "expected_high": 21.0,
+                   "share": 0.65, "severity": 4},
         "expected": {"negative": 9.0, "negative_high": 15.2, "share": 0.18},
         "trend": "rising",
         "totals": {"volume": 310, "negative": 190, "peak_negative": 60,
@@ -632,6 +639,9 @@ def sample_payload(**overrides: Any) -> dict[str, Any]:
                     {"term": "geld", "count": 18, "lift": 6.0}],
         "split": {"source": {"mastodon": 30, "hackernews": 12}, "lang": {"de": 35, "en": 7}},
         "series": series,
+        "escalation": {"mention": "<!subteam^S0ONCALL>", "count": 0, "max": 3, "every_s": 900,
+                       "next_at": "2026-11-26T08:10:00+00:00"},
+        "auto_resolve": {"after_s": 10800, "at": "2026-11-26T11:05:00+00:00"},
     }
     payload.update(overrides)
     return payload
