@@ -46,12 +46,15 @@ def render_incident(
     )
     # The console block's first line announces a notification; a summary line replaces it.
     body = render(notification).split("\n")[1:]
+    # The level now is in the body's first line ("peaked … · now …"), as in Slack.
     header = (
         f"incident #{incident.id} · {incident.topic} · {incident.status.value} · "
-        f"peak {severity_label(incident.peak_severity)}, now {severity_label(incident.severity)}"
+        f"peak {severity_label(incident.peak_severity)}"
     )
-    lines = [header, *body, "", "timeline (UTC):"]
+    zone = settings.zone(settings.topic(incident.topic))
+    lines = [header, *body, "", "timeline:"]
     for at, kind, actor in store.incident_events(incident.id):
-        lines.append(f"  {at:%Y-%m-%d %H:%M}  {kind.replace('_', ' ')}"
+        local = at.astimezone(zone)
+        lines.append(f"  {local:%Y-%m-%d %H:%M %Z}  {kind.replace('_', ' ')}"
                      + (f" by {actor}" if actor else ""))
     return "\n".join(lines)

@@ -113,11 +113,12 @@ def test_incidents_show_prints_what_the_slack_message_says(
     assert lines[0].startswith("incident #1 · acme · open · peak ")
     text = "\n".join(lines)
     # The same parts as the Slack message: why, the numbers, drivers, split and top posts.
-    assert "why:" in text and "negative mentions in the last" in text
+    assert "Why it opened" in text and "negative mentions in the last" in text
+    assert "Now (" in text
     assert "driving:" in text and "#acmegate" in text
     assert "sources:" in text and "mastodon" in text and "de " in text
     assert "top posts:" in text and "“" in text
-    timeline = lines[lines.index("timeline (UTC):") + 1 :]
+    timeline = lines[lines.index("timeline:") + 1 :]
     assert timeline[0].endswith("opened") and any("escalated" in x for x in timeline)
     missing = run(capsys, "--config", str(demo / "demo.db.toml"), "incidents", "show", "99")
     assert missing[0] == 2 and "no incident #99" in missing[2]
