@@ -486,3 +486,25 @@ def test_status_shows_how_far_the_stream_has_read(session: Session) -> None:
     text = render_status(session.store, session.settings, NOW)
     assert "acme/jetstream                   streaming, read up to" in text
     assert "(59s behind)" in text
+
+
+def test_an_incident_no_longer_quotes_a_post_its_author_deleted(tmp_path: Path) -> None:
+    from monitor.models import Mention, Sentiment
+    from monitor.report import incident_payload
+    from tests.support import at, open_incident_at_noon
+
+    settings = settings_in(tmp_path, BASE_SETTINGS, TOPIC)
+    store = Store(settings.monitor.database)
+    store.migrate()
+    negative = Sentiment(Label.NEGATIVE, -0.8, "en")
+    posts = [
+        Mention("jetstream", uri(rkey), at(12, 1), f"Acme is awful {rkey}", "en")
+        for rkey in ("keep", "gone")
+    ]
+    store.save_mentions("acme", [(m, negative) for m in posts], at(12, 2))
+    assert store.mark_deleted([("acme", "jetstream", uri("gone"))], at(12, 3)) == 1
+    assert store.mark_deleted([("acme", "jetstream", uri("gone"))], at(12, 4)) == 0
+    incident = store.save_incident(open_incident_at_noon())
+    payload = incident_payload(store, settings, settings.topics[0], incident, at(12, 5))
+    assert [post["text"] for post in payload["top_posts"]] == ["Acme is awful keep"]
+    assert store.count("acme", at(12), at(12, 5))[1] == 2  # it still counted
