@@ -508,3 +508,18 @@ def test_an_incident_no_longer_quotes_a_post_its_author_deleted(tmp_path: Path) 
     payload = incident_payload(store, settings, settings.topics[0], incident, at(12, 5))
     assert [post["text"] for post in payload["top_posts"]] == ["Acme is awful keep"]
     assert store.count("acme", at(12), at(12, 5))[1] == 2  # it still counted
+
+
+def test_the_benchmark_reads_every_event_and_stores_the_matches(tmp_path: Path) -> None:
+    import json
+    import random
+
+    from benchmarks.jetstream_bench import brand_names, measure, render_frames
+
+    brands = brand_names(5, random.Random(1))
+    frames = [json.loads(f) for f in render_frames(300, brands, 1, T0, 1000, match_share=0.2)]
+    kinds = {f["kind"] for f in frames} | {f["commit"]["operation"] for f in frames if "commit" in f}
+    assert kinds >= {"commit", "create", "delete"}
+    sink, wall, cpu, stored, _ = measure(tmp_path, brands, 2000, 0, 3)
+    assert sink.events == 2000 and wall > 0 and cpu > 0
+    assert stored > 0
