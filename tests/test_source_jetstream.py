@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from monitor import pipeline
+from monitor.endpoints import health_problems
 from monitor.models import Label
 from monitor.probe import probe_sources
 from monitor.service import Runtime
@@ -486,6 +487,11 @@ def test_status_shows_how_far_the_stream_has_read(session: Session) -> None:
     text = render_status(session.store, session.settings, NOW)
     assert "acme/jetstream                   streaming, read up to" in text
     assert "(59s behind)" in text
+    # /healthz: a stream that has read recently is healthy; one stuck for long is not.
+    assert health_problems(session.store, session.settings, NOW, NOW) == []
+    later = NOW + timedelta(minutes=10)
+    problems = health_problems(session.store, session.settings, later, later)
+    assert any(p.startswith("acme/jetstream: last success") for p in problems)
 
 
 def test_an_incident_no_longer_quotes_a_post_its_author_deleted(tmp_path: Path) -> None:
@@ -518,7 +524,8 @@ def test_the_benchmark_reads_every_event_and_stores_the_matches(tmp_path: Path) 
 
     brands = brand_names(5, random.Random(1))
     frames = [json.loads(f) for f in render_frames(300, brands, 1, T0, 1000, match_share=0.2)]
-    kinds = {f["kind"] for f in frames} | {f["commit"]["operation"] for f in frames if "commit" in f}
+    kinds = {f["kind"] for f in frames}
+    kinds |= {f["commit"]["operation"] for f in frames if "commit" in f}
     assert kinds >= {"commit", "create", "delete"}
     sink, wall, cpu, stored, _ = measure(tmp_path, brands, 2000, 0, 3)
     assert sink.events == 2000 and wall > 0 and cpu > 0
