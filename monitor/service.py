@@ -1,8 +1,9 @@
 """The daemon: scheduler wiring, signals, HTTP endpoint; the only place that reads the clock.
 
 Three kinds of job run on one APScheduler: one ingest job per source of each topic, one
-evaluate job that closes due buckets, and one deliver job that empties the outbox. Each job
-thread opens its own SQLite connection. SIGTERM/SIGINT let the job in flight finish and
+evaluate job that closes due buckets, and one deliver job that empties the outbox. Streaming
+sources (Jetstream) are no jobs: each shared connection reads on a thread of its own
+(``monitor/streaming.py``). Each thread opens its own SQLite connection. SIGTERM/SIGINT let the job in flight finish and
 commit; SIGHUP re-reads settings.toml and keeps the old settings when the new file is broken.
 """
 

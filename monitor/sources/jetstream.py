@@ -61,6 +61,8 @@ REWIND = timedelta(seconds=5)
 # often enough to keep the lag far below 2 s, rarely enough that commits stay cheap.
 FLUSH_SECONDS = 0.5
 FLUSH_EVENTS = 5000
+# Connections lost this soon (seconds) after the previous loss wait before reconnecting.
+DROP_SPACING = 10.0
 # The hard cap the WebSocket library enforces, as a multiple of ``max_frame``: frames between
 # the two are skipped and logged; a frame beyond it closes the connection (memory stays bounded).
 HARD_CAP_FACTOR = 4
@@ -225,7 +227,6 @@ class JetstreamStream:
         self._rewind_us = rewind
         self._url_index = 0
         self._random = random.Random()
-        self.reconnects = 0
         # The newest event handled (stored or pending), and whether this connection read any.
         self._position_us: int | None = None
         self._read_since = False
@@ -245,6 +246,8 @@ class JetstreamStream:
     def run(self, sink: StreamSink, stop: threading.Event) -> None:
         """Read until ``stop`` is set: connect, read, reconnect with backoff, fail over."""
         attempt = 0
+        drops = 0  # connections lost in a row, each soon after the one before
+        dropped_at = -DROP_SPACING
         while not stop.is_set():
             url = self.settings.urls[self._url_index]
             try:
@@ -253,11 +256,15 @@ class JetstreamStream:
             except StreamClosed as closed:
                 if stop.is_set():
                     return
-                self.reconnects += 1
                 if closed.read_any:
-                    # Lost after reading: reconnect at once; the replay fills what we missed.
-                    log.warning("%s: %s; reconnecting", self.name, closed.message)
+                    # Lost after reading: reconnect at once, the replay fills what we missed;
+                    # only a server that keeps dropping us is given time (but no failure).
                     attempt = 0
+                    drops = drops + 1 if time.monotonic() - dropped_at < DROP_SPACING else 0
+                    dropped_at = time.monotonic()
+                    wait = self._backoff(drops - 1) if drops else 0.0
+                    log.warning("%s: %s; reconnecting in %.1fs", self.name, closed.message, wait)
+                    stop.wait(wait)
                     continue
                 error = closed.message
             except Exception as exc:  # a bug must not end the stream for good
