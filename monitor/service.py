@@ -4,7 +4,8 @@ Three kinds of job run on one APScheduler: one ingest job per source of each top
 evaluate job that closes due buckets, and one deliver job that empties the outbox. Streaming
 sources (Jetstream) are no jobs: each shared connection reads on a thread of its own
 (``monitor/streaming.py``). Each thread opens its own SQLite connection. SIGTERM/SIGINT let
-the job in flight finish and commit, and streams store their last batch; SIGHUP re-reads settings.toml and keeps the old settings when the new file is broken.
+the job in flight finish and commit, and streams store their last batch; SIGHUP re-reads
+settings.toml and keeps the old settings when the new file is broken.
 """
 
 from __future__ import annotations
