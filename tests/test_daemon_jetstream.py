@@ -7,8 +7,11 @@ from __future__ import annotations
 import socket
 import sqlite3
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+import pytest
 
 from monitor.sources.jetstream import micros
 from monitor.store import Store
@@ -39,6 +42,17 @@ idle_timeout = "60s"
     )
 
 
+@pytest.fixture
+def daemons() -> Iterator[list[Daemon]]:
+    """Daemons a test started; any still running when it ends (a failed test) are killed."""
+    started: list[Daemon] = []
+    yield started
+    for daemon in started:
+        if daemon.process.poll() is None:
+            daemon.process.kill()
+            daemon.process.communicate()
+
+
 def stored(path: Path) -> list[tuple[str, bool]]:
     """The stored mentions' ids and deleted flags (none before the daemon created its tables)."""
     if not path.exists():
@@ -54,7 +68,7 @@ def stored(path: Path) -> list[tuple[str, bool]]:
 
 
 def test_every_matching_post_is_stored_exactly_once_across_a_drop_and_a_restart(
-    tmp_path: Path,
+    tmp_path: Path, daemons: list[Daemon]
 ) -> None:
     fake = FakeJetstream()
     database = tmp_path / "monitor.db"
@@ -71,6 +85,7 @@ def test_every_matching_post_is_stored_exactly_once_across_a_drop_and_a_restart(
         fake.add(post(us(7), "m3", "ACME support is great"), post(us(8), "n2", "Acmeville"))
         fake.drop_after(4)  # the first connection is dropped mid-stream
         daemon = Daemon(config(tmp_path, url))
+        daemons.append(daemon)
         wait_for(lambda: len(stored(database)) == 3, timeout=20)
         fake.add(delete(us(9), "m1"))
         wait_for(lambda: (uri("m1"), True) in stored(database), timeout=10)
@@ -85,6 +100,7 @@ def test_every_matching_post_is_stored_exactly_once_across_a_drop_and_a_restart(
         # Posted while the daemon was down: the restart replays them from the stored cursor.
         fake.add(post(us(10), "m4", "acme is down again"), post(us(11), "n3", "unrelated"))
         daemon = Daemon(config(tmp_path, url))
+        daemons.append(daemon)
         wait_for(lambda: (uri("m4"), False) in stored(database), timeout=20)
         fake.add(post(us(12), "m5", "live: #ACME outage"))
         wait_for(lambda: (uri("m5"), False) in stored(database), timeout=10)
@@ -105,12 +121,13 @@ def test_every_matching_post_is_stored_exactly_once_across_a_drop_and_a_restart(
 
 
 def test_an_unreachable_stream_keeps_the_daemon_running_and_stopping_on_time(
-    tmp_path: Path,
+    tmp_path: Path, daemons: list[Daemon]
 ) -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         url = f"ws://127.0.0.1:{sock.getsockname()[1]}/subscribe"
     daemon = Daemon(config(tmp_path, url))
+    daemons.append(daemon)
     daemon.wait_for("jetstream: cannot connect to 127.0.0.1")
     daemon.wait_for("retrying in")
     started = time.monotonic()
