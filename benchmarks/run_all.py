@@ -36,6 +36,7 @@ SECTIONS = [
     Section("sentiment", "Sentiment: accuracy and speed", HERE / "sentiment_bench.py"),
     Section("detect", "Detection: storms caught, false alarms", HERE / "detect_bench.py"),
     Section("load", "Load: ingest throughput and steady memory", HERE / "load_bench.py"),
+    Section("jetstream", "Jetstream: events per second, memory, lag", HERE / "jetstream_bench.py"),
 ]
 
 

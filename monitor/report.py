@@ -55,6 +55,7 @@ def incident_payload(
         label=Label.NEGATIVE,
         order="most_negative",
         limit=STORM_SAMPLE,
+        include_deleted=False,
     )
     # The baseline ends a while before the first flagged bucket: a storm builds up before the
     # detector is sure, and its first posts must not count as "usual".
@@ -320,6 +321,7 @@ def _post(group: list[StoredMention]) -> dict[str, Any]:
         "lang": mention.lang,
         "sentiment": round(stored.sentiment, 3),
         "engagement": dict(mention.engagement),
+        "reply_to": mention.reply_to,
     }
 
 

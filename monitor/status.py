@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 from monitor.pipeline import silence_at
 from monitor.settings import Settings
+from monitor.sources import STREAM_TYPES
 from monitor.store import Silence, Store
 
 
@@ -36,6 +37,11 @@ def render_status(store: Store, settings: Settings, now: datetime) -> str:
                 lines.append(f"  {name:<32} not polled yet")
                 continue
             line = f"  {name:<32} ok {_ago(now, state.last_success_at)}"
+            if source.type in STREAM_TYPES and state.last_success_at is not None:
+                # A stream's last success is how far it has read: its lag behind the network.
+                behind = _ago(now, state.last_success_at).replace(" ago", " behind")
+                line = f"  {name:<32} streaming, read up to {state.last_success_at:%H:%M:%S} UTC"
+                line += f" ({behind})"
             if state.failing_since is not None:
                 line += f"  FAILING since {_ago(now, state.failing_since)}: {state.last_error}"
             if state.retry_at is not None and state.retry_at > now:

@@ -127,6 +127,12 @@ MIGRATIONS: list[str] = [
         checked_at TEXT NOT NULL, failing_since TEXT
     );
     """,
+    # 4: a post its author deleted keeps counting where it counted, but loses its text
+    # (deleted_at); replies name the post they answer (reply_to).
+    """
+    ALTER TABLE mentions ADD COLUMN deleted_at TEXT;
+    ALTER TABLE mentions ADD COLUMN reply_to TEXT;
+    """,
 ]
 
 
@@ -263,6 +269,7 @@ class Store:
                 json.dumps(dict(mention.engagement)) if mention.engagement else None,
                 sentiment.score,
                 sentiment.label.value,
+                mention.reply_to,
             )
             for mention, sentiment in scored
         ]
@@ -273,8 +280,8 @@ class Store:
             # The hot path of ingest: one prepared statement for the whole batch.
             self.conn.executemany(
                 "INSERT OR IGNORE INTO mentions (topic, source, id, created_at, fetched_at, "
-                "text, lang, author, url, engagement, sentiment, label) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "text, lang, author, url, engagement, sentiment, label, reply_to) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 rows,
             )
             return self.conn.total_changes - before
@@ -294,21 +301,69 @@ class Store:
         """
         with self.transaction():
             new = self.save_mentions(topic, scored, at)
-            self.conn.execute(
-                "INSERT INTO cursors (topic, source, cursor, updated_at) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT (topic, source) DO UPDATE SET cursor = excluded.cursor, "
-                "updated_at = excluded.updated_at",
-                (topic, source, cursor, iso(at)),
-            )
-            self.conn.execute(
-                "INSERT INTO polls (topic, source, at, ok, fetched, new, duration) "
-                "VALUES (?, ?, ?, 1, ?, ?, ?)",
-                (topic, source, iso(at), len(scored), new, duration),
-            )
-            self._upsert_source_state(
-                topic, source, last_success_at=iso(at), failing_since=None, retry_at=None
-            )
+            self._set_cursor(topic, source, cursor, at)
+            self._record_success(topic, source, at, len(scored), new, duration)
         return new
+
+    def save_stream_batch(
+        self,
+        topic: str,
+        source: str,
+        now: datetime,
+        position_at: datetime,
+        scored: Sequence[tuple[Mention, Sentiment]],
+        cursor: str,
+        *,
+        record_progress: bool,
+    ) -> int:
+        """Store what a stream read for one topic: mentions and cursor, atomically.
+
+        With ``record_progress`` the stream's position is also recorded as a successful poll at
+        ``position_at`` (stream time, not ``now``): a bucket counts as read past its end once
+        the stream has passed it, whenever that happened. Returns how many mentions were new.
+        """
+        with self.transaction():
+            new = self.save_mentions(topic, scored, now)
+            self._set_cursor(topic, source, cursor, now)
+            if record_progress:
+                self._record_success(topic, source, position_at, len(scored), new, None)
+        return new
+
+    def _set_cursor(self, topic: str, source: str, cursor: str | None, at: datetime) -> None:
+        self.conn.execute(
+            "INSERT INTO cursors (topic, source, cursor, updated_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (topic, source) DO UPDATE SET cursor = excluded.cursor, "
+            "updated_at = excluded.updated_at",
+            (topic, source, cursor, iso(at)),
+        )
+
+    def _record_success(
+        self, topic: str, source: str, at: datetime, fetched: int, new: int, duration: float | None
+    ) -> None:
+        self.conn.execute(
+            "INSERT INTO polls (topic, source, at, ok, fetched, new, duration) "
+            "VALUES (?, ?, ?, 1, ?, ?, ?)",
+            (topic, source, iso(at), fetched, new, duration),
+        )
+        self._upsert_source_state(
+            topic, source, last_success_at=iso(at), failing_since=None, retry_at=None
+        )
+
+    def mark_deleted(self, keys: Iterable[tuple[str, str, str]], at: datetime) -> int:
+        """Mark stored mentions, by ``(topic, source, id)``, deleted by their authors.
+
+        They keep counting in the buckets they counted in (they were said), but their text is
+        erased: alerts and the CLI must no longer quote what its author took back. Returns how
+        many stored mentions this marked; unknown or already deleted ones are left alone.
+        """
+        with self.transaction():
+            before = self.conn.total_changes
+            self.conn.executemany(
+                "UPDATE mentions SET deleted_at = ?, text = '' "
+                "WHERE topic = ? AND source = ? AND id = ? AND deleted_at IS NULL",
+                [(iso(at), topic, source, mention_id) for topic, source, mention_id in keys],
+            )
+            return self.conn.total_changes - before
 
     def save_failure(
         self,
@@ -489,13 +544,20 @@ class Store:
         label: Label | None = None,
         limit: int | None = None,
         order: str = "created_at",
+        include_deleted: bool = True,
     ) -> list[StoredMention]:
-        """Mentions created in ``[start, end)``; ``order`` is "created_at" or "most_negative"."""
+        """Mentions created in ``[start, end)``; ``order`` is "created_at" or "most_negative".
+
+        ``include_deleted=False`` leaves out posts their authors deleted (for quoting).
+        """
         sql = (
             "SELECT topic, source, id, created_at, text, lang, author, url, engagement, "
-            "sentiment, label FROM mentions WHERE topic = ? AND created_at >= ? AND created_at < ?"
+            "sentiment, label, reply_to FROM mentions "
+            "WHERE topic = ? AND created_at >= ? AND created_at < ?"
         )
         params: list[Any] = [topic, iso(start), iso(end)]
+        if not include_deleted:
+            sql += " AND deleted_at IS NULL"
         if label is not None:
             sql += " AND label = ?"
             params.append(label.value)
@@ -519,6 +581,7 @@ class Store:
                     author=r[6],
                     url=r[7],
                     engagement=json.loads(r[8]) if r[8] else {},
+                    reply_to=r[11],
                 ),
                 r[9],
                 Label(r[10]),
