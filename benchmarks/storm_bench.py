@@ -28,8 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.common import SHARED_DATA, machine  # noqa: E402
 from detectors import DetectionSettings  # noqa: E402
-
-SENSITIVITIES = ("fewer", "balanced", "more")
+from detectors.config import SENSITIVITIES  # noqa: E402
 from monitor import backtest, calibrate  # noqa: E402
 
 NAB_DIR = SHARED_DATA / "nab"

@@ -22,9 +22,10 @@ import statistics
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, tzinfo
+from typing import TextIO
 
 from alerts.incidents import ALERTING, IncidentPolicy, advance
-from detectors import DetectionSettings, build_detector
+from detectors import SENSITIVITIES, DetectionSettings, build_detector
 from monitor.models import Bucket, Incident, NotificationKind
 
 OPENING = frozenset({NotificationKind.OPENED, NotificationKind.REOPENED})
@@ -106,6 +107,8 @@ class StormResult:
     storm: PlannedStorm
     # From the storm's first extra post to the end of the bucket that paged (None: never).
     delay: timedelta | None
+    # The usual negative mentions per hour where the storm struck: how big the topic is then.
+    usual_per_hour: float = 0.0
 
     @property
     def caught(self) -> bool:
@@ -139,8 +142,12 @@ class CalibrationReport:
 def usual_counts(
     buckets: Sequence[Bucket], timezone: tzinfo
 ) -> tuple[list[float], list[float]]:
-    """Per bucket, the median negative and positive counts of the history at the same local
-    hour and weekday: what "the usual volume for that time of the week" means here."""
+    """Per bucket, the usual negative and positive counts of the history at the same local
+    hour and weekday: what "the usual volume for that time of the week" means here.
+
+    The usual count is the slot's mean with its highest and lowest tenth left out, so one
+    burst in the history does not make every storm at that hour look bigger.
+    """
     negative: dict[tuple[int, int], list[int]] = {}
     positive: dict[tuple[int, int], list[int]] = {}
     slots = []
@@ -151,14 +158,16 @@ def usual_counts(
         if bucket.complete:
             negative.setdefault(slot, []).append(bucket.negative)
             positive.setdefault(slot, []).append(bucket.positive)
-    # The median of a slot that is mostly zeros is zero; the mean keeps a small topic's
-    # storms from being sized as nothing.
-    def typical(values: list[int]) -> float:
-        return max(float(statistics.median(values)), statistics.fmean(values) / 2.0)
-
-    neg = {slot: typical(v) for slot, v in negative.items()}
-    pos = {slot: typical(v) for slot, v in positive.items()}
+    neg = {slot: _trimmed_mean(v) for slot, v in negative.items()}
+    pos = {slot: _trimmed_mean(v) for slot, v in positive.items()}
     return [neg.get(s, 0.0) for s in slots], [pos.get(s, 0.0) for s in slots]
+
+
+def _trimmed_mean(values: list[int], cut: float = 0.1) -> float:
+    ordered = sorted(values)
+    drop = int(len(ordered) * cut)
+    kept = ordered[drop : len(ordered) - drop] or ordered
+    return statistics.fmean(kept)
 
 
 # -- injecting storms -----------------------------------------------------------------------
@@ -377,12 +386,21 @@ def calibrate(
     if not storms:
         return report
     stormy = inject(buckets, storms, timezone, rng, confusion)
-    pages = [b.end_at for b, events in alerts_of(stormy, settings, timezone, policy)
-             if events & ALERTING]
+    pages = [
+        b.end_at for b, events in alerts_of(stormy, settings, timezone, policy) if events & ALERTING
+    ]
+    usual, _ = usual_counts(buckets, timezone)
+    index = {b.start_at: i for i, b in enumerate(buckets)}
+    per_hour = timedelta(hours=1) / buckets[0].width
     for storm in storms:
         end = storm.start_at + storm.shape.duration
         first = next((at for at in pages if storm.start_at < at <= end), None)
-        report.results.append(StormResult(storm, first - storm.start_at if first else None))
+        i = index[storm.start_at]
+        length = max(int(storm.shape.full_after / buckets[0].width), 1)
+        size = statistics.fmean(usual[i : i + length])
+        report.results.append(
+            StormResult(storm, first - storm.start_at if first else None, size * per_hour)
+        )
     return report
 
 
@@ -416,13 +434,24 @@ def summary_lines(report: CalibrationReport, shapes: Sequence[StormShape] = SHAP
         if not results:
             continue
         caught = [r for r in results if r.caught]
-        delays = sorted(r.delay for r in caught if r.delay is not None)
-        median = _minutes(statistics.median(delays)) if delays else "-"
+        delays = [r.delay.total_seconds() / 60 for r in caught if r.delay is not None]
+        median = f"{statistics.median(delays):.0f} min" if delays else "-"
         ever = sum(r.delay is not None for r in results)
         lines.append(
             f"{shape.name:10} caught {len(caught):3}/{len(results):<3} "
             f"({len(caught) / len(results):4.0%}) within {_minutes(shape.full_after)}, "
             f"median {median}; paged at all {ever}/{len(results)}"
+        )
+    sizes = [("small", 0.0, 12.0), ("medium", 12.0, 60.0), ("large", 60.0, math.inf)]
+    parts = []
+    for name, low, high in sizes:
+        found = [r for r in report.results if low <= r.usual_per_hour < high]
+        if found:
+            parts.append(f"{name} {sum(r.caught for r in found)}/{len(found)}")
+    if parts:
+        lines.append(
+            "caught by topic size (usual negatives per hour: small < 12 <= medium < 60 <= large): "
+            + ", ".join(parts)
         )
     lines.append(
         f"false pages without storms: {report.false_alarms} in {report.quiet_weeks:.1f} "
@@ -433,3 +462,49 @@ def summary_lines(report: CalibrationReport, shapes: Sequence[StormShape] = SHAP
 
 def _minutes(span: timedelta) -> str:
     return f"{span.total_seconds() / 60:.0f} min"
+
+
+# -- the commands ----------------------------------------------------------------------------
+
+# Less history than this leaves no room for storms after the week the detector learns first.
+MIN_HISTORY = timedelta(days=9)
+
+
+def print_calibration(
+    buckets: Sequence[Bucket],
+    settings: DetectionSettings,
+    timezone: tzinfo,
+    stdout: TextIO,
+    *,
+    seeds: int = 3,
+    avoid: Sequence[tuple[datetime, datetime]] = (),
+) -> int:
+    """What each sensitivity would have done on ``buckets``: ``shitstorm calibrate`` and
+    ``backtest --inject``. Exit status 2 when the history is too short to say."""
+    span = buckets[-1].end_at - buckets[0].start_at if buckets else timedelta(0)
+    if span < MIN_HISTORY:
+        days = span / timedelta(days=1)
+        print(
+            f"error: {days:.1f} days of history; calibration needs at least "
+            f"{MIN_HISTORY.days} (a week to learn, then room for storms)",
+            file=stdout,
+        )
+        return 2
+    complete = sum(b.complete for b in buckets)
+    print(
+        f"{len(buckets)} buckets from {buckets[0].start_at:%Y-%m-%d} to "
+        f"{buckets[-1].end_at:%Y-%m-%d} ({complete / len(buckets):.0%} complete); storms of "
+        f"{len(SHAPES)} shapes every 2 days after the first week, {seeds} seed(s); a storm is "
+        f"caught when it pages by the time it reaches full strength",
+        file=stdout,
+    )
+    for name in SENSITIVITIES:
+        report = CalibrationReport()
+        for seed in range(seeds):
+            chosen_settings = replace(settings, sensitivity=name)
+            report.extend(calibrate(buckets, chosen_settings, timezone, seed=seed, avoid=avoid))
+        chosen = " (configured)" if name == settings.sensitivity else ""
+        print(f"\nsensitivity = {name!r}{chosen}:", file=stdout)
+        for line in summary_lines(report):
+            print(f"  {line}", file=stdout)
+    return 0

@@ -148,7 +148,24 @@ def _daemon_commands(command: CommandFactory) -> None:
     backtest.add_argument("--labels", type=Path, metavar="windows.json")
     backtest.add_argument("--plot", type=Path, metavar="FILE.png")
     backtest.add_argument("--no-progress", action="store_true")
+    backtest.add_argument(
+        "--inject",
+        action="store_true",
+        help="read the series as mention volume, give it a tone, inject storms and say what "
+        "each sensitivity would have caught",
+    )
     backtest.set_defaults(handler=cmd_backtest)
+    calibrate = command(
+        "calibrate",
+        "inject storms into a topic's stored history: what each sensitivity would have caught",
+    )
+    calibrate.add_argument("topic")
+    calibrate.add_argument(
+        "--since", type=_duration, default=timedelta(days=30), metavar="30d",
+        help="how much history, counted back from the topic's latest bucket (default 30d)",
+    )  # fmt: skip
+    calibrate.add_argument("--seeds", type=int, default=3, help="storm placements (default 3)")
+    calibrate.set_defaults(handler=cmd_calibrate)
     sentiment = command("sentiment", "score texts from stdin (one per line) or --eval a TSV")
     sentiment.add_argument("--lang", default="auto", choices=("auto", "de", "en"))
     sentiment.add_argument("--eval", type=Path, metavar="FILE.tsv", dest="eval_path")
@@ -496,6 +513,10 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     detection = DetectionSettings()
     if args.config or config_path(args).exists():
         detection = settings_from(args).detection
+    if args.inject:
+        from monitor.backtest import run_injected
+
+        return run_injected(args.series, detection, args.labels, sys.stdout)
     return run_backtest(
         args.series,
         output=args.output,
@@ -506,6 +527,26 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         progress=not args.no_progress,
         stdout=sys.stdout,
     )
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    from monitor.calibrate import print_calibration
+
+    settings = settings_from(args)
+    if not _known_topic(settings, args.topic, "calibrate"):
+        return EXIT_USAGE
+    topic = settings.topic(args.topic)
+    store = open_store(settings)
+    latest = store.last_bucket_end(topic.name)
+    if latest is None:
+        print(f"shitstorm calibrate: no stored buckets for {topic.name!r} yet", file=sys.stderr)
+        return EXIT_USAGE
+    buckets = [judged.bucket for judged in store.buckets(topic.name, latest - args.since)]
+    print(f"calibrating {topic.name!r} on its own history", file=sys.stdout)
+    return print_calibration(
+        buckets, settings.detection_for(topic), settings.zone(topic), sys.stdout,
+        seeds=max(args.seeds, 1),
+    )  # fmt: skip
 
 
 def cmd_sentiment(args: argparse.Namespace) -> int:

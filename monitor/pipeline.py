@@ -235,7 +235,7 @@ class Detectors:
             (
                 RIVER_VERSION,
                 f"state {STATE_VERSION}",
-                repr(self.settings.detection),
+                repr(self.settings.detection_for(topic)),
                 str(self.settings.zone(topic)),
                 str(self.settings.monitor.bucket),
             )
@@ -260,7 +260,9 @@ class Detectors:
                 log.warning("%s: saved detector state unreadable; rebuilding", topic.name)
                 detector = None
         if detector is None:
-            detector = build_detector(self.settings.detection, self.settings.zone(topic))
+            detector = build_detector(
+                self.settings.detection_for(topic), self.settings.zone(topic)
+            )
         # Catch up on buckets judged after the state was saved (or all of them when
         # rebuilding), so a restart never opens a blind warm-up window.
         replayed = 0

@@ -34,7 +34,7 @@ from monitor.actions import SlackGroupMembers, apply_action
 from monitor.credentials import load_checked_settings
 from monitor.secrets import read_secret
 from monitor.sentiment import Scorer, build_scorer
-from monitor.settings import ConfigError, Settings, TopicSettings, load_settings
+from monitor.settings import ConfigError, Settings, TopicSettings
 from monitor.sources import PUSH_TYPES, STREAM_TYPES, source_class
 from monitor.sources.base import USER_AGENT, Source, SourceSettings, TopicTerms
 from monitor.store import Store
