@@ -466,8 +466,10 @@ def _minutes(span: timedelta) -> str:
 
 # -- the commands ----------------------------------------------------------------------------
 
-# Less history than this leaves no room for storms after the week the detector learns first.
-MIN_HISTORY = timedelta(days=9)
+# Less history than this leaves no room for storms after the days the detector learns first.
+MIN_HISTORY = timedelta(days=4)
+# Storms are placed after the first week of history, or its first half when it is shorter.
+LEARN_FIRST = timedelta(days=7)
 
 
 def print_calibration(
@@ -486,23 +488,26 @@ def print_calibration(
         days = span / timedelta(days=1)
         print(
             f"error: {days:.1f} days of history; calibration needs at least "
-            f"{MIN_HISTORY.days} (a week to learn, then room for storms)",
+            f"{MIN_HISTORY.days} (days to learn, then room for storms)",
             file=stdout,
         )
         return 2
     complete = sum(b.complete for b in buckets)
+    skip = min(LEARN_FIRST, span / 2)
     print(
         f"{len(buckets)} buckets from {buckets[0].start_at:%Y-%m-%d} to "
         f"{buckets[-1].end_at:%Y-%m-%d} ({complete / len(buckets):.0%} complete); storms of "
-        f"{len(SHAPES)} shapes every 2 days after the first week, {seeds} seed(s); a storm is "
-        f"caught when it pages by the time it reaches full strength",
+        f"{len(SHAPES)} shapes every 2 days after the first {skip / timedelta(days=1):.1f} days, "
+        f"{seeds} seed(s); a storm is caught when it pages by the time it reaches full strength",
         file=stdout,
     )
     for name in SENSITIVITIES:
         report = CalibrationReport()
         for seed in range(seeds):
             chosen_settings = replace(settings, sensitivity=name)
-            report.extend(calibrate(buckets, chosen_settings, timezone, seed=seed, avoid=avoid))
+            report.extend(
+                calibrate(buckets, chosen_settings, timezone, seed=seed, avoid=avoid, skip=skip)
+            )
         chosen = " (configured)" if name == settings.sensitivity else ""
         print(f"\nsensitivity = {name!r}{chosen}:", file=stdout)
         for line in summary_lines(report):

@@ -530,6 +530,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
+    from alerts.incidents import DISMISSING_FEEDBACK
     from monitor.calibrate import print_calibration
 
     settings = settings_from(args)
@@ -542,10 +543,21 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         print(f"shitstorm calibrate: no stored buckets for {topic.name!r} yet", file=sys.stderr)
         return EXIT_USAGE
     buckets = [judged.bucket for judged in store.buckets(topic.name, latest - args.since)]
-    print(f"calibrating {topic.name!r} on its own history", file=sys.stdout)
+    # The topic's real incidents are real events, neither calm history nor false pages; those
+    # somebody called "not a shitstorm" stay in, as the false pages they were.
+    incidents = [
+        (incident.opened_at, incident.resolved_at or latest)
+        for incident in store.incidents(topic.name)
+        if incident.feedback not in DISMISSING_FEEDBACK
+    ]
+    print(
+        f"calibrating {topic.name!r} on its own history"
+        + (f", leaving out its {len(incidents)} incident(s)" if incidents else ""),
+        file=sys.stdout,
+    )
     return print_calibration(
         buckets, settings.detection_for(topic), settings.zone(topic), sys.stdout,
-        seeds=max(args.seeds, 1),
+        seeds=max(args.seeds, 1), avoid=incidents,
     )  # fmt: skip
 
 

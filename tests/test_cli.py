@@ -228,3 +228,22 @@ def test_export_buckets_mentions_and_incidents(
     assert incident["id"] == 1 and incident["severity"] >= 4
     unknown = run(capsys, "--config", config, "export", "buckets", "--topic", "nosuch")
     assert unknown[0] == 2 and "unknown topic 'nosuch'" in unknown[2]
+
+
+def test_calibrate_injects_storms_into_the_topics_own_history(
+    demo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = str(demo / "demo.db.toml")
+    code, out, err = run(capsys, "--config", config, "calibrate", "acme", "--seeds", "1")
+    assert code == 0, err
+    # The replayed storm is a real incident: left out, neither calm history nor a false page.
+    assert "calibrating 'acme' on its own history, leaving out its 1 incident(s)" in out
+    for name in ("fewer", "balanced", "more"):
+        assert f"sensitivity = {name!r}" in out
+    assert "sensitivity = 'balanced' (configured)" in out
+    assert out.count("false pages without storms: ") == 3
+    assert "viral " in out and "caught by topic size" in out
+    short = run(capsys, "--config", config, "calibrate", "acme", "--since", "2d")
+    assert short[0] == 2 and "calibration needs at least 4" in short[1]
+    unknown = run(capsys, "--config", config, "calibrate", "nosuch")
+    assert unknown[0] == 2 and "unknown topic 'nosuch'" in unknown[2]
