@@ -158,3 +158,23 @@ def test_nab_check_with_the_default_configuration() -> None:
     # without tone, still finds them (the check: >= 75 standard), not a target.
     scores = nab_scores()
     assert scores["standard"] >= 75.0
+
+
+def test_backtest_inject_reads_the_series_as_volume_and_says_what_each_sensitivity_catches(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from monitor.cli import main
+
+    series = write_series(tmp_path / "volume.csv", days=10)
+    assert main(["backtest", str(series), "--inject"]) == 0
+    out = capsys.readouterr().out
+    assert "read as mention volume, about 15% of it negative" in out
+    assert [line for line in out.splitlines() if line.startswith("sensitivity = ")] == [
+        "sensitivity = 'fewer':",
+        "sensitivity = 'balanced' (configured):",
+        "sensitivity = 'more':",
+    ]
+    assert "ramp" in out and "false pages without storms" in out
+    short = write_series(tmp_path / "short.csv", days=2)
+    assert main(["backtest", str(short), "--inject"]) == 2
+    assert "calibration needs at least" in capsys.readouterr().out
