@@ -531,6 +531,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="more kill -9 right after Slack accepted a post or an upload")
     parser.add_argument("--keep", type=Path, help="keep each run's database and log here")
     args = parser.parse_args(argv)
+    # A SIGTERM to the benchmark unwinds it, so the daemon it runs is killed too.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(143))
     print(f"machine: {machine()}")
     failed = 0
     runs = []
