@@ -265,6 +265,9 @@ class Daemon:
             self._slack_announce or slack_check.token_check_due(store.check("slack"), now)
         ):
             return
+        if "slack" in store.rate_limits(now):
+            return  # Slack asked for quiet (Retry-After): the check waits like every call
+
         announce, self._slack_announce = self._slack_announce, False
         slack_check.record_token_check(store, slack, self.environ, now, announce=announce)
 

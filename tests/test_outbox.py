@@ -18,7 +18,7 @@ from alerts.console import ConsoleAlerter
 from alerts.incidents import Transition
 from monitor import pipeline
 from monitor.models import Bucket, Incident, IncidentStatus, NotificationKind
-from monitor.service import build_alerters
+from monitor.service import Daemon, build_alerters
 from monitor.settings import Settings
 from monitor.store import Store
 from tests.fake_slack import FakeSlack
@@ -259,3 +259,17 @@ def test_a_chart_upload_that_failed_is_retried_until_it_is_in_the_thread_once(
     assert pipeline.deliver(store, settings, alerters, at(12, 30)) == 0
     [message] = slack.messages[slack.channel_id("#social-alerts") or ""]
     assert len(message.files) == 1
+
+
+def test_the_token_check_waits_out_a_rate_limit_too(tmp_path: Path, slack: FakeSlack) -> None:
+    settings = slack_settings(tmp_path, slack)
+    store = Store(settings.monitor.database)
+    store.migrate()
+    store.set_rate_limit("slack", at(12, 6), "chat.postMessage rate limited")
+    clock = [at(12, 5, 30)]
+    daemon = Daemon(settings, stdout=io.StringIO(), clock=lambda: clock[0], environ=ENV)
+    daemon._check_slack()  # a restart inside the Retry-After
+    assert not slack.calls_to("auth.test")
+    clock[0] = at(12, 6, 1)
+    daemon._check_slack()
+    assert len(slack.calls_to("auth.test")) == 1
