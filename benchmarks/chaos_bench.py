@@ -441,6 +441,7 @@ def report(
         charts.update(str(f.get("name")) for f in message.files)
     expected_charts = {f"incident-{i}-{n}.png" for i, n in chart_notifications}
     log_text = (folder / "daemon.log").read_text(errors="replace")
+    early = slack.calls_inside_retry_after()
     return {
         "kills": chaos.kills,
         "kills_after_slack_answered": chaos.kills_after_slack_answered,
@@ -467,7 +468,9 @@ def report(
         "slack_calls": len(slack.calls),
         "slack_failures": dict(sorted(Counter(
             c.status for c in slack.calls if c.status >= 400).items())),
-        "calls_inside_retry_after": slack.calls_inside_retry_after(),
+        "calls_inside_retry_after": len(early),
+        "early_calls": [f"{c.method} {c.at - limit.at:.2f} s after a 429 of {limit.method}"
+                        for c, limit in early],
         "integrity_check": integrity,
         "peak_rss": monitor.peak_rss,
         "tracebacks": log_text.count("Traceback"),
@@ -497,6 +500,8 @@ def print_report(seed: int, figures: dict[str, Any]) -> None:
     failures = ", ".join(f"{n} × {status}" for status, n in figures["slack_failures"].items())
     print(f"  slack      {figures['slack_calls']} calls ({failures or 'none'} during the outage), "
           f"{figures['calls_inside_retry_after']} inside another's Retry-After")
+    for early in figures["early_calls"]:
+        print(f"    too early: {early}")
     print(f"  database   integrity_check {figures['integrity_check']}; daemon peak RSS "
           f"{figures['peak_rss'] / MIB:.1f} MiB; tracebacks in its log {figures['tracebacks']}; "
           f"caught up {figures['caught_up']}; SIGTERM exit status {figures['stop_status']}")

@@ -20,7 +20,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 
 from alerts.base import AlertError
 from alerts.slack import _CHANNEL_ID as CHANNEL_ID
-from alerts.slack import PERMANENT_ERRORS, SlackAlerter
+from alerts.slack import PERMANENT_ERRORS, SlackAlerter, _retry_after
 from monitor.secrets import SecretLookup, read_secret
 from monitor.settings import Settings, SlackSettings
 from monitor.store import Check, Store
@@ -83,7 +83,15 @@ class SlackTestReport:
 
 
 class SlackCheckError(Exception):
-    """The token check failed; the message says why in words, never with the token."""
+    """The token check failed; the message says why in words, never with the token.
+
+    ``retry_after`` is Slack's ``Retry-After`` when it answered 429: a limit for the whole
+    workspace, which the outbox then honours too.
+    """
+
+    def __init__(self, message: str, retry_after: timedelta | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 def web_client(slack: SlackSettings, token: str | None) -> WebClient:
@@ -98,7 +106,12 @@ def check_token(client: WebClient, token_var: str) -> Identity:
         data = error.response.data if isinstance(error.response.data, Mapping) else {}
         status = int(getattr(error.response, "status_code", 0) or 0)
         code = str(data.get("error") or f"HTTP {status}")
-        if status >= 500 or status == 429:
+        if status == 429:
+            raise SlackCheckError(
+                "auth.test failed: Slack answered HTTP 429",
+                retry_after=_retry_after(error.response.headers),
+            ) from None
+        if status >= 500:
             raise SlackCheckError(f"auth.test failed: Slack answered HTTP {status}") from None
         message = PERMANENT_ERRORS.get(code, "auth.test failed: {code}").format(
             code=code, channel="", method="auth.test", detail=code
@@ -137,6 +150,8 @@ def record_token_check(
                                slack.token_env)
     except SlackCheckError as exc:
         store.save_check("slack", False, str(exc), now)
+        if exc.retry_after is not None:
+            store.set_rate_limit("slack", now + exc.retry_after, str(exc))
         log.error("Slack check failed: %s; alerts cannot reach Slack (retrying every %ds)",
                   exc, RETRY_EVERY.total_seconds())
     else:

@@ -244,12 +244,18 @@ class FakeSlack:
         with self._lock:
             self._outages.clear()
 
-    def calls_inside_retry_after(self) -> int:
-        """How many calls came while an earlier 429's ``Retry-After`` was still running."""
+    def calls_inside_retry_after(self) -> list[tuple[Call, Call]]:
+        """Each call that came while an earlier 429's ``Retry-After`` was still running, with
+        that 429."""
         with self._lock:
             calls = list(self.calls)
-        windows = [(c.at, c.at + (c.retry_after or 0)) for c in calls if c.status == 429]
-        return sum(1 for c in calls if any(start < c.at < end for start, end in windows))
+        limits = [c for c in calls if c.status == 429]
+        found = []
+        for call in calls:
+            limit = next((r for r in limits if r.at < call.at < r.at + (r.retry_after or 0)), None)
+            if limit is not None:
+                found.append((call, limit))
+        return found
 
     def calls_to(self, method: str) -> list[Call]:
         return [c for c in self.calls if c.method == method]

@@ -273,3 +273,14 @@ def test_the_token_check_waits_out_a_rate_limit_too(tmp_path: Path, slack: FakeS
     clock[0] = at(12, 6, 1)
     daemon._check_slack()
     assert len(slack.calls_to("auth.test")) == 1
+
+
+def test_a_token_check_answered_429_holds_back_the_outbox(
+    outbox: Outbox, slack: FakeSlack
+) -> None:
+    daemon = Daemon(outbox.settings, stdout=io.StringIO(), clock=lambda: at(12, 5), environ=ENV)
+    slack.fail_next("auth.test", status=429, retry_after=30)
+    daemon._check_slack()
+    assert outbox.deliver(at(12, 5, 20)) == 0
+    assert not slack.calls_to("chat.postMessage")
+    assert outbox.deliver(at(12, 5, 31)) == 1
