@@ -30,7 +30,7 @@ demo: install
 bench: install
 	$(BIN)/python benchmarks/run_all.py
 
-# kill -9, a Slack outage and garbage from the source, three seeds (about 8 minutes); `make
+# kill -9, a Slack outage and garbage from the source, three seeds (about ten minutes); `make
 # bench` runs one seed of it.
 chaos: install
 	$(BIN)/python benchmarks/chaos_bench.py --runs 3
