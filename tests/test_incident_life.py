@@ -128,7 +128,7 @@ def storm_lines() -> list[dict[str, Any]]:
     shape = [6, 10, 16, 24, 30, 30, 30, 24, 16, 10, 8, 6, 6, 5, 5, 4, 4, 4, 3, 3, 3]
     lines = []
     number = 0
-    for minute in range(STORM_AT + len(shape) + 40):
+    for minute in range(STORM_AT + len(shape) + 90):
         storm = shape[minute - STORM_AT] if STORM_AT <= minute < STORM_AT + len(shape) else 0
         calm_negative = 1 if minute % 5 == 0 else 0
         texts = ["I like Acme, really nice product"] * 3 + [
