@@ -34,6 +34,7 @@ from monitor.sentiment import Scorer, build_scorer
 from monitor.settings import ConfigError, Settings, TopicSettings, load_settings
 from monitor.sources import PUSH_TYPES, source_class
 from monitor.sources.base import USER_AGENT, Source, SourceSettings, TopicTerms
+from monitor.sources.limits import source_client
 from monitor.store import Store
 
 log = logging.getLogger("monitor.service")
@@ -94,12 +95,8 @@ def build_source(topic: TopicSettings, settings: SourceSettings) -> Source:
 
 
 def http_client(settings: SourceSettings) -> httpx.Client:
-    seconds = settings.timeout.total_seconds()
-    return httpx.Client(
-        timeout=httpx.Timeout(seconds, connect=min(seconds, 10.0)),
-        headers={"User-Agent": USER_AGENT},
-        follow_redirects=True,
-    )
+    """The source's client: its per-read timeout, whole-answer deadline and size cap."""
+    return source_client(settings.timeout, settings.limits, headers={"User-Agent": USER_AGENT})
 
 
 @dataclass

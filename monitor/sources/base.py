@@ -20,6 +20,13 @@ import httpx
 
 from monitor.models import Mention
 from monitor.secrets import read_secret
+from monitor.sources.limits import (
+    ByteSize,
+    DeadlineExceeded,
+    ResponseLimits,
+    ResponseTooLarge,
+    format_size,
+)
 
 USER_AGENT = "shitstorm-monitor/0.1 (+https://github.com/shitstorm-monitor)"
 
@@ -44,6 +51,17 @@ class SourceError(Exception):
         self.retry_after = retry_after
 
 
+# Bounds of the shared keys: below MIN_INTERVAL a poll loop only burns rate limits; a timeout
+# shorter than MIN_TIMEOUT fails every poll; MAX_RESPONSE keeps four threads well under the
+# unit's MemoryMax.
+MIN_INTERVAL = timedelta(seconds=1)
+MIN_TIMEOUT = timedelta(seconds=1)
+MAX_PAGES = 1000
+MIN_RESPONSE = 1024
+MAX_RESPONSE = 256 * 1024 * 1024
+DEFAULT_MAX_RESPONSE = ByteSize(10 * 1024 * 1024)
+
+
 @dataclass(frozen=True, kw_only=True)
 class SourceSettings:
     """Keys every source accepts. Subclasses add their own; a field without default is required."""
@@ -56,7 +74,13 @@ class SourceSettings:
     base_url: str = ""
     # How many pages one poll may follow before it stops and continues next time.
     max_pages: int = 5
+    # httpx's timeout, which bounds each network read (and connecting) ...
     timeout: timedelta = timedelta(seconds=20)
+    # ... and the deadline for a whole answer, redirects included: a slow drip cannot hold a
+    # poll longer than this.
+    deadline: timedelta = timedelta(seconds=60)
+    # The largest answer read, counted after decompression (a gzip bomb stops here).
+    max_response_size: ByteSize = DEFAULT_MAX_RESPONSE
     # How far back the very first poll (no cursor yet) reaches, so a new topic does not pull
     # years of history into its first buckets.
     lookback: timedelta = timedelta(hours=1)
@@ -65,9 +89,53 @@ class SourceSettings:
     def source_name(self) -> str:
         return self.name or self.type
 
+    @property
+    def limits(self) -> ResponseLimits:
+        return ResponseLimits(self.deadline, self.max_response_size)
+
     def problems(self) -> list[tuple[str, str]]:
         """Cross-field checks beyond types, as ``(key, message)`` pairs. None by default."""
         return []
+
+    def common_problems(self) -> list[tuple[str, str]]:
+        """The checks of the keys every source shares (subclasses keep to :meth:`problems`)."""
+        found = []
+        if self.interval < MIN_INTERVAL:
+            found.append(("interval", f"must be at least {MIN_INTERVAL.total_seconds():g}s"))
+        for key in ("timeout", "deadline"):
+            if getattr(self, key) < MIN_TIMEOUT:
+                found.append((key, f"must be at least {MIN_TIMEOUT.total_seconds():g}s"))
+        if self.timeout > self.deadline:
+            found.append(("timeout", f"must not be longer than deadline ({self.deadline})"))
+        if not 1 <= self.max_pages <= MAX_PAGES:
+            found.append(("max_pages", f"must be between 1 and {MAX_PAGES}"))
+        if not MIN_RESPONSE <= self.max_response_size <= MAX_RESPONSE:
+            found.append(
+                (
+                    "max_response_size",
+                    f"must be between {format_size(MIN_RESPONSE)} and {format_size(MAX_RESPONSE)}",
+                )
+            )
+        if self.lookback < timedelta(0):
+            found.append(("lookback", "must not be negative"))
+        if self.base_url and (problem := url_problem(self.base_url)):
+            found.append(("base_url", problem))
+        return found
+
+
+def url_problem(value: str) -> str | None:
+    """Why ``value`` is not an absolute http(s) URL with a host, or None when it is one.
+
+    >>> url_problem("https://example.org/api/"), url_problem("example.org")
+    (None, "expected an http:// or https:// URL, got 'example.org'")
+    """
+    try:
+        url = httpx.URL(value)
+    except (httpx.InvalidURL, TypeError, ValueError):
+        return f"not a URL: {value!r}"
+    if url.scheme not in ("http", "https") or not url.host:
+        return f"expected an http:// or https:// URL, got {value!r}"
+    return None
 
 
 @dataclass(frozen=True)
@@ -184,10 +252,8 @@ def send(
             data=data,
             auth=httpx.USE_CLIENT_DEFAULT if auth is None else auth,
         )
-    except httpx.TimeoutException:
-        raise SourceError(source, f"timed out fetching {url}") from None
     except httpx.HTTPError as exc:
-        raise SourceError(source, f"cannot fetch {url}: {exc.__class__.__name__}") from None
+        raise transport_error(source, url, exc, detail=False) from None
 
 
 def fetch(
@@ -206,12 +272,24 @@ def fetch(
     """
     try:
         response = client.get(url, params=params, headers=headers)
-    except httpx.TimeoutException:
-        raise SourceError(source, f"timed out fetching {url}") from None
     except httpx.HTTPError as exc:
-        raise SourceError(source, f"cannot fetch {url}: {exc.__class__.__name__}: {exc}") from None
+        raise transport_error(source, url, exc, detail=True) from None
     check_status(response, source, now, default_backoff=default_backoff)
     return response
+
+
+def transport_error(source: str, url: str, exc: httpx.HTTPError, *, detail: bool) -> SourceError:
+    """The SourceError for a request that got no usable answer.
+
+    Our own limits say what they are; httpx's text is added only with ``detail``, because it can
+    echo a header value such as a token.
+    """
+    if isinstance(exc, DeadlineExceeded | ResponseTooLarge):
+        return SourceError(source, f"gave up on {url}: {exc}")
+    if isinstance(exc, httpx.TimeoutException):
+        return SourceError(source, f"timed out fetching {url}")
+    text = f": {exc}" if detail else ""
+    return SourceError(source, f"cannot fetch {url}: {exc.__class__.__name__}{text}")
 
 
 def check_status(

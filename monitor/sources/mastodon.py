@@ -32,6 +32,7 @@ from monitor.sources.base import (
     parse_instant,
     require_secret,
     send,
+    url_problem,
 )
 from monitor.sources.html_text import html_to_text
 
@@ -70,8 +71,8 @@ class MastodonSettings(SourceSettings):
             found.append(("tag", f"a hashtag has no spaces: {self.tag!r}"))
         if not 1 <= self.limit <= MAX_LIMIT:
             found.append(("limit", f"must be between 1 and {MAX_LIMIT}"))
-        if urlsplit(self.instance).scheme not in ("http", "https"):
-            found.append(("instance", f"must be an http(s) URL, not {self.instance!r}"))
+        if problem := url_problem(self.instance):
+            found.append(("instance", problem))
         return found
 
 

@@ -32,6 +32,7 @@ from monitor.sources.base import (
     json_body,
     retry_after_from,
     send,
+    url_problem,
 )
 from monitor.sources.window import ListingPosition, latest
 
@@ -58,10 +59,13 @@ class RedditSettings(SourceSettings):
     subreddits: list[str] = field(default_factory=list)
 
     def problems(self) -> list[tuple[str, str]]:
+        found = []
         bad = [name for name in self.subreddits if not re.fullmatch(r"[A-Za-z0-9_]{2,21}", name)]
         if bad:
-            return [("subreddits", f"not subreddit names (write them without r/): {bad}")]
-        return []
+            found.append(("subreddits", f"not subreddit names (write them without r/): {bad}"))
+        if problem := url_problem(self.auth_url):
+            found.append(("auth_url", problem))
+        return found
 
 
 def search_terms(terms: list[str] | tuple[str, ...]) -> list[str]:

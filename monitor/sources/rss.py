@@ -23,7 +23,14 @@ import feedparser
 import httpx
 
 from monitor.models import Mention
-from monitor.sources.base import PollResult, SourceError, SourceSettings, TopicTerms, fetch
+from monitor.sources.base import (
+    PollResult,
+    SourceError,
+    SourceSettings,
+    TopicTerms,
+    fetch,
+    url_problem,
+)
 from monitor.sources.html_text import html_to_text
 
 # Hosts whose ``/url?url=<target>`` links are redirect wrappers (Google Alerts uses them).
@@ -38,9 +45,8 @@ class FeedSettings(SourceSettings):
     url: str
 
     def problems(self) -> list[tuple[str, str]]:
-        if urlsplit(self.url).scheme not in ("http", "https") or not urlsplit(self.url).netloc:
-            return [("url", f"must be an http(s) URL, not {self.url!r}")]
-        return []
+        problem = url_problem(self.url)
+        return [("url", problem)] if problem else []
 
 
 @dataclass(frozen=True)
