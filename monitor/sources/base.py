@@ -106,7 +106,7 @@ class SourceSettings:
             if getattr(self, key) < MIN_TIMEOUT:
                 found.append((key, f"must be at least {MIN_TIMEOUT.total_seconds():g}s"))
         if self.timeout > self.deadline:
-            found.append(("timeout", f"must not be longer than deadline ({self.deadline})"))
+            found.append(("timeout", f"must not be longer than deadline ({self.deadline.total_seconds():g}s)"))
         if not 1 <= self.max_pages <= MAX_PAGES:
             found.append(("max_pages", f"must be between 1 and {MAX_PAGES}"))
         if not MIN_RESPONSE <= self.max_response_size <= MAX_RESPONSE:
