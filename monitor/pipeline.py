@@ -10,7 +10,7 @@ import logging
 import pickle
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from importlib.metadata import version
 
@@ -26,7 +26,14 @@ from monitor.secrets import read_secret
 from monitor.sentiment import Scorer
 from monitor.settings import Settings, TopicSettings
 from monitor.sources import PUSH_TYPES
-from monitor.sources.base import Source, SourceError, SourceSettings
+from monitor.sources.base import (
+    EARLIEST_PLAUSIBLE,
+    MAX_CLOCK_SKEW,
+    Source,
+    SourceError,
+    SourceSettings,
+    plausible,
+)
 from monitor.store import Store
 
 log = logging.getLogger("monitor.pipeline")
@@ -59,6 +66,10 @@ def incident_policy(settings: Settings) -> IncidentPolicy:
 # -- ingest ------------------------------------------------------------------------------------
 
 
+# Texts longer than this are cut before scoring and storing (see :func:`cap_text`).
+MAX_TEXT_CHARS = 20_000
+
+
 @dataclass(frozen=True)
 class PollOutcome:
     ok: bool
@@ -68,6 +79,8 @@ class PollOutcome:
     skipped_backoff: bool = False
     rate_limit: str | None = None
     newest: Mention | None = None
+    # Items not stored: malformed, or dated where no remote clock can be believed.
+    skipped: int = 0
 
 
 def ingest(
@@ -93,7 +106,8 @@ def ingest(
     started = time.perf_counter()
     try:
         result = source.poll(client, store.cursor(topic.name, name), now)
-        scored = [(m, scorer.score(m.text, m.lang)) for m in result.mentions]
+        mentions, misdated = screen(result.mentions, now)
+        scored = [(m, scorer.score(m.text, m.lang)) for m in mentions]
         new = store.save_poll(
             topic.name, name, now, scored, result.cursor, time.perf_counter() - started
         )
@@ -114,6 +128,15 @@ def ingest(
     metrics.LAST_SUCCESS.labels(topic.name, name).set(now.timestamp())
     if result.skipped:
         log.warning("%s/%s: skipped %d malformed items", topic.name, name, result.skipped)
+    if misdated:
+        log.warning(
+            "%s/%s: skipped %d items dated after now + %s or before %s (remote clock not trusted)",
+            topic.name,
+            name,
+            misdated,
+            MAX_CLOCK_SKEW,
+            EARLIEST_PLAUSIBLE.date(),
+        )
     log.info(
         "%s/%s: polled %d mentions, %d new%s",
         topic.name,
@@ -135,10 +158,37 @@ def ingest(
                 state.failing_since,
                 now,
             )
-    newest = max(result.mentions, key=lambda m: m.created_at, default=None)
+    newest = max(mentions, key=lambda m: m.created_at, default=None)
     return PollOutcome(
-        ok=True, fetched=len(result.mentions), new=new, rate_limit=result.rate_limit, newest=newest
+        ok=True,
+        fetched=len(result.mentions),
+        new=new,
+        rate_limit=result.rate_limit,
+        newest=newest,
+        skipped=result.skipped + misdated,
     )
+
+
+def screen(mentions: Sequence[Mention], now: datetime) -> tuple[list[Mention], int]:
+    """What a source delivered, fit to score and store, and how many items were dropped.
+
+    Items whose created time the remote clock got absurdly wrong are dropped (a bucket cannot
+    hold them, see :func:`monitor.sources.base.plausible`), and texts are capped.
+    """
+    kept = [cap_text(m) for m in mentions if plausible(m.created_at, now)]
+    return kept, len(mentions) - len(kept)
+
+
+def cap_text(mention: Mention) -> Mention:
+    """The mention with its text cut to ``MAX_TEXT_CHARS``, marked as cut, when it is longer.
+
+    A 2 MiB comment takes seconds to score and says nothing its first pages do not. The marker
+    avoids words a sentiment lexicon knows ("cut" is negative in VADER).
+    """
+    if len(mention.text) <= MAX_TEXT_CHARS:
+        return mention
+    marker = f" […shortened, {len(mention.text):,} characters in all]"
+    return replace(mention, text=mention.text[:MAX_TEXT_CHARS] + marker)
 
 
 def _record_failure(

@@ -9,12 +9,13 @@ together, so a crash between the two cannot lose or double a mention.
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, ParamSpec, Protocol
 
 import httpx
 
@@ -27,6 +28,7 @@ from monitor.sources.limits import (
     ResponseTooLarge,
     format_size,
 )
+from monitor.sources.window import Instant, latest
 
 USER_AGENT = "shitstorm-monitor/0.1 (+https://github.com/shitstorm-monitor)"
 
@@ -106,7 +108,8 @@ class SourceSettings:
             if getattr(self, key) < MIN_TIMEOUT:
                 found.append((key, f"must be at least {MIN_TIMEOUT.total_seconds():g}s"))
         if self.timeout > self.deadline:
-            found.append(("timeout", f"must not be longer than deadline ({self.deadline.total_seconds():g}s)"))
+            deadline = f"{self.deadline.total_seconds():g}s"
+            found.append(("timeout", f"must not be longer than deadline ({deadline})"))
         if not 1 <= self.max_pages <= MAX_PAGES:
             found.append(("max_pages", f"must be between 1 and {MAX_PAGES}"))
         if not MIN_RESPONSE <= self.max_response_size <= MAX_RESPONSE:
@@ -332,14 +335,107 @@ def json_body(response: httpx.Response, source: str) -> Any:
 
 
 def parse_instant(value: Any) -> datetime:
-    """An aware UTC datetime from ISO 8601 text or epoch seconds; ``ValueError`` otherwise."""
+    """An aware UTC datetime from ISO 8601 text or epoch seconds; ``ValueError`` otherwise.
+
+    Numbers no calendar holds (``10**19``) are a ``ValueError`` too, not an ``OverflowError``.
+    """
     if isinstance(value, bool):
         raise ValueError(f"not a time: {value!r}")
-    if isinstance(value, int | float):
-        return datetime.fromtimestamp(value, tz=UTC)
-    if not isinstance(value, str) or not value:
-        raise ValueError(f"not a time: {value!r}")
-    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    try:
+        if isinstance(value, int | float):
+            return datetime.fromtimestamp(value, tz=UTC)
+        if not isinstance(value, str) or not value:
+            raise ValueError(f"not a time: {value!r}")
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=UTC)
+        return parsed.astimezone(UTC)
+    except (OverflowError, OSError) as exc:
+        raise ValueError(f"not a time: {value!r:.40}") from exc
+
+
+# Remote clocks are not trusted. A created time later than this after our ``now`` is a broken
+# or hostile clock (a post cannot be fetched before it is written), and one before
+# EARLIEST_PLAUSIBLE is a placeholder (epoch 0, year 1) rather than a date. Such items are not
+# stored (the pipeline counts them), and a source never moves a cursor past ``now`` on them.
+MAX_CLOCK_SKEW = timedelta(minutes=5)
+EARLIEST_PLAUSIBLE = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def plausible(created_at: datetime, now: datetime) -> bool:
+    """Whether a remote created time can be believed at ``now`` (see ``MAX_CLOCK_SKEW``)."""
+    return EARLIEST_PLAUSIBLE <= created_at <= now + MAX_CLOCK_SKEW
+
+
+def trusted(instant: Instant | None, now: datetime) -> Instant | None:
+    """A remote instant as a cursor may keep it: None when implausible, never after ``now``.
+
+    Works on epoch seconds and on datetimes, as each source keeps its cursor.
+
+    >>> now = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
+    >>> trusted(int(now.timestamp()) - 60, now) == int(now.timestamp()) - 60
+    True
+    >>> trusted(int(now.timestamp()) + 30, now) == int(now.timestamp())  # a little ahead
+    True
+    >>> trusted(int(now.timestamp()) + 365 * 86400, now), trusted(0, now), trusted(10**19, now)
+    (None, None, None)
+    """
+    if instant is None:
+        return None
+    if isinstance(instant, datetime):
+        if not plausible(instant, now):
+            return None
+        return now if instant > now else instant
+    if not EARLIEST_PLAUSIBLE.timestamp() <= instant <= (now + MAX_CLOCK_SKEW).timestamp():
+        return None
+    return min(instant, type(instant)(now.timestamp()))
+
+
+def scan_newest_first(
+    dated: Sequence[tuple[Mention, Instant]], until: Instant, top: Instant | None, now: datetime
+) -> tuple[list[Mention], Instant | None, bool]:
+    """One page of a newest-first listing read against its position (see ``ListingPosition``).
+
+    Answers the mentions newer than ``until``, the newest believable time seen (``top``
+    carried on), and whether the page reached what an earlier poll read. An item whose time
+    cannot be believed neither moves the position nor ends the walk (the pipeline drops it).
+    """
+    new: list[Mention] = []
+    reached_known = False
+    for mention, created in dated:
+        believed = trusted(created, now)
+        if believed is None:
+            new.append(mention)
+            continue
+        top = latest(top, believed)
+        if believed < until:
+            reached_known = True
+            continue
+        new.append(mention)
+    return new, top, reached_known
+
+
+# What converting one item may raise when the platform sent something odd: a missing field, a
+# wrong type, a number out of range. Any of these skips that item, never the poll.
+ITEM_ERRORS = (LookupError, TypeError, ValueError, ArithmeticError, AttributeError)
+
+_Args = ParamSpec("_Args")
+
+
+def lenient(
+    convert: Callable[_Args, Mention | None],
+) -> Callable[_Args, Mention | None]:
+    """``convert`` (one platform item → a mention) with conversion errors read as "skip it".
+
+    The caller counts a None as a skipped item, so one absurd item (``created_at_i = 10**19``,
+    a list where a string belongs) costs that item and not the poll.
+    """
+
+    @functools.wraps(convert)
+    def converting(*args: _Args.args, **kwargs: _Args.kwargs) -> Mention | None:
+        try:
+            return convert(*args, **kwargs)
+        except ITEM_ERRORS:
+            return None
+
+    return converting

@@ -16,7 +16,7 @@ import contextlib
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 import httpx
@@ -24,13 +24,16 @@ import httpx
 from monitor.models import Mention
 from monitor.secrets import read_secret
 from monitor.sources.base import (
+    ITEM_ERRORS,
     PollResult,
     SourceError,
     SourceSettings,
     TopicTerms,
     check_status,
     json_body,
+    parse_instant,
     retry_after_from,
+    scan_newest_first,
     send,
     url_problem,
 )
@@ -185,7 +188,7 @@ class RedditSource:
             query = {**params, "limit": str(PAGE_SIZE), "raw_json": "1"}
             if after:
                 query["after"] = after
-            page = self._page(self._get(client, path, query, now), until)
+            page = self._page(self._get(client, path, query, now), until, now)
             mentions += page.mentions
             skipped += page.skipped
             top = latest(top, page.top)
@@ -195,26 +198,16 @@ class RedditSource:
         # The page cap (or the rate limit) stopped us above the last known item: keep the gap.
         return mentions, skipped, listing.stopped(after, until, top), True
 
-    def _page(self, response: httpx.Response, until: float) -> _Page:
+    def _page(self, response: httpx.Response, until: float, now: datetime) -> _Page:
         body = json_body(response, self.name)
         data = body.get("data") if isinstance(body, dict) else None
         children = data.get("children") if isinstance(data, dict) else None
         if not isinstance(children, list):
             raise SourceError(self.name, "unexpected response: not a listing (data.children)")
-        mentions: list[Mention] = []
-        skipped = 0
-        top: float | None = None
-        reached_known = False
-        for child in children:
-            mention, created = self._mention(child)
-            if mention is None or created is None:
-                skipped += 1
-                continue
-            top = latest(top, created)
-            if created < until:
-                reached_known = True
-                continue
-            mentions.append(mention)
+        found = [self._mention(child) for child in children]
+        dated = [(m, created) for m, created in found if m is not None and created is not None]
+        mentions, top, reached_known = scan_newest_first(dated, until, None, now)
+        skipped = len(found) - len(dated)
         after = data.get("after") if isinstance(data, dict) else None
         return _Page(
             mentions, skipped, after if isinstance(after, str) else None, reached_known, top
@@ -233,7 +226,8 @@ class RedditSource:
             else:
                 return None, None
             fullname = str(item.get("name") or f"{kind}_{item['id']}")
-        except (KeyError, TypeError, ValueError):
+            created_at = parse_instant(created)
+        except ITEM_ERRORS:
             return None, None
         author = item.get("author")
         engagement = {
@@ -244,7 +238,7 @@ class RedditSource:
         mention = Mention(
             source=self.name,
             id=fullname,
-            created_at=datetime.fromtimestamp(created, tz=UTC),
+            created_at=created_at,
             text=text,
             author=author if isinstance(author, str) and author != "[deleted]" else None,
             url=WEB_URL + permalink,
