@@ -6,6 +6,7 @@ simulated one. Neither the steps nor anything they call reads the clock.
 
 from __future__ import annotations
 
+import copy
 import logging
 import pickle
 import time
@@ -18,7 +19,7 @@ import httpx
 
 from alerts.base import Alerter, AlertError
 from alerts.incidents import IncidentPolicy, Transition, advance, escalate_if_due
-from detectors import STATE_VERSION, TopicDetector, build_detector
+from detectors import STATE_VERSION, Decision, TopicDetector, build_detector
 from monitor import metrics
 from monitor.models import Bucket, Incident, Mention, Notification, NotificationKind
 from monitor.report import incident_payload, source_payload
@@ -266,6 +267,8 @@ class Detectors:
     settings: Settings
     by_topic: dict[str, TopicDetector] = field(default_factory=dict)
     saved_at: dict[str, datetime] = field(default_factory=dict)
+    # While a failed source is written off: the copy that judges the other sources' buckets.
+    partial: dict[str, TopicDetector] = field(default_factory=dict)
 
     def fingerprint(self, topic: TopicSettings) -> str:
         return "|".join(
@@ -357,22 +360,33 @@ def evaluate(
     started = time.perf_counter()
     while start + width + lateness <= now:
         end = start + width
-        complete = True
+        missing: list[str] = []  # sources that left a gap in this bucket
         waiting = False
         for name, interval in sources:
             grace = end + lateness + interval
             if store.poll_count(topic.name, name, start, end, ok=False):
-                complete = False
+                missing.append(name)
             elif not store.poll_count(topic.name, name, end, grace, ok=True):
                 if now < grace:
                     waiting = True
                 else:
-                    complete = False
+                    missing.append(name)
         if waiting:
             break
+        blind = [
+            name
+            for name, interval in sources
+            if name in missing
+            and _written_off(store, settings, topic, name, end, end + lateness + interval)
+        ]
         volume, negative, positive = store.count(topic.name, start, end)
+        complete = not missing or (len(blind) == len(missing) < len(sources))
         bucket = Bucket(topic.name, start, end, volume, negative, positive, complete)
-        judged.append(_judge(store, settings, topic, detector, bucket))
+        if complete and blind:
+            judged.append(_judge_without(store, settings, topic, detectors, bucket, blind))
+        else:
+            detectors.partial.pop(topic.name, None)
+            judged.append(_judge(store, settings, topic, detector, bucket))
         start = end
     if judged:
         with store.transaction():
@@ -395,14 +409,79 @@ def _first_bucket(
     return floor_time(min(known), width)
 
 
+def _written_off(
+    store: Store,
+    settings: Settings,
+    topic: TopicSettings,
+    source: str,
+    end: datetime,
+    grace: datetime,
+) -> bool:
+    """Whether ``source`` had been failing for ``blind_after`` when the bucket ended.
+
+    Such a source no longer holds its topic hostage: its gap is no calm, but the other
+    sources' evidence is judged (see :func:`_judge_without`) rather than ignored until it is
+    back. A shorter outage still makes the bucket incomplete.
+    """
+    since = end - settings.alerts.blind_after
+    if store.poll_count(topic.name, source, since, grace, ok=True):
+        return False
+    if store.poll_count(topic.name, source, since, grace, ok=False):
+        return True
+    state = store.source_state(topic.name, source)  # failing, and backing off since
+    return bool(state and state.failing_since and state.failing_since <= since)
+
+
+def _judge_without(
+    store: Store,
+    settings: Settings,
+    topic: TopicSettings,
+    detectors: Detectors,
+    bucket: Bucket,
+    blind: Sequence[str],
+) -> Judged:
+    """Judge a bucket on the sources that work, learning nothing from it.
+
+    The topic's detector sees a gap, as for any incomplete bucket, so its baseline keeps the
+    full set of sources and nothing is off when the failed one returns. The verdict comes from
+    a copy made when the stretch began, which carries the evidence from bucket to bucket
+    within it (a storm that builds over several buckets is still seen) and is dropped after.
+    The bucket is stored as incomplete, with the reason saying how it was judged: a restart
+    learns nothing from it either, and an open incident does not resolve during it.
+    """
+    detector = detectors.get(store, topic)
+    partial = detectors.partial.get(topic.name)
+    if partial is None:
+        partial = detectors.partial[topic.name] = copy.deepcopy(detector)
+    gap = replace(bucket, complete=False)
+    detector.observe(gap)
+    decision = partial.observe(bucket)
+    note = (
+        f"judged without {', '.join(blind)} (failing for over "
+        f"{settings.alerts.blind_after}; not learnt from): "
+    )
+    return _judge(
+        store,
+        settings,
+        topic,
+        detector,
+        gap,
+        decision=replace(decision, reason=note + decision.reason),
+    )
+
+
 def _judge(
     store: Store,
     settings: Settings,
     topic: TopicSettings,
     detector: TopicDetector,
     bucket: Bucket,
+    *,
+    decision: Decision | None = None,
 ) -> Judged:
-    decision = detector.observe(bucket)
+    """Judge ``bucket`` (or take the ``decision`` made on it) and move the incident on."""
+    if decision is None:
+        decision = detector.observe(bucket)
     metrics.ANOMALY_SCORE.labels(topic.name).set(decision.score)
     active = store.active_incident(topic.name)
     transition = advance(

@@ -396,7 +396,7 @@ def convert(value: Any, hint: Any) -> Any:
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)")
 _UNIT = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 # Longer is a typo, not a setting, and breaks date arithmetic ("now - 999999999d" overflows).
-MAX_DURATION = timedelta(days=3650)
+MAX_DURATION = timedelta(days=36500)
 
 
 def parse_duration(value: Any) -> timedelta:
