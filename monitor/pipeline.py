@@ -67,8 +67,10 @@ def incident_policy(settings: Settings) -> IncidentPolicy:
 # -- ingest ------------------------------------------------------------------------------------
 
 
-# Texts longer than this are cut before scoring and storing (see :func:`cap_text`).
-MAX_TEXT_CHARS = 20_000
+# Texts longer than this are cut before scoring and storing (see :func:`cap_text`). The
+# English scorer's time grows with the square of a text's length: 5,000 characters take
+# ~40 ms, 51,000 take 5 s (``benchmarks/source_limits_bench.py``).
+MAX_TEXT_CHARS = 5_000
 
 
 @dataclass(frozen=True)
@@ -183,8 +185,8 @@ def screen(mentions: Sequence[Mention], now: datetime) -> tuple[list[Mention], i
 def cap_text(mention: Mention) -> Mention:
     """The mention with its text cut to ``MAX_TEXT_CHARS``, marked as cut, when it is longer.
 
-    A 2 MiB comment takes seconds to score and says nothing its first pages do not. The marker
-    avoids words a sentiment lexicon knows ("cut" is negative in VADER).
+    A 2 MiB comment would take hours to score and says nothing its first pages do not. The
+    marker avoids words a sentiment lexicon knows ("cut" is negative in VADER).
     """
     if len(mention.text) <= MAX_TEXT_CHARS:
         return mention

@@ -248,6 +248,8 @@ class _LimitedStream(httpx.SyncByteStream):
                         )
                     yield piece
                 self._watchdog.check()
+            # A body that ends with the connection ends early when the watchdog cuts it.
+            self._watchdog.check()
         except httpx.HTTPError as exc:
             raise self._watchdog.translate(exc) from None
         finally:
