@@ -36,6 +36,11 @@ SECTIONS = [
     Section("sentiment", "Sentiment: accuracy and speed", HERE / "sentiment_bench.py"),
     Section("detect", "Detection: storms caught, false alarms", HERE / "detect_bench.py"),
     Section("load", "Load: ingest throughput and steady memory", HERE / "load_bench.py"),
+    Section(
+        "sources",
+        "Hostile sources: gzip bomb, slow drip, huge texts",
+        HERE / "source_limits_bench.py",
+    ),
 ]
 
 

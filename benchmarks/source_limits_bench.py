@@ -19,9 +19,7 @@ import subprocess
 import sys
 import threading
 import time
-import zlib
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -30,55 +28,13 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.common import MIB, machine  # noqa: E402
 
+# The misbehaving servers are the source tests' own doubles.
+from tests.sources_support import gzip_bomb, raw_server  # noqa: E402
+
 DRIP_EVERY = 2.0
 DRIP_FOR = 60.0
 DEADLINE = "10s"
 RUNS = 3
-
-
-def gzip_bomb(megabytes: int) -> bytes:
-    """``megabytes`` MiB of zeros as one gzip member (every flushed MiB compresses alike)."""
-    mib = bytes(1 << 20)
-    compressor = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)
-    first = compressor.compress(mib) + compressor.flush(zlib.Z_FULL_FLUSH)
-    block = compressor.compress(mib) + compressor.flush(zlib.Z_FULL_FLUSH)
-    crc = 0
-    for _ in range(megabytes):
-        crc = zlib.crc32(mib, crc)
-    size = ((megabytes << 20) & 0xFFFFFFFF).to_bytes(4, "little")
-    body = first + block * (megabytes - 1) + compressor.flush()
-    return b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\xff" + body + crc.to_bytes(4, "little") + size
-
-
-@contextmanager
-def serve(answer: Callable[[socket.socket, threading.Event], None]) -> Iterator[str]:
-    listener = socket.create_server(("127.0.0.1", 0))
-    listener.settimeout(0.1)
-    stop = threading.Event()
-
-    def run() -> None:
-        while not stop.is_set():
-            try:
-                conn, _ = listener.accept()
-            except TimeoutError:
-                continue
-            conn.settimeout(None)
-            threading.Thread(target=handle, args=(conn,), daemon=True).start()
-
-    def handle(conn: socket.socket) -> None:
-        with conn:
-            conn.recv(65536)
-            with suppress(OSError):
-                answer(conn, stop)
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{listener.getsockname()[1]}/api/v1/"
-    finally:
-        stop.set()
-        thread.join()
-        listener.close()
 
 
 def bomb_answer(bomb: bytes) -> Callable[[socket.socket, threading.Event], None]:
@@ -190,11 +146,11 @@ def main() -> int:
     print(f"Each poll in a fresh process; {RUNS} runs of the limited client, 1 of the plain one.")
     bomb = gzip_bomb(300)
     print(f"gzip bomb: {len(bomb) / 1000:.0f} KB on the wire, 300 MiB unpacked")
-    with serve(bomb_answer(bomb)) as url:
+    with raw_server(bomb_answer(bomb)) as url:
         show("gzip bomb", "plain", [poll_in_child("plain", url)])
         show("gzip bomb", "limited", [poll_in_child("limited", url) for _ in range(RUNS)])
     print(f"slow drip: one byte every {DRIP_EVERY:g} s for {DRIP_FOR:g} s; deadline {DEADLINE}")
-    with serve(drip_answer) as url:
+    with raw_server(drip_answer) as url:
         show("slow drip", "plain", [poll_in_child("plain", url)])
         show("slow drip", "limited", [poll_in_child("limited", url) for _ in range(RUNS)])
     score_huge_comment()

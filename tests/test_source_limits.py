@@ -7,7 +7,6 @@ we did not ask for. The client is the one the daemon builds (``service.http_clie
 
 from __future__ import annotations
 
-import contextlib
 import gzip
 import json
 import socket
@@ -16,7 +15,6 @@ import time
 import tracemalloc
 import zlib
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -28,7 +26,7 @@ from monitor.service import http_client
 from monitor.sources.base import SourceError, TopicTerms
 from monitor.sources.hackernews import HackerNewsSettings, HackerNewsSource
 from monitor.sources.limits import ResponseLimits, source_client
-from tests.sources_support import payload_path
+from tests.sources_support import drip, gzip_bomb, one_source, payload_path, raw_server
 
 NOW = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
 TOPIC = TopicTerms(name="acme", terms=["Acme"])
@@ -38,48 +36,6 @@ PAGE = payload_path("hackernews", "page1.json").read_bytes()
 def hn(base_url: str, **overrides: Any) -> tuple[HackerNewsSettings, HackerNewsSource]:
     settings = HackerNewsSettings(type="hackernews", base_url=base_url, **overrides)
     return settings, HackerNewsSource(settings, TOPIC)
-
-
-@contextmanager
-def raw_server(handle: Callable[[socket.socket, threading.Event], None]) -> Iterator[str]:
-    """A TCP server on loopback that runs ``handle(conn, stop)`` for each connection."""
-    listener = socket.create_server(("127.0.0.1", 0))
-    listener.settimeout(0.05)  # so the accept loop sees ``stop`` soon
-    stop = threading.Event()
-
-    def accept() -> None:
-        while not stop.is_set():
-            try:
-                conn, _ = listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            conn.settimeout(None)
-            threading.Thread(target=serve, args=(conn,), daemon=True).start()
-
-    def serve(conn: socket.socket) -> None:
-        with conn:
-            conn.recv(65536)
-            with contextlib.suppress(OSError):  # the client hung up, as it should
-                handle(conn, stop)
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{listener.getsockname()[1]}/api/v1/"
-    finally:
-        stop.set()
-        thread.join(timeout=5)
-        listener.close()
-
-
-def drip(data: bytes, every: float, stop: threading.Event, conn: socket.socket) -> None:
-    """Send ``data`` one byte at a time; a long drip (``data`` runs for seconds)."""
-    for byte in data:
-        if stop.wait(every):
-            return
-        conn.sendall(bytes([byte]))
 
 
 @pytest.mark.parametrize("length", [f"\r\ncontent-length: {len(PAGE)}", ""])
@@ -148,25 +104,6 @@ class _Chunks(httpx.SyncByteStream):
 
     def __iter__(self) -> Iterator[bytes]:
         yield from self.chunks
-
-
-def gzip_bomb(megabytes: int) -> bytes:
-    """``megabytes`` MiB of zeros as one gzip member of about 1 KB per MiB, made in a blink.
-
-    After a full flush the compressor starts afresh, so every MiB of zeros compresses to the
-    same bytes: compress two and repeat the second.
-    """
-    mib = bytes(1 << 20)
-    compressor = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)
-    first = compressor.compress(mib) + compressor.flush(zlib.Z_FULL_FLUSH)
-    block = compressor.compress(mib) + compressor.flush(zlib.Z_FULL_FLUSH)
-    crc = 0
-    for _ in range(megabytes):
-        crc = zlib.crc32(mib, crc)
-    header = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\xff"
-    trailer = crc.to_bytes(4, "little") + ((megabytes << 20) & 0xFFFFFFFF).to_bytes(4, "little")
-    body = first + block * (megabytes - 1) + compressor.flush()
-    return header + body + trailer
 
 
 def test_the_gzip_bomb_is_correct_gzip() -> None:
@@ -268,44 +205,18 @@ def test_an_encoding_we_did_not_ask_for_is_refused_with_the_source_name() -> Non
 
 def test_the_daemon_polls_on_while_one_source_drips(tmp_path: Path) -> None:
     """The slow source fails at its deadline and is recorded; the next poll starts afresh."""
-    from monitor import pipeline
-    from monitor.sentiment import build_scorer
-    from monitor.sentiment.config import SentimentSettings
-    from monitor.settings import parse_settings
-    from monitor.store import Store
 
     def trickle(conn: socket.socket, stop: threading.Event) -> None:
         conn.sendall(b"HTTP/1.1 200 OK\r\ncontent-length: 100000\r\n\r\n")
         drip(b"x" * 3000, 0.01, stop, conn)
 
-    one_second = {"deadline": "1s", "timeout": "1s"}
     with raw_server(trickle) as base_url:
-        raw: dict[str, Any] = {
-            "monitor": {"database": str(tmp_path / "m.db")},
-            "topics": [
-                {
-                    "name": "acme",
-                    "terms": ["Acme"],
-                    "sources": [{"type": "hackernews", "base_url": base_url, **one_second}],
-                }
-            ],
-        }
-        settings = parse_settings(raw, tmp_path / "settings.toml", {})
-        topic = settings.topics[0]
-        (source_settings,) = topic.sources
-        source = HackerNewsSource(source_settings, TOPIC)  # type: ignore[arg-type]
-        store = Store(settings.monitor.database)
-        store.migrate()
-        scorer = build_scorer(SentimentSettings(), ["en"])
-        with http_client(source_settings) as client:
-            outcomes = [
-                pipeline.ingest(
-                    store, settings, topic, source_settings, source, client, scorer, NOW
-                )
-                for _ in range(2)
-            ]
+        hn = {"type": "hackernews", "base_url": base_url, "deadline": "1s", "timeout": "1s"}
+        rig = one_source(tmp_path, hn)
+        with http_client(rig.topic.sources[0]) as client:
+            outcomes = [rig.ingest(client, NOW) for _ in range(2)]
 
     assert [o.ok for o in outcomes] == [False, False]
     assert all("1s deadline" in (o.error or "") for o in outcomes)
-    state = store.source_state("acme", "hackernews")
+    state = rig.store.source_state("acme", "hackernews")
     assert state is not None and state.last_error and "deadline" in state.last_error

@@ -20,15 +20,13 @@ from monitor import pipeline
 from monitor.models import Mention
 from monitor.sentiment import build_scorer
 from monitor.sentiment.config import SentimentSettings
-from monitor.settings import parse_settings
 from monitor.sources.base import SourceError, TopicTerms
 from monitor.sources.hackernews import HackerNewsSettings, HackerNewsSource
 from monitor.sources.reddit import RedditSettings, RedditSource
 from monitor.sources.rss import FeedSettings, FeedSource
 from monitor.sources.x import XSettings, XSource
 from monitor.sources.youtube import YouTubeSettings, YouTubeSource
-from monitor.store import Store
-from tests.sources_support import Canned, FakeAPI, load_json, payload_path
+from tests.sources_support import Canned, FakeAPI, load_json, one_source, payload_path
 
 NOW = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
 YEAR = 365 * 86400
@@ -228,30 +226,12 @@ def test_ingest_logs_the_misdated_items_once_with_the_source_name(
     algolia = FakeAlgolia()
     now = int(NOW.timestamp())
     algolia.hits = [hit(1, now + YEAR), hit(2, now + 2 * YEAR), hit(3, now - 60)]
-    raw = {
-        "monitor": {"database": str(tmp_path / "m.db")},
-        "topics": [
-            {
-                "name": "acme",
-                "terms": ["Acme"],
-                "sources": [{"type": "hackernews", "base_url": "https://hn.test/api/v1/"}],
-            }
-        ],
-    }
-    settings = parse_settings(raw, tmp_path / "settings.toml", {})
-    topic = settings.topics[0]
-    (source_settings,) = topic.sources
-    source = HackerNewsSource(source_settings, TOPIC)  # type: ignore[arg-type]
-    store = Store(settings.monitor.database)
-    store.migrate()
-    scorer = build_scorer(SentimentSettings(), ["en"])
+    rig = one_source(tmp_path, {"type": "hackernews", "base_url": "https://hn.test/api/v1/"})
     with (
         httpx.Client(transport=httpx.MockTransport(algolia.handle)) as client,
         caplog.at_level(logging.WARNING, "monitor.pipeline"),
     ):
-        outcome = pipeline.ingest(
-            store, settings, topic, source_settings, source, client, scorer, NOW
-        )
+        outcome = rig.ingest(client, NOW)
 
     assert outcome.ok and outcome.new == 1 and outcome.skipped == 2
     warnings = [r.getMessage() for r in caplog.records if "remote clock" in r.getMessage()]
