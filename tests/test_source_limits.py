@@ -220,3 +220,28 @@ def test_the_daemon_polls_on_while_one_source_drips(tmp_path: Path) -> None:
     assert all("1s deadline" in (o.error or "") for o in outcomes)
     state = rig.store.source_state("acme", "hackernews")
     assert state is not None and state.last_error and "deadline" in state.last_error
+
+
+def test_proxies_from_the_environment_are_honoured_and_limited_too(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    bomb = gzip_bomb(32)
+    seen: list[bytes] = []
+
+    def proxy(conn: socket.socket, stop: threading.Event) -> None:
+        seen.append(b"request")
+        head = (
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
+            f"content-encoding: gzip\r\ncontent-length: {len(bomb)}\r\n\r\n"
+        )
+        conn.sendall(head.encode() + bomb)
+
+    with raw_server(proxy) as proxy_url:
+        monkeypatch.setenv("HTTP_PROXY", proxy_url.removesuffix("api/v1/"))
+        monkeypatch.delenv("NO_PROXY", raising=False)
+        monkeypatch.delenv("no_proxy", raising=False)
+        settings, source = hn("http://hn.test/api/v1/", max_response_size=1 << 20)
+        with http_client(settings) as client, pytest.raises(SourceError, match="larger than 1 MiB"):
+            source.poll(client, None, NOW)
+
+    assert seen  # the request went through the proxy, and the cap held there too
