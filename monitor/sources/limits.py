@@ -147,13 +147,17 @@ class LimitedTransport(httpx.BaseTransport):
         watchdog = _Watchdog(self._limits.deadline, deadline_at, self._clock, self._sockets)
         try:
             response = self._inner.handle_request(request)
+        except BaseException as exc:
+            watchdog.cancel()
+            if isinstance(exc, httpx.HTTPError):
+                raise watchdog.translate(exc) from None
+            raise
+        try:
             watchdog.check()
             decoder = _decoder(response.headers.get("content-encoding", ""))
-        except httpx.HTTPError as exc:
+        except httpx.HTTPError:
             watchdog.cancel()
-            raise watchdog.translate(exc) from None
-        except BaseException:
-            watchdog.cancel()
+            response.close()
             raise
         headers = [
             (name, value)
