@@ -85,6 +85,39 @@ def test_one_item_dated_a_year_ahead_does_not_hide_the_next_ones() -> None:
     assert since <= int((NOW + timedelta(minutes=74)).timestamp())
 
 
+def test_a_cursor_pushed_into_the_future_before_the_fix_heals_on_the_next_poll() -> None:
+    algolia = FakeAlgolia()
+    now = int(NOW.timestamp())
+    algolia.hits = [hit(1, now - 30)]
+    poisoned = json.dumps({"terms": {"Acme": {"since": now + YEAR}}})
+    source = HackerNewsSource(
+        HackerNewsSettings(type="hackernews", base_url="https://hn.test/api/v1/"), TOPIC
+    )
+    with httpx.Client(transport=httpx.MockTransport(algolia.handle)) as client:
+        result = source.poll(client, poisoned, NOW)
+    assert [m.id for m in result.mentions] == ["1"]
+
+
+@pytest.mark.usefixtures("reddit_credentials")
+def test_a_reddit_position_in_the_future_heals_too() -> None:
+    page = load_json("reddit", "search_page1.json")
+    page["data"]["after"] = None
+    api = FakeAPI()
+    api.add("POST", "/api/v1/access_token", Canned.payload("reddit", "token.json"))
+    api.add("GET", "/search", Canned.json(page))
+    settings = RedditSettings(
+        type="reddit",
+        base_url="https://oauth.reddit.test/",
+        auth_url="https://www.reddit.test/api/v1/access_token",
+    )
+    poisoned = json.dumps({"posts": {"newest": NOW.timestamp() + YEAR}})
+    with api.client() as client:
+        fresh = RedditSource(settings, TOPIC).poll(client, None, NOW)
+        healed = RedditSource(settings, TOPIC).poll(client, poisoned, NOW)
+    # Read again from the lookback, as a first poll would, instead of "all known".
+    assert healed.mentions and [m.id for m in healed.mentions] == [m.id for m in fresh.mentions]
+
+
 @pytest.mark.parametrize(
     "bad",
     [

@@ -123,7 +123,7 @@ class BlueskySource:
     def poll(self, client: httpx.Client, cursor: str | None, now: datetime) -> PollResult:
         if not self.queries:
             raise SourceError(self.name, "no search queries: set query or give the topic terms")
-        positions = load_windows(cursor, parse_instant)
+        positions = load_windows(cursor, parse_instant, not_after=now)
         start = _Position(since=now - self.settings.lookback)
         mentions: dict[str, Mention] = {}
         skipped = 0

@@ -100,7 +100,7 @@ class HackerNewsSource:
     def poll(self, client: httpx.Client, cursor: str | None, now: datetime) -> PollResult:
         if not self.terms:
             raise SourceError(self.name, "no search terms: set query or give the topic terms")
-        positions = load_windows(cursor, _epoch_seconds)
+        positions = load_windows(cursor, _epoch_seconds, not_after=int(now.timestamp()))
         start = int((now - self.settings.lookback).timestamp())
         mentions: dict[str, Mention] = {}
         skipped = 0

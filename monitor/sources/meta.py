@@ -112,7 +112,7 @@ class _GraphSource(ABC):
 
     def poll(self, client: httpx.Client, cursor: str | None, now: datetime) -> PollResult:
         token = require_secret(self.name, self.settings.token_env, purpose="no page token")
-        saved = self._load_cursor(cursor)
+        saved = self._load_cursor(cursor, now)
         self._rate_limit = None
         posts_body = self._get(client, self.posts_path, self._posts_query(now), token, now)
         posts = self._posts(posts_body)
@@ -140,7 +140,7 @@ class _GraphSource(ABC):
     def _posts_query(self, now: datetime) -> dict[str, Any]:
         return {**self.posts_params, "limit": self.settings.posts}
 
-    def _load_cursor(self, cursor: str | None) -> dict[str, _PostState]:
+    def _load_cursor(self, cursor: str | None, now: datetime) -> dict[str, _PostState]:
         try:
             raw = json.loads(cursor) if cursor else {}
         except ValueError:
@@ -148,7 +148,10 @@ class _GraphSource(ABC):
         posts = raw.get("posts", {}) if isinstance(raw, dict) else None
         if not isinstance(posts, dict):
             raise SourceError(self.name, f"unreadable cursor {cursor!r:.80}")
-        return {post_id: _PostState.load(state, parse_instant) for post_id, state in posts.items()}
+        return {
+            post_id: _PostState.load(state, parse_instant, not_after=now)
+            for post_id, state in posts.items()
+        }
 
     def _posts(self, body: Any) -> list[_Post]:
         data = body.get("data") if isinstance(body, dict) else None

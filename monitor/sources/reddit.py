@@ -131,7 +131,7 @@ class RedditSource:
     def poll(self, client: httpx.Client, cursor: str | None, now: datetime) -> PollResult:
         if not self.query.strip():
             raise SourceError(self.name, "nothing to search: set query or give the topic terms")
-        state = self._load_cursor(cursor)
+        state = self._load_cursor(cursor, now)
         self._rate_limit, self._exhausted = None, False
         subs = "+".join(self.settings.subreddits)
         search_path = f"r/{subs}/search" if subs else "search"
@@ -159,14 +159,17 @@ class RedditSource:
             details={"query": self.query},
         )
 
-    def _load_cursor(self, cursor: str | None) -> dict[str, _Listing]:
+    def _load_cursor(self, cursor: str | None, now: datetime) -> dict[str, _Listing]:
         try:
             raw = json.loads(cursor) if cursor else {}
         except ValueError:
             raise SourceError(self.name, f"unreadable cursor {cursor!r:.80}") from None
         if not isinstance(raw, dict):
             raise SourceError(self.name, f"unreadable cursor {cursor!r:.80}")
-        return {key: _Listing.load(raw.get(key), float) for key in ("posts", "comments")}
+        return {
+            key: _Listing.load(raw.get(key), float, not_after=now.timestamp())
+            for key in ("posts", "comments")
+        }
 
     def _walk(
         self,

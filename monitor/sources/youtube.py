@@ -131,7 +131,7 @@ class YouTubeSource:
         if not targets:
             raise SourceError(self.name, "nothing to watch: set video_ids or channel_id")
         key = require_secret(self.name, self.settings.key_env, purpose="no API key")
-        saved, start = self._load_cursor(cursor)
+        saved, start = self._load_cursor(cursor, now)
         # A poll cut short by the call cap starts the next one where it stopped, so a long
         # list of videos is read round-robin instead of starving its tail.
         order = targets[start % len(targets) :] + targets[: start % len(targets)]
@@ -171,7 +171,7 @@ class YouTubeSource:
             mentions, json.dumps(new_cursor), truncated=truncated, skipped=skipped, details=details
         )
 
-    def _load_cursor(self, cursor: str | None) -> tuple[dict[str, _Thread], int]:
+    def _load_cursor(self, cursor: str | None, now: datetime) -> tuple[dict[str, _Thread], int]:
         try:
             raw = json.loads(cursor) if cursor else {}
         except ValueError:
@@ -179,7 +179,7 @@ class YouTubeSource:
         if not isinstance(raw, dict) or not isinstance(raw.get("threads", {}), dict):
             raise SourceError(self.name, f"unreadable cursor {cursor!r:.80}")
         threads = {
-            target: _Thread.load(state, parse_instant, token_key=_TOKEN_KEY)
+            target: _Thread.load(state, parse_instant, token_key=_TOKEN_KEY, not_after=now)
             for target, state in raw.get("threads", {}).items()
         }
         start = raw.get("start", 0)
