@@ -4,29 +4,39 @@ from __future__ import annotations
 
 import re
 import textwrap
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any, TextIO
 
 from alerts.slack_blocks import (
     FEEDBACK_LABELS,
+    SCALE_TEXT,
     actor_name,
+    copies_text,
     drivers_text,
     engagement_text,
     format_clock,
+    format_day,
     format_duration,
     headline,
+    paging_text,
     parse_at,
-    percent,
     plain_source_status_text,
-    severity_label,
     silence_text,
     split_text,
+    summary_lines,
+    top_posts,
     truncate,
+    why_lines,
+    zone_of,
 )
 from monitor.models import Notification, NotificationKind
 
 WIDTH = 88
 MAX_POSTS = 3
+# The notifications that page somebody explain the severity scale; the others do not repeat it.
+_PAGING = frozenset(
+    {NotificationKind.OPENED, NotificationKind.REOPENED, NotificationKind.SEVERITY_UP}
+)
 
 _WHAT: Mapping[NotificationKind, str] = {
     NotificationKind.OPENED: "NEW INCIDENT",
@@ -57,9 +67,14 @@ class ConsoleAlerter:
 
 
 def render(notification: Notification) -> str:
-    """The text block for one notification, ending without a newline."""
+    """The text block for one notification, ending without a newline.
+
+    It says what the Slack message says, in the same words (the pieces come from
+    :mod:`alerts.slack_blocks`), laid out for a terminal.
+    """
     payload = notification.payload
-    stamp = notification.created_at.strftime("%Y-%m-%d %H:%M UTC")
+    zone = zone_of(payload)
+    stamp = format_day(notification.created_at, zone)
     if notification.kind in (NotificationKind.SOURCE_DOWN, NotificationKind.SOURCE_UP):
         mark = "!!" if notification.kind is NotificationKind.SOURCE_DOWN else "ok"
         return f"[{stamp}] {mark} {plain_source_status_text(notification.kind, payload)}"
@@ -71,10 +86,13 @@ def render(notification: Notification) -> str:
         what = "REOPENED"
     lines = [f"━━ [{stamp}] {what} · incident #{incident.get('id', notification.incident_id)}",
              f"   {headline(payload)}"]
-    reason = payload.get("reason")
-    if isinstance(reason, str) and reason:
-        lines.extend(_wrap(f"why:      {reason}", indent=13))
-    lines.extend(_numbers(payload, incident))
+    resolved = incident.get("status") == "resolved"
+    if resolved:
+        lines.extend(_wrap(f"summary:  {'; '.join(summary_lines(payload))}", indent=13))
+    for label, text in why_lines(payload):
+        lines.extend(_wrap(f"{label}: {text}", indent=6))
+    if not resolved:
+        lines.extend(_numbers(payload, incident))
     lines.extend(_people(payload, incident, notification.kind))
     silenced = silence_text(payload)
     if silenced:
@@ -86,64 +104,59 @@ def render(notification: Notification) -> str:
     by_lang = split_text(payload.get("split"), "lang")
     if by_source or by_lang:
         lines.append("   sources:  " + "  |  ".join(t for t in (by_source, by_lang) if t))
-    if notification.kind is not NotificationKind.RESOLVED:
-        lines.extend(_posts(payload.get("top_posts")))
+    if not resolved:
+        lines.extend(_posts(payload))
+    if notification.kind in _PAGING:
+        lines.extend(_wrap(f"({SCALE_TEXT})", indent=4))
     return "\n".join(lines)
 
 
 def _numbers(payload: Mapping[str, Any], incident: Mapping[str, Any]) -> list[str]:
-    current, expected = payload.get("current"), payload.get("expected")
+    zone = zone_of(payload)
+    lines = []
     opened_at = parse_at(incident.get("opened_at"))
     updated_at = parse_at(incident.get("updated_at"))
-    resolved = incident.get("status") == "resolved"
-    if resolved:
-        updated_at = parse_at(incident.get("resolved_at")) or updated_at
-    lines = []
-    if isinstance(current, Mapping) and not resolved:
-        exp = expected if isinstance(expected, Mapping) else {}
-        exp_neg = exp.get("negative")
-        exp_text = f"{exp_neg:.0f}" if isinstance(exp_neg, int | float) else "?"
-        lines.append(f"   now:      {current.get('negative', '?')} negative of "
-                     f"{current.get('volume', '?')} posts (expected {exp_text}), "
-                     f"{percent(current.get('share'))} negative "
-                     f"(usual {percent(exp.get('share'))})")
     since = ""
     if opened_at:
-        since = f"since {format_clock(opened_at)}"
+        since = f"since {format_day(opened_at, zone)}"
         if updated_at:
             since += f" ({format_duration(updated_at - opened_at)})"
     trend = payload.get("trend")
-    if resolved:
-        trend = None
     if since or isinstance(trend, str):
         lines.append("   " + " · ".join(t for t in (since, f"trend {trend}" if trend else "") if t))
-    totals = payload.get("totals")
-    if resolved and isinstance(totals, Mapping):
-        peak = incident.get("peak_severity")
-        peak_text = f"peak {severity_label(int(peak))}, " if isinstance(peak, int) else ""
-        lines.append(f"   summary:  {peak_text}{totals.get('negative', '?')} negative of "
-                     f"{totals.get('volume', '?')} posts in total")
     return lines
 
 
 def _people(
     payload: Mapping[str, Any], incident: Mapping[str, Any], kind: NotificationKind
 ) -> list[str]:
+    zone = zone_of(payload)
     parts = []
     if incident.get("acknowledged_by"):
         parts.append(f"acknowledged by {actor_name(incident['acknowledged_by'])} at "
-                     f"{format_clock(parse_at(incident.get('acknowledged_at')))}")
+                     f"{format_clock(parse_at(incident.get('acknowledged_at')), zone)}")
+    elif incident.get("status") != "resolved":
+        parts.append("not acknowledged yet")
     if incident.get("status") == "resolved":
         who = actor_name(incident["resolved_by"]) if incident.get("resolved_by") else "auto"
         parts.append(f"resolved by {who} at "
-                     f"{format_clock(parse_at(incident.get('resolved_at')))}")
+                     f"{format_clock(parse_at(incident.get('resolved_at')), zone)}")
     feedback = incident.get("feedback")
     if isinstance(feedback, str) and feedback:
         parts.append(f"feedback: {FEEDBACK_LABELS.get(feedback, feedback)}")
     escalation = payload.get("escalation")
-    if kind is NotificationKind.ESCALATED and isinstance(escalation, Mapping):
-        parts.append(f"paging {plain_mentions(str(escalation.get('mention') or '')) or 'on-call'}")
-    return _wrap(" · ".join(parts), indent=3) if parts else []
+    escalation = escalation if isinstance(escalation, Mapping) else {}
+    oncall = plain_mentions(str(escalation.get("mention") or ""))
+    if kind is NotificationKind.ESCALATED:
+        parts.append(f"paging {oncall or 'on-call'}")
+    lines = _wrap(" · ".join(parts), indent=3) if parts else []
+    # Where there is no button, say which command does what the button does.
+    incident_id = incident.get("id")
+    how = f" (shitstorm incidents ack {incident_id} --by NAME)" if incident_id is not None else ""
+    paging = paging_text(payload, oncall or "on-call", how=how)
+    if paging:
+        lines.extend(_wrap(f"→ {paging}", indent=5))
+    return lines
 
 
 def plain_mentions(text: str) -> str:
@@ -152,19 +165,24 @@ def plain_mentions(text: str) -> str:
     return re.sub(r"<[@#!]([A-Za-z0-9^]+)(?:\|([^>]*))?>", lambda m: f"@{m[2] or m[1]}", text)
 
 
-def _posts(posts: Any) -> list[str]:
-    if not isinstance(posts, Sequence) or not posts:
+def _posts(payload: Mapping[str, Any]) -> list[str]:
+    posts = top_posts(payload)
+    if not posts:
         return []
+    zone = zone_of(payload)
     lines = ["   top posts:"]
-    for post in [p for p in posts if isinstance(p, Mapping)][:MAX_POSTS]:
+    for post in posts[:MAX_POSTS]:
         text = truncate(" ".join(str(post.get("text") or "").split()), 140)
-        meta = [str(post[k]) for k in ("author", "source") if post.get(k)]
-        engagement = engagement_text(post.get("engagement"))
-        if engagement:
-            meta.append(engagement)
+        meta = [copies_text(post)] + [str(post[k]) for k in ("author", "source") if post.get(k)]
+        created_at = parse_at(post.get("created_at"))
+        if created_at:
+            meta.append(format_clock(created_at, zone))
+        meta.append(engagement_text(post.get("engagement")))
+        meta.append(str(post.get("url") or ""))
         lines.extend(_wrap(f"   • “{text}”", indent=6))
-        if meta or post.get("url"):
-            lines.append("      " + " · ".join([*meta, str(post.get("url") or "")]).strip(" ·"))
+        shown = " · ".join(m for m in meta if m)
+        if shown:
+            lines.extend(_wrap(f"      {shown}", indent=6))
     return lines
 
 

@@ -23,44 +23,21 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Final
 
+import stopwordsiso
+
 _URL = re.compile(r"https?://\S+|www\.\S+", re.IGNORECASE)
 # A hashtag, a mention or a word of letters (any script), digits, ' and - inside.
 _TOKEN = re.compile(r"[#@]?[^\W\d_](?:[\w'’-]*\w)?", re.UNICODE)
 
-_STOPWORD_TEXT: Final = """
-a about above after again against all also am an and any are aren't as at be because been
-before being below between both but by can can't cannot could couldn't did didn't do does
-doesn't doing don't down during each even ever every few for from further get gets got had
-hadn't has hasn't have haven't having he he'd he'll he's her here here's hers herself him
-himself his how how's however i i'd i'll i'm i've if in into is isn't it it's its itself
-just let's like made make many may me more most much must mustn't my myself need never new
-no nor not now of off often on once one only or other ought our ours ourselves out over own
-really said same say says see seem shan't she she'd she'll she's should shouldn't since so
-some still such than that that's the their theirs them themselves then there there's these
-they they'd they'll they're they've thing things think this those though through to too
-under until up upon us use used very via was wasn't way we we'd we'll we're we've well were
-weren't what what's when when's where where's which while who who's whom why why's will
-with won't would wouldn't yes yet you you'd you'll you're you've your yours yourself
-yourselves
-aber alle allem allen aller alles als also am an ander andere anderem anderen anderer
-anderes anderm andern anderr anders auch auf aus bei beim bin bis bist da dabei dadurch
-dafür dagegen daher damit dann darauf darum das dass daß dein deine deinem deinen deiner
-deines dem den denen denn dennoch der deren des deshalb dich die dies diese diesem diesen
-dieser dieses dir doch dort du durch ein eine einem einen einer eines einfach einige
-einigen einmal er es etwa etwas euch euer eure eurem euren eurer eures für gab gar gegen
-gehabt gewesen gibt ging habe haben hat hatte hatten hier hin hinter ich ihm ihn ihnen ihr
-ihre ihrem ihren ihrer ihres im immer in indem ins ist ja jede jedem jeden jeder jedes
-jetzt kam kann kannst kein keine keinem keinen keiner keines können könnte machen macht
-mal man manche manchem manchen mancher manches mehr mein meine meinem meinen meiner meines
-mich mir mit muss musste nach nachdem nein nicht nichts noch nun nur ob oder ohne schon
-sehr sein seine seinem seinen seiner seines seit selbst sich sie sind so solche solchem
-solchen solcher solches soll sollte sondern sonst sowie über um und uns unser unsere
-unserem unseren unserer unseres unter viel viele vom von vor wann war waren warum was weg
-weil weiter welche welchem welchen welcher welches wenn wer werde werden wie wieder will
-wir wird wirst wo wollen wollte worden wurde würde würden zu zum zur zwar zwischen
-amp rt via http https www com de html
+# Stop words of both languages for every post: posts mix languages and short ones are often
+# misdetected, and a German stop word is rarely an English driver (or the other way round).
+# The maintained Stopwords ISO lists, plus the fillers of angry posts they lack (intensifiers,
+# "sofort", "bitte") and the debris of links and retweets.
+_FILLERS: Final = """
+sofort echt total sogar eigentlich einfach komplett absolut mega voll bitte danke niemals
+gestern halt nochmal literally totally absolutely lol omg wtf amp rt https
 """
-STOPWORDS: Final = frozenset(_STOPWORD_TEXT.split())
+STOPWORDS: Final = frozenset(stopwordsiso.stopwords(["de", "en"])) | frozenset(_FILLERS.split())
 
 
 @dataclass(frozen=True)
@@ -86,16 +63,19 @@ class Driver:
 def terms_of(text: str) -> dict[str, bool]:
     """The distinct terms of one post, each mapped to whether it was written as a hashtag.
 
-    Terms are lower-cased words and ``@mentions`` without stopwords; ``#boykott`` and
-    ``boykott`` are one term, so a storm is not split between its hashtag and its word.
+    Terms are lower-cased words and ``@mentions`` without stop words; ``#boykott`` and
+    ``boykott`` are one term, so a storm is not split between its hashtag and its word. A
+    hashtag is never a stop word: its author chose it as the subject (``#fire``, ``#test``).
     """
     found: dict[str, bool] = {}
     for token in _TOKEN.findall(_URL.sub(" ", text)):
         raw = token.lower().strip("'’-")
+        tagged = raw.startswith("#")
         term = raw.lstrip("#")
-        if len(term.lstrip("@")) < 3 or term.lstrip("@") in STOPWORDS:
+        word = term.lstrip("@")
+        if len(word) < 3 or (not tagged and word in STOPWORDS):
             continue
-        found[term] = found.get(term, False) or raw.startswith("#")
+        found[term] = found.get(term, False) or tagged
     return found
 
 
@@ -111,11 +91,12 @@ def find_drivers(
     """The terms most over-represented in ``storm_texts`` relative to ``baseline_texts``.
 
     ``exclude`` removes terms that are always there (the topic's own search terms), also as
-    ``#term`` and ``@term``. A driver occurs in at least ``min_count`` storm posts and has a
-    smoothed lift of at least ``min_lift``; it is shown as a hashtag when most storm posts
-    wrote it as one. Sorted by lift, then count.
+    ``#term`` and ``@term``, and each word of a term of several words ("Deutsche Bahn"). A
+    driver occurs in at least ``min_count`` storm posts and has a smoothed lift of at least
+    ``min_lift``; it is shown as a hashtag when most storm posts wrote it as one. Sorted by
+    lift, then count.
     """
-    excluded = {t.lower().lstrip("#@") for t in exclude}
+    excluded = {word.lstrip("#@") for term in exclude for word in _excluded_words(term)}
     storm_counts: Counter[str] = Counter()
     hashtag_counts: Counter[str] = Counter()
     storm_total = 0
@@ -143,6 +124,12 @@ def find_drivers(
             )
     drivers.sort(key=lambda d: (-d.lift, -d.count, d.term))
     return drivers[:limit]
+
+
+def _excluded_words(term: str) -> set[str]:
+    """``"Deutsche Bahn"`` → ``{"deutsche bahn", "deutschebahn", "deutsche", "bahn"}``."""
+    words = [w.lower() for w in _TOKEN.findall(term)]
+    return {term.lower(), "".join(words), *words}
 
 
 def _smoothed_share(count: int, total: int) -> float:

@@ -155,14 +155,16 @@ def resolve(incident: Incident, actor: str, now: datetime) -> Transition:
 
 
 def give_feedback(incident: Incident, feedback: str, actor: str, now: datetime) -> Transition:
-    """A human judged the alert ("not a shitstorm", "expected campaign"); it also resolves it.
+    """A human judged the alert: "not a shitstorm" and "expected campaign" also resolve it,
+    "confirmed storm" only records that it was real.
 
     Idempotent: the same feedback twice changes nothing.
     """
     if incident.feedback == feedback:
         return Transition(incident)
     judged = dataclasses.replace(incident, feedback=feedback, updated_at=now)
-    if judged.is_active:
+    # Confirming a real storm leaves it open: somebody still has to deal with it.
+    if judged.is_active and feedback in DISMISSING_FEEDBACK:
         transition = resolve(judged, actor, now)
         return Transition(transition.incident, [NotificationKind.FEEDBACK, *transition.events])
     return Transition(judged, [NotificationKind.FEEDBACK])

@@ -1,30 +1,34 @@
 """Render a notification payload as a Slack message: Block Kit blocks plus a plain-text fallback.
 
 One incident is one message, re-rendered in full from the latest payload snapshot each time it
-changes (which is what lets the outbox coalesce updates). Every piece of user text is escaped
-and truncated so that any payload stays within Slack's limits: at most 50 blocks, section text
-≤ 3,000 characters, header ≤ 150, field ≤ 2,000, button text ≤ 75.
+changes (which is what lets the outbox coalesce updates). It must stay right for the whole life
+of the incident: the header gives the peak and the level now, "why it opened" keeps the opening
+evidence while a separate line says what it is now, and every time is in the topic's time zone.
+
+Every piece of user text is escaped and truncated so that any payload stays within Slack's
+Block Kit limits: at most 50 blocks, header ≤ 150 characters, section text ≤ 3,000, ≤ 10
+fields of ≤ 2,000, ≤ 10 context elements, button text ≤ 75 and value ≤ 2,000.
+
+The pieces that say something (headline, "why", the numbers, what acknowledging does) are
+plain-text functions shared with the console alerter, so both say the same things.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any, Final
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from detectors.severity import MAX_SEVERITY, SEVERITY_LABELS
 from monitor.models import NotificationKind
 
 Block = dict[str, Any]
 
-# The 0–6 "Shitstorm-Skala" of Graf & Schwede (2012), whose levels are named after wind forces.
-SEVERITY_NAMES: Final[tuple[str, ...]] = (
-    "calm",
-    "light breeze",
-    "fresh breeze",
-    "strong wind",
-    "storm",
-    "violent storm",
-    "hurricane",
+# One line that makes the 0–6 scale readable where it is used (README: "How it decides").
+SCALE_TEXT: Final = (
+    "Severity 0–6: " + " · ".join(f"{i} {SEVERITY_LABELS[i]}" for i in range(1, MAX_SEVERITY + 1))
+    + ". A level needs both a high ratio to the usual negative volume and enough extra posts."
 )
 
 # Stable action ids: interactions.parse_action maps them back; the Slack app keys on them.
@@ -39,6 +43,7 @@ METADATA_EVENT_TYPE: Final = "shitstorm_incident"
 FEEDBACK_LABELS: Final[Mapping[str, str]] = {
     "not_a_shitstorm": "Not a shitstorm",
     "expected_campaign": "Expected (campaign)",
+    "confirmed_storm": "Confirmed storm",
 }
 
 MAX_BLOCKS: Final = 50
@@ -50,6 +55,8 @@ MAX_FALLBACK_TEXT: Final = 3000  # far below Slack's 40,000: it is a notificatio
 MAX_POSTS: Final = 5
 MAX_EXCERPT: Final = 280
 MAX_DRIVERS: Final = 8
+# A topic name may be long; the header must still show the levels after it.
+MAX_TOPIC_IN_HEADER: Final = 40
 
 TREND_ARROWS: Final[Mapping[str, str]] = {"rising": "↗ rising", "steady": "→ steady",
                                           "falling": "↘ falling"}
@@ -59,9 +66,9 @@ TREND_ARROWS: Final[Mapping[str, str]] = {"rising": "↗ rising", "steady": "→
 
 
 def severity_label(severity: int) -> str:
-    """``"5/6 violent storm"``: the number and its name on the 0–6 scale."""
-    clamped = max(0, min(6, severity))
-    return f"{clamped}/6 {SEVERITY_NAMES[clamped]}"
+    """``"4/6 storm"``: the number and its name on the 0–6 scale."""
+    clamped = max(0, min(MAX_SEVERITY, severity))
+    return f"{clamped}/{MAX_SEVERITY} {SEVERITY_LABELS[clamped]}"
 
 
 def severity_emoji(severity: int, status: str = "open") -> str:
@@ -79,9 +86,21 @@ def parse_at(value: Any) -> datetime | None:
     if not isinstance(value, str) or not value:
         return None
     try:
-        return datetime.fromisoformat(value)
+        parsed = datetime.fromisoformat(value)
     except ValueError:
         return None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+def zone_of(payload: Mapping[str, Any]) -> tzinfo:
+    """The topic's time zone named in the payload (``[monitor] timezone`` or the topic's own)."""
+    name = payload.get("timezone")
+    if isinstance(name, str) and name:
+        try:
+            return ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            pass
+    return UTC
 
 
 def format_duration(span: timedelta) -> str:
@@ -96,12 +115,33 @@ def format_duration(span: timedelta) -> str:
     return f"{mins}m"
 
 
-def format_clock(at: datetime | None) -> str:
-    return at.strftime("%H:%M UTC") if at else "?"
+def format_clock(at: datetime | None, zone: tzinfo = UTC) -> str:
+    """``"14:10 CET"``: a time of day in ``zone``, with its abbreviation."""
+    if at is None:
+        return "?"
+    local = at.astimezone(zone)
+    return f"{local:%H:%M} {local.tzname() or 'UTC'}"
+
+
+def format_day(at: datetime | None, zone: tzinfo = UTC) -> str:
+    """``"Tue 10 Nov 14:10 CET"``: for instants that may lie on another day."""
+    if at is None:
+        return "?"
+    local = at.astimezone(zone)
+    return f"{local:%a %d %b} {format_clock(at, zone)}"
 
 
 def percent(share: Any) -> str:
     return f"{float(share) * 100:.0f}%" if isinstance(share, int | float) else "?"
+
+
+def count_text(value: Any) -> str:
+    """An expected count as people read it: ``"0.4"``, ``"9"``, ``"1,250"``."""
+    if not isinstance(value, int | float):
+        return "?"
+    if 0 < value < 9.95:
+        return f"{value:.1f}".removesuffix(".0")
+    return f"{value:,.0f}"
 
 
 def truncate(text: str, limit: int) -> str:
@@ -133,13 +173,6 @@ def actor_name(actor: Any) -> str:
     return name or user_id
 
 
-def slack_date(at: datetime | None, fmt: str = "{time}") -> str:
-    """A ``<!date>`` token: Slack shows it in the reader's own time zone, with a UTC fallback."""
-    if at is None:
-        return "?"
-    return f"<!date^{int(at.timestamp())}^{fmt}|{format_clock(at)}>"
-
-
 def engagement_text(engagement: Any) -> str:
     if not isinstance(engagement, Mapping):
         return ""
@@ -148,6 +181,16 @@ def engagement_text(engagement: Any) -> str:
     parts = [f"{icons.get(key, key)} {value}" for key, value in engagement.items()
              if isinstance(value, int) and value > 0]
     return " ".join(parts[:5])
+
+
+def copies_text(post: Mapping[str, Any]) -> str:
+    """``"× 12 by 9 authors"`` for a text posted more than once, else ``""``."""
+    count, authors = post.get("count"), post.get("authors")
+    if not isinstance(count, int) or count < 2:
+        return ""
+    if isinstance(authors, int) and 1 < authors < count:
+        return f"× {count} by {authors} authors"
+    return f"× {count}"
 
 
 def split_text(split: Any, key: str, limit: int = 6) -> str:
@@ -184,6 +227,177 @@ def drivers_text(drivers: Any, limit: int = MAX_DRIVERS, *, code: bool = True) -
     return ", ".join(parts)
 
 
+# -- what the message says, as plain text (Slack and console alike) ---------------------------
+
+
+def _incident(payload: Mapping[str, Any]) -> Mapping[str, Any]:
+    incident = payload.get("incident")
+    return incident if isinstance(incident, Mapping) else {}
+
+
+def _mapping(payload: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    value = payload.get(key)
+    return value if isinstance(value, Mapping) else {}
+
+
+def _int(value: Any, default: int = 0) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else default
+
+
+def levels(payload: Mapping[str, Any]) -> tuple[int, int]:
+    """The storm's peak and its level now (the last quarter hour sized on its own; see
+    ``monitor.report``), falling back to the incident's own severity."""
+    incident = _incident(payload)
+    severity = _int(incident.get("severity"))
+    now = _int(_mapping(payload, "recent").get("severity"), severity)
+    peak = max(_int(incident.get("peak_severity"), severity), now)
+    return peak, now
+
+
+def headline(payload: Mapping[str, Any]) -> str:
+    """One line saying what is happening, used as header, fallback and console title:
+    ``"Shitstorm on acme — peaked 4/6 storm · now 1/6 unusual chatter, easing"``."""
+    incident = _incident(payload)
+    topic = truncate(str(payload.get("topic") or "?"), MAX_TOPIC_IN_HEADER)
+    peak, now = levels(payload)
+    if incident.get("status") == "resolved":
+        return f"Resolved: {topic} — peaked {severity_label(peak)}"
+    prefix = "Reopened: Shitstorm" if incident.get("reopened") else "Shitstorm"
+    rising = payload.get("trend") == "rising"
+    if now >= peak:
+        return f"{prefix} on {topic} — {severity_label(now)}{', rising' if rising else ''}"
+    if now == 0:
+        return f"{prefix} on {topic} — peaked {severity_label(peak)} · now back to usual"
+    phase = "rising again" if rising else "easing"
+    return (f"{prefix} on {topic} — peaked {severity_label(peak)} · "
+            f"now {severity_label(now)}, {phase}")
+
+
+def why_lines(payload: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """``[("Why it opened (14:10 CET)", evidence then), ("Now (15:00 CET)", numbers now)]``.
+
+    The opening evidence stays for the whole incident; "now" is left out while it is the same
+    moment, and once the incident is resolved (the summary says how it ended).
+    """
+    zone = zone_of(payload)
+    opening = _mapping(payload, "opening")
+    current = _mapping(payload, "current")
+    reason = payload.get("reason")
+    reason_now = reason if isinstance(reason, str) else ""
+    then = str(opening.get("reason") or "")
+    lines = []
+    if then:
+        when = format_clock(parse_at(opening.get("end_at")), zone)
+        lines.append((f"Why it opened ({when})", then))
+    if _incident(payload).get("status") == "resolved":
+        return lines or ([("Why it opened", reason_now)] if reason_now else [])
+    if opening and opening.get("start_at") == current.get("start_at"):
+        return lines
+    now = now_text(payload) or reason_now
+    if now:
+        when = format_clock(parse_at(current.get("end_at")), zone)
+        lines.append((f"Now ({when})" if then else "What is happening", now))
+    return lines
+
+
+def now_text(payload: Mapping[str, Any]) -> str:
+    """``"37 negative posts in the last 15 min vs 3 expected (12×); 50% negative vs 6% usual"``:
+    the last quarter hour against the same expectations the detector uses."""
+    recent = _mapping(payload, "recent")
+    start_at, end_at = parse_at(recent.get("start_at")), parse_at(recent.get("end_at"))
+    negative, expected = recent.get("negative"), recent.get("expected")
+    if not (start_at and end_at and isinstance(negative, int)
+            and isinstance(expected, int | float)):
+        return ""
+    minutes = int((end_at - start_at).total_seconds() // 60)
+    span = f"{minutes} min" if minutes < 60 else format_duration(end_at - start_at)
+    ratio = f" ({negative / expected:.1f}×)" if expected > 0 else ""
+    text = (f"{negative} negative post{'s' if negative != 1 else ''} in the last {span} "
+            f"vs {count_text(expected)} expected{ratio}")
+    usual_share = _mapping(payload, "expected").get("share")
+    if isinstance(usual_share, int | float):
+        text += f"; {percent(recent.get('share'))} negative vs {percent(usual_share)} usual"
+    if _int(recent.get("severity"), -1) == 0:
+        text += "; back within the usual range"
+    return text
+
+
+def paging_text(payload: Mapping[str, Any], mention: str | None = None, *,
+                how: str = "") -> str:
+    """What acknowledging does, and who is paged next and when, for the incident's state.
+
+    ``mention`` is how to name on-call (Slack markup by default; the console passes plain);
+    ``how`` says how to acknowledge where there is no button (the console's CLI command).
+    """
+    incident = _incident(payload)
+    status = incident.get("status") or "open"
+    zone = zone_of(payload)
+    escalation = _mapping(payload, "escalation")
+    who = mention if mention is not None else str(escalation.get("mention") or "").strip()
+    who = who or "the channel"
+    auto = _mapping(payload, "auto_resolve")
+    auto_at = parse_at(auto.get("at"))
+    after = _int(auto.get("after_s"))
+    resolves = (f" It resolves itself after {format_duration(timedelta(seconds=after))} "
+                f"without a new spike ({format_clock(auto_at, zone)} at the earliest)."
+                if auto_at and after else "")
+    if status == "resolved":
+        return ""
+    if status == "acknowledged":
+        return ("Acknowledged: nobody is paged for it any more. Resolve it when it is over, "
+                f"or mark it if it was no shitstorm.{resolves}")
+    if _mapping(payload, "silenced"):
+        return (f"Acknowledge{how} to show you are on it; nobody is paged while the topic is "
+                "silenced.")
+    count, most = _int(escalation.get("count")), _int(escalation.get("max"), -1)
+    next_at = parse_at(escalation.get("next_at"))
+    if next_at is not None:
+        nth = f" (escalation {count + 1} of {most})" if most > 0 else ""
+        return (f"Acknowledge{how} to stop the paging: until someone does, {who} is paged "
+                f"again at {format_clock(next_at, zone)}{nth}.")
+    if most >= 0 and count >= most:
+        sent = f"{who} was paged {count}×" if count else "nobody is paged for this topic"
+        return f"Acknowledge{how} to show you are on it: {sent}, and no more pages will be sent."
+    return f"Acknowledge{how} to show you are on it and stop the paging."
+
+
+def silence_text(payload: Mapping[str, Any]) -> str:
+    """"Silenced until …" while a silence or planned campaign covers the topic, else ""."""
+    silenced = _mapping(payload, "silenced")
+    if not silenced:
+        return ""
+    until = parse_at(silenced.get("until"))
+    reason = silenced.get("reason")
+    text = f"Silenced until {format_day(until, zone_of(payload))}" if until else "Silenced"
+    if isinstance(reason, str) and reason:
+        text += f" ({reason})"
+    return text + ": nobody is paged until then."
+
+
+def summary_lines(payload: Mapping[str, Any]) -> list[str]:
+    """How a resolved incident went: how long, how bad at its peak, how many posts."""
+    incident, totals = _incident(payload), _mapping(payload, "totals")
+    zone = zone_of(payload)
+    opened_at = parse_at(incident.get("opened_at"))
+    resolved_at = parse_at(incident.get("resolved_at") or incident.get("updated_at"))
+    lines = []
+    if opened_at and resolved_at:
+        lines.append(f"Lasted {format_duration(resolved_at - opened_at)}, "
+                     f"{format_day(opened_at, zone)} – {format_clock(resolved_at, zone)}")
+    peak, _ = levels(payload)
+    peak_line = f"Peak {severity_label(peak)}"
+    if isinstance(totals.get("peak_negative"), int):
+        peak_line += f", {totals['peak_negative']} negative posts in one bucket"
+        peak_at = parse_at(totals.get("peak_at"))
+        if peak_at:
+            peak_line += f" at {format_clock(peak_at, zone)}"
+    lines.append(peak_line)
+    if totals.get("volume") is not None:
+        lines.append(f"Totals: {totals.get('negative', '?')} negative of "
+                     f"{totals['volume']} posts")
+    return lines
+
+
 # -- the incident message ---------------------------------------------------------------------
 
 
@@ -204,66 +418,32 @@ def _context(*texts: str) -> Block:
     return {"type": "context", "elements": elements or [_mrkdwn(" ")]}
 
 
-def _incident(payload: Mapping[str, Any]) -> Mapping[str, Any]:
-    incident = payload.get("incident")
-    return incident if isinstance(incident, Mapping) else {}
-
-
-def _mapping(payload: Mapping[str, Any], key: str) -> Mapping[str, Any]:
-    value = payload.get(key)
-    return value if isinstance(value, Mapping) else {}
-
-
-def headline(payload: Mapping[str, Any]) -> str:
-    """One line saying what is happening, used as header, fallback and console title."""
-    incident = _incident(payload)
-    topic = str(payload.get("topic") or "?")
-    status = str(incident.get("status") or "open")
-    severity = int(incident.get("severity") or 0)
-    if status == "resolved":
-        peak = int(incident.get("peak_severity") or severity)
-        return f"Resolved: {topic} — peaked at {severity_label(peak)}"
-    prefix = "Reopened: " if incident.get("reopened") else ""
-    return f"{prefix}Shitstorm on {topic} — severity {severity_label(severity)}"
-
-
 def _facts(payload: Mapping[str, Any]) -> list[dict[str, str]]:
     incident = _incident(payload)
-    current, expected = _mapping(payload, "current"), _mapping(payload, "expected")
+    zone = zone_of(payload)
+    fields = []
     opened_at = parse_at(incident.get("opened_at"))
     updated_at = parse_at(incident.get("updated_at"))
-    fields = []
-    if current:
-        negative, volume = current.get("negative", "?"), current.get("volume", "?")
-        exp_neg = expected.get("negative")
-        exp_high = expected.get("negative_high")
-        exp = f"{exp_neg:.0f}" if isinstance(exp_neg, int | float) else "?"
-        if isinstance(exp_high, int | float):
-            exp += f", up to {exp_high:.0f}"
-        start_at, end_at = parse_at(current.get("start_at")), parse_at(current.get("end_at"))
-        window = f"{slack_date(start_at)}–{slack_date(end_at)}" if start_at and end_at else ""
-        fields.append(f"*Negative now*\n{negative} of {volume} posts (expected {exp})"
-                      + (f"\n{window}" if window else ""))
-        fields.append(f"*Negative share*\n{percent(current.get('share'))} "
-                      f"(usual {percent(expected.get('share'))})")
     if opened_at:
         lasted = f" · for {format_duration(updated_at - opened_at)}" if updated_at else ""
-        fields.append(f"*Since*\n{slack_date(opened_at, '{date_short_pretty} {time}')}{lasted}")
+        fields.append(f"*Since*\n{format_day(opened_at, zone)}{lasted}")
     trend = payload.get("trend")
     if isinstance(trend, str):
         fields.append(f"*Trend*\n{TREND_ARROWS.get(trend, escape(trend))}")
     return [_mrkdwn(f, MAX_FIELD_TEXT) for f in fields]
 
 
-def _status_line(incident: Mapping[str, Any]) -> str:
+def _status_line(payload: Mapping[str, Any]) -> str:
+    incident = _incident(payload)
+    zone = zone_of(payload)
     parts = []
     if incident.get("acknowledged_by"):
-        when = slack_date(parse_at(incident.get("acknowledged_at")))
+        when = format_clock(parse_at(incident.get("acknowledged_at")), zone)
         parts.append(f"👀 Acknowledged by {actor_mention(incident['acknowledged_by'])} at {when}")
     elif incident.get("status") != "resolved":
         parts.append("⏳ Not acknowledged yet")
     if incident.get("resolved_by") or incident.get("status") == "resolved":
-        when = slack_date(parse_at(incident.get("resolved_at")))
+        when = format_clock(parse_at(incident.get("resolved_at")), zone)
         who = actor_mention(incident.get("resolved_by")) if incident.get("resolved_by") else "auto"
         parts.append(f"✅ Resolved by {who} at {when}")
     feedback = incident.get("feedback")
@@ -275,23 +455,13 @@ def _status_line(incident: Mapping[str, Any]) -> str:
     return " · ".join(parts)
 
 
-def silence_text(payload: Mapping[str, Any]) -> str:
-    """"Silenced until …" while a silence or planned campaign covers the topic, else ""."""
-    silenced = _mapping(payload, "silenced")
-    if not silenced:
-        return ""
-    until = parse_at(silenced.get("until"))
-    reason = silenced.get("reason")
-    text = f"Silenced until {until:%Y-%m-%d %H:%M} UTC" if until else "Silenced"
-    if isinstance(reason, str) and reason:
-        text += f" ({reason})"
-    return text + ": nobody is paged until then."
-
-
-def _post_block(post: Mapping[str, Any]) -> Block:
+def _post_block(post: Mapping[str, Any], zone: tzinfo) -> Block:
     excerpt = escape(truncate(str(post.get("text") or ""), MAX_EXCERPT))
     quoted = "\n".join(f"> {line}" for line in excerpt.splitlines() or [""])
     meta = []
+    copies = copies_text(post)
+    if copies:
+        meta.append(f"*{copies}*")
     if post.get("author"):
         meta.append(escape(truncate(str(post["author"]), 60)))
     if post.get("source"):
@@ -300,7 +470,7 @@ def _post_block(post: Mapping[str, Any]) -> Block:
         meta.append(escape(str(post["lang"])[:8]))
     created_at = parse_at(post.get("created_at"))
     if created_at:
-        meta.append(slack_date(created_at))
+        meta.append(format_clock(created_at, zone))
     engagement = engagement_text(post.get("engagement"))
     if engagement:
         meta.append(engagement)
@@ -316,7 +486,7 @@ def _action_buttons(payload: Mapping[str, Any]) -> Block | None:
     status = incident.get("status")
     if incident_id is None:
         return None
-    value = str(incident_id)
+    value = truncate(str(incident_id), 2000)
     buttons: list[Block] = []
 
     def button(action: str, label: str, style: str | None = None) -> Block:
@@ -345,54 +515,44 @@ def _action_buttons(payload: Mapping[str, Any]) -> Block | None:
     return {"type": "actions", "block_id": ACTIONS_BLOCK_ID, "elements": buttons}
 
 
-def _summary_section(payload: Mapping[str, Any]) -> str:
-    incident, totals = _incident(payload), _mapping(payload, "totals")
-    opened_at, resolved_at = parse_at(incident.get("opened_at")), parse_at(
-        incident.get("resolved_at") or incident.get("updated_at"))
-    lines = []
-    if opened_at and resolved_at:
-        lines.append(f"*Lasted {format_duration(resolved_at - opened_at)}*, "
-                     f"{slack_date(opened_at, '{date_short_pretty} {time}')} – "
-                     f"{slack_date(resolved_at)}")
-    peak = incident.get("peak_severity")
-    if isinstance(peak, int):
-        peak_line = f"*Peak* severity {severity_label(peak)}"
-        if isinstance(totals.get("peak_negative"), int):
-            peak_line += f", {totals['peak_negative']} negative posts in one bucket"
-        peak_at = parse_at(totals.get("peak_at"))
-        if peak_at:
-            peak_line += f" at {slack_date(peak_at)}"
-        lines.append(peak_line)
-    if totals.get("volume") is not None:
-        lines.append(f"*Totals* {totals.get('negative', '?')} negative of "
-                     f"{totals['volume']} posts")
-    return "\n".join(lines)
+def top_posts(payload: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The payload's top posts, each text once (older payloads may repeat one)."""
+    seen: set[str] = set()
+    posts = []
+    for post in payload.get("top_posts") or []:
+        if not isinstance(post, Mapping):
+            continue
+        key = " ".join(str(post.get("text") or "").split()).casefold()
+        if key not in seen:
+            seen.add(key)
+            posts.append(post)
+    return posts
 
 
 def incident_blocks(payload: Mapping[str, Any]) -> list[Block]:
     """The whole incident message for the latest payload snapshot, within Slack's limits."""
     incident = _incident(payload)
     status = str(incident.get("status") or "open")
-    severity = int(incident.get("severity") or 0)
-    emoji = severity_emoji(severity, status)
+    peak, _ = levels(payload)
+    zone = zone_of(payload)
+    emoji = severity_emoji(peak, status)
     blocks: list[Block] = [
         {"type": "header", "text": _plain(f"{emoji} {headline(payload)}", MAX_HEADER_TEXT)},
     ]
     if status == "resolved":
-        summary = _summary_section(payload)
-        if summary:
-            blocks.append(_section(summary))
-    reason = payload.get("reason")
-    if isinstance(reason, str) and reason:
-        label = "Why it opened" if status == "resolved" else "What is happening"
-        blocks.append(_section(f"*{label}:* {escape(reason)}"))
+        blocks.append(_section("\n".join(f"*{line}*" if i == 0 else line
+                                         for i, line in enumerate(summary_lines(payload)))))
+    why = why_lines(payload)
+    if why:
+        blocks.append(_section("\n".join(f"*{label}:* {escape(text)}" for label, text in why)))
     if status != "resolved":
         facts = _facts(payload)
         if facts:
             blocks.append({"type": "section", "fields": facts})
-    status_line = _status_line(incident)
-    if status_line:
-        blocks.append(_context(status_line))
+    status_line = _status_line(payload)
+    paging = paging_text(payload)
+    if status_line or paging:
+        blocks.append(_context(*(t for t in (status_line, paging) if t)))
     silenced = silence_text(payload)
     if silenced:
         blocks.append(_context(f"🔕 {escape(silenced)}"))
@@ -411,28 +571,31 @@ def incident_blocks(payload: Mapping[str, Any]) -> list[Block]:
             f"*Sources:* {escape(by_source)}" if by_source else "",
             f"*Languages:* {escape(by_lang)}" if by_lang else "") if t)))
 
-    posts = [p for p in (payload.get("top_posts") or []) if isinstance(p, Mapping)]
+    posts = top_posts(payload)
     shown = posts[: 3 if status == "resolved" else MAX_POSTS]
     if shown:
         blocks.append({"type": "divider"})
         blocks.append(_section(f"*Top negative posts* ({len(shown)} of {len(posts)})"
                                if len(posts) > len(shown) else "*Top negative posts*"))
-        blocks.extend(_post_block(p) for p in shown)
+        blocks.extend(_post_block(p, zone) for p in shown)
 
     incident_id = incident.get("id")
-    blocks.append(_context(f"Incident #{escape(str(incident_id))} · "
-                           f"topic `{escape(truncate(str(payload.get('topic') or '?'), 80))}` · "
-                           f"updated {slack_date(parse_at(incident.get('updated_at')))}"))
-    # The structure above has at most ~16 blocks; the cap is a guard, not a layout tool.
+    blocks.append(_context(
+        f"Incident #{escape(truncate(str(incident_id), 20))} · "
+        f"topic `{escape(truncate(str(payload.get('topic') or '?'), 80))}` · "
+        f"updated {format_clock(parse_at(incident.get('updated_at')), zone)}",
+        SCALE_TEXT,
+    ))
+    # The structure above has at most ~17 blocks; the cap is a guard, not a layout tool.
     return blocks[:MAX_BLOCKS]
 
 
 def incident_text(payload: Mapping[str, Any]) -> str:
     """The plain-text fallback: what notifications on phones and screen readers show."""
     parts = [headline(payload)]
-    reason = payload.get("reason")
-    if isinstance(reason, str) and reason:
-        parts.append(reason)
+    why = why_lines(payload)
+    if why:
+        parts.append(why[-1][1])
     incident = _incident(payload)
     if incident.get("acknowledged_by") and incident.get("status") != "resolved":
         parts.append(f"acknowledged by {actor_name(incident['acknowledged_by'])}")
@@ -450,27 +613,26 @@ def thread_reply_text(kind: NotificationKind, payload: Mapping[str, Any]) -> str
 
 def _thread_reply_text(kind: NotificationKind, payload: Mapping[str, Any]) -> str | None:
     incident = _incident(payload)
-    severity = int(incident.get("severity") or 0)
+    peak, now = levels(payload)
     actor = actor_mention(payload.get("actor"))
     reason = payload.get("reason")
     reason_text = f"\n{escape(str(reason))}" if isinstance(reason, str) and reason else ""
     if kind is NotificationKind.REOPENED or (
         kind is NotificationKind.OPENED and incident.get("reopened")
     ):
-        return truncate(f"🔁 *Reopened* at severity {severity_label(severity)}.{reason_text}",
-                        MAX_SECTION_TEXT)
+        return f"🔁 *Reopened* at severity {severity_label(now)}.{reason_text}"
     if kind is NotificationKind.SEVERITY_UP:
-        return truncate(f"⬆️ *Severity up* to {severity_label(severity)}.{reason_text}",
-                        MAX_SECTION_TEXT)
+        return f"⬆️ *Severity up* to {severity_label(peak)}.{reason_text}"
     if kind is NotificationKind.ESCALATED:
         escalation = _mapping(payload, "escalation")
         mention = str(escalation.get("mention") or "").strip()
         count = escalation.get("count")
         nth = f" (escalation {count})" if isinstance(count, int) else ""
         who = f"{mention} " if mention else ""
-        return truncate(f"📣 {who}*Still not acknowledged*{nth}: severity "
-                        f"{severity_label(severity)}. Please take a look.{reason_text}",
-                        MAX_SECTION_TEXT)
+        level = (severity_label(now) if now >= peak
+                 else f"{severity_label(now)} (peaked {severity_label(peak)})")
+        return (f"📣 {who}*Still not acknowledged*{nth}: severity {level}. Please take a look."
+                f"{reason_text}\n_{paging_text(payload, mention or None)}_")
     if kind is NotificationKind.ACKNOWLEDGED:
         return f"👀 {actor} is on it."
     if kind is NotificationKind.RESOLVED:
@@ -479,12 +641,10 @@ def _thread_reply_text(kind: NotificationKind, payload: Mapping[str, Any]) -> st
         lasted = (f" after {format_duration(resolved_at - opened_at)}"
                   if opened_at and resolved_at else "")
         who = f" by {actor}" if payload.get("actor") else ""
-        peak = incident.get("peak_severity")
-        peak_text = f" Peak {severity_label(int(peak))}." if isinstance(peak, int) else ""
         feedback = incident.get("feedback")
         label = (f" Marked *{escape(FEEDBACK_LABELS.get(str(feedback), str(feedback)))}*."
                  if feedback else "")
-        return f"✅ *Resolved*{who}{lasted}.{peak_text}{label}"
+        return f"✅ *Resolved*{who}{lasted}. Peak {severity_label(peak)}.{label}"
     return None
 
 
@@ -492,20 +652,18 @@ def source_status_text(kind: NotificationKind, payload: Mapping[str, Any]) -> st
     """A plain channel message saying a source stopped or resumed answering."""
     topic = escape(str(payload.get("topic") or "?"))
     source = escape(str(payload.get("source") or "?"))
-    since = parse_at(payload.get("since"))
+    since = format_day(parse_at(payload.get("since")), zone_of(payload))
     if kind is NotificationKind.SOURCE_DOWN:
         error = escape(truncate(str(payload.get("error") or "no answer"), 500))
-        return (f"⚠️ Source *{source}* for topic *{topic}* is failing since "
-                f"{slack_date(since)}: {error}. The monitor is blind there and will not alert "
-                "on it until it recovers.")
-    return (f"🟢 Source *{source}* for topic *{topic}* is back (it had failed since "
-            f"{slack_date(since)}).")
+        return (f"⚠️ Source *{source}* for topic *{topic}* is failing since {since}: {error}. "
+                "The monitor is blind there and will not alert on it until it recovers.")
+    return f"🟢 Source *{source}* for topic *{topic}* is back (it had failed since {since})."
 
 
 def plain_source_status_text(kind: NotificationKind, payload: Mapping[str, Any]) -> str:
     """The same as :func:`source_status_text`, without Slack markup."""
     topic, source = payload.get("topic") or "?", payload.get("source") or "?"
-    since = format_clock(parse_at(payload.get("since")))
+    since = format_clock(parse_at(payload.get("since")), zone_of(payload))
     if kind is NotificationKind.SOURCE_DOWN:
         return (f"Source {source} for topic {topic} is failing since {since}: "
                 f"{truncate(str(payload.get('error') or 'no answer'), 500)}")

@@ -34,8 +34,10 @@ class Section:
 
 SECTIONS = [
     Section("sentiment", "Sentiment: accuracy and speed", HERE / "sentiment_bench.py"),
-    Section("detect", "Detection: storms caught, false alarms", HERE / "detect_bench.py"),
+    Section("storms", "Detection: storms injected into real series", HERE / "storm_bench.py"),
+    Section("detect", "Detection: NAB, synthetic storms, cost", HERE / "detect_bench.py"),
     Section("load", "Load: ingest throughput and steady memory", HERE / "load_bench.py"),
+    Section("jetstream", "Jetstream: events per second, memory, lag", HERE / "jetstream_bench.py"),
     Section(
         "sources",
         "Hostile sources: gzip bomb, slow drip, huge texts",

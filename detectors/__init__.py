@@ -1,24 +1,24 @@
 """Online anomaly detectors for mention counts (river vocabulary) and the alert policy.
 
 ``settings.toml`` picks a count detector by name from :data:`DETECTORS`; :func:`build_detector`
-wraps it, with the negative-share detector, in the per-topic :class:`TopicDetector` whose
-``observe(bucket)`` the pipeline calls once per closed bucket.
+wraps it, with the topic's usual tone (:class:`ToneBaseline`), in the per-topic
+:class:`TopicDetector` whose ``observe(bucket)`` the pipeline calls once per closed bucket.
 """
 
 from __future__ import annotations
 
 from datetime import tzinfo
 
-from detectors.config import DETECTOR_NAMES, DetectionSettings
+from detectors.config import DETECTOR_NAMES, SENSITIVITIES, DetectionSettings
 from detectors.decision import Decision
 from detectors.policy import TopicDetector
 from detectors.seasonal import CountBaseline, RecentLevelDetector, SeasonalCountDetector
 from detectors.severity import MAX_SEVERITY, SEVERITY_LABELS, severity
-from detectors.share import NegativeShareDetector
+from detectors.tone import ToneBaseline
 
 # Bump when a detector's pickled state changes shape, so a saved state from an older version is
 # rebuilt from stored buckets instead of unpickled into the new code (put it in the fingerprint).
-STATE_VERSION = 2
+STATE_VERSION = 3
 
 DETECTORS: dict[str, type[CountBaseline]] = {
     "seasonal": SeasonalCountDetector,
@@ -43,32 +43,29 @@ def build_detector(settings: DetectionSettings, timezone: tzinfo) -> TopicDetect
     if problems:
         key, message = problems[0]
         raise ValueError(f"detection.{key}: {message}")
-    counts = DETECTORS[settings.detector](
-        timezone=timezone,
-        level_half_life=settings.level_half_life,
-        profile_half_life=settings.profile_half_life,
-    )
-    share = NegativeShareDetector(half_life=settings.share_half_life)
-    # The second opinion on lone bursts: the recent level, blind to hour and weekday.
-    recent = RecentLevelDetector(
-        timezone=timezone,
-        level_half_life=settings.level_half_life,
-        profile_half_life=settings.profile_half_life,
-    )
-    return TopicDetector(counts, share, recent, settings)
+    def baseline() -> CountBaseline:
+        return DETECTORS[settings.detector](
+            timezone=timezone,
+            level_half_life=settings.level_half_life,
+            profile_half_life=settings.profile_half_life,
+        )
+
+    tone = ToneBaseline(half_life=settings.share_half_life)
+    return TopicDetector(baseline(), baseline(), tone, settings)
 
 
 __all__ = [
     "DETECTORS",
     "MAX_SEVERITY",
+    "SENSITIVITIES",
     "SEVERITY_LABELS",
     "STATE_VERSION",
     "CountBaseline",
     "Decision",
     "DetectionSettings",
-    "NegativeShareDetector",
     "RecentLevelDetector",
     "SeasonalCountDetector",
+    "ToneBaseline",
     "TopicDetector",
     "build_detector",
     "severity",

@@ -13,12 +13,22 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 
-from detectors.counts import WINSOR_Z, count_at_z, count_z
+from detectors.counts import count_at_z, count_z
 from detectors.stats import DecayingMean
 
-# Hours of pseudo-evidence behind the single-bucket overdispersion as a span's prior.
+# Hours of pseudo-evidence behind a span's prior overdispersion: for single buckets a mildly
+# overdispersed stream, for longer spans the single-bucket figure (errors that never average).
 _PRIOR_HOURS = 24.0
+_PRIOR_DISPERSION = 0.05
 _MIN_DISPERSION = 0.002
+# The excess of a learnt bucket or sum is clipped this many standard deviations out: a burst
+# nudges the noise estimate instead of moving it, so one giant burst cannot widen the band for
+# weeks (a Huber-style bounded influence).
+_CLIP_Z = 3.5
+# Without a tone to tell a burst of attention from a storm, a topic that bursts often must need
+# a bigger burst to page: for such series flagged buckets teach the noise too, clipped wider.
+_COUNT_ONLY_CLIP_Z = 4.5
+_COUNT_ONLY_FLAGGED_CLIP_Z = 5.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +68,10 @@ class EvidenceWindows:
     :meth:`windows`, then let it :meth:`learn` the noise of those sums. A gap
     (:meth:`clear`) restarts all sums.
 
+    An expectation can come with a variance of its own (``uncertainty``): one read off the
+    bucket's other mentions is itself a count, and its noise adds to the count's. What is
+    learnt per span is the overdispersion *beyond* that and the count's Poisson noise.
+
     Parameters
     ----------
     longest
@@ -71,7 +85,7 @@ class EvidenceWindows:
     >>> evidence = EvidenceWindows(longest=6, half_life_hours=24.0)
     >>> for _ in range(3):
     ...     evidence.push(3.0, 1.0, 10.0)
-    >>> [(w.buckets, w.observed, w.expected) for w in evidence.windows(0.1)]
+    >>> [(w.buckets, w.observed, w.expected) for w in evidence.windows()]
     [(1, 3.0, 1.0), (3, 9.0, 3.0)]
 
     """
@@ -79,64 +93,64 @@ class EvidenceWindows:
     def __init__(self, longest: int, half_life_hours: float) -> None:
         self.longest = longest
         self.sizes = spans(longest)
-        # (count, expected, volume) per bucket, newest last.
-        self._recent: deque[tuple[float, float, float]] = deque(maxlen=self.sizes[-1])
+        # (count, expected, volume, variance of the expectation) per bucket, newest last.
+        self._recent: deque[tuple[float, float, float, float]] = deque(maxlen=self.sizes[-1])
         self._excess = [DecayingMean(half_life_hours) for _ in self.sizes]
         self._mean_sq = [DecayingMean(half_life_hours) for _ in self.sizes]
-        # What :meth:`windows` found for the newest bucket, reused by :meth:`learn`.
-        self._latest: list[tuple[float, float, float]] = []
+        # What :meth:`windows` found for the newest bucket, reused by :meth:`learn`:
+        # (observed, expected, variance of the expectation, learnt overdispersion) per span.
+        self._latest: list[tuple[float, float, float, float]] = []
 
     def clear(self) -> None:
         """Forget the recent buckets (after a gap), keeping what was learnt about noise."""
         self._recent.clear()
 
-    def push(self, count: float, expected: float, volume: float) -> None:
-        """Add the newest bucket: its count, the count expected and all its mentions."""
-        self._recent.append((count, expected, volume))
+    def push(
+        self, count: float, expected: float, volume: float, uncertainty: float = 0.0
+    ) -> None:
+        """Add the newest bucket: its count, the count expected, all its mentions, and the
+        variance of the expectation itself."""
+        self._recent.append((count, expected, volume, uncertainty))
 
-    def dispersion(self, index: int, single: float) -> float:
-        """Overdispersion of sums over ``sizes[index]`` buckets, given the single-bucket one."""
-        if index == 0:
-            return single
+    @property
+    def single_dispersion(self) -> float:
+        """Overdispersion of single buckets around their expectation, learnt robustly."""
+        return self.dispersion(0, _PRIOR_DISPERSION)
+
+    def dispersion(self, index: int, prior: float) -> float:
+        """Learnt overdispersion of sums over ``sizes[index]`` buckets, leaning on ``prior``
+        until about a day has been seen."""
         evidence = self._mean_sq[index].evidence
         mean_sq = self._mean_sq[index].get()
-        learnt = self._excess[index].get() / mean_sq if mean_sq > 0 else single
-        blended = (evidence * learnt + _PRIOR_HOURS * single) / (evidence + _PRIOR_HOURS)
+        learnt = self._excess[index].get() / mean_sq if mean_sq > 0 else prior
+        blended = (evidence * learnt + _PRIOR_HOURS * prior) / (evidence + _PRIOR_HOURS)
         return max(blended, _MIN_DISPERSION)
 
-    def windows(self, single: float) -> list[Window]:
+    def windows(self) -> list[Window]:
         """One :class:`Window` per span that the recent buckets fill, shortest first."""
-        found, self._latest = self._sums(single, newest=None)
+        found, self._latest = self._sums()
         return found
 
-    def windows_with_newest(self, count: float, single: float) -> list[Window]:
-        """The windows as if the newest bucket had held ``count`` negative mentions, at its own
-        negative share; nothing is learnt from them."""
-        found, _ = self._sums(single, newest=count)
-        return found
-
-    def _sums(
-        self, single: float, newest: float | None
-    ) -> tuple[list[Window], list[tuple[float, float, float]]]:
+    def _sums(self) -> tuple[list[Window], list[tuple[float, float, float, float]]]:
         found: list[Window] = []
-        latest: list[tuple[float, float, float]] = []
-        observed = expected = volume = 0.0
+        latest: list[tuple[float, float, float, float]] = []
+        observed = expected = volume = uncertainty = 0.0
         above_usual = 0
         sizes = self.sizes
         index = 0
         size = sizes[0]
-        for n, (count, mean, mentions) in enumerate(reversed(self._recent), start=1):
-            if n == 1 and newest is not None:
-                mentions = mentions * newest / count if count > 0 else mentions
-                count = newest
+        single = self.single_dispersion
+        for n, (count, mean, mentions, variance) in enumerate(reversed(self._recent), start=1):
             observed += count
             expected += mean
             volume += mentions
+            uncertainty += variance
             above_usual += count > mean
             if n == size:
-                phi = self.dispersion(index, single)
-                latest.append((observed, expected, phi))
-                z = count_z(observed, expected, phi)
+                phi = single if index == 0 else self.dispersion(index, single)
+                latest.append((observed, expected, uncertainty, phi))
+                total = phi + (uncertainty / (expected * expected) if expected > 0 else 0.0)
+                z = count_z(observed, expected, total)
                 found.append(Window(z, observed, expected, volume, n, above_usual))
                 index += 1
                 if index == len(sizes):
@@ -144,12 +158,19 @@ class EvidenceWindows:
                 size = sizes[index]
         return found, latest
 
-    def learn(self, hours: float) -> None:
-        """Teach each span the noise of the sums :meth:`windows` just found (winsorised)."""
-        for index in range(1, len(self._latest)):
-            observed, expected, phi = self._latest[index]
-            low = count_at_z(-WINSOR_Z, expected, phi)
-            high = count_at_z(WINSOR_Z, expected, phi)
+    def learn(self, hours: float, *, anomalous: bool = False, tone: bool = True) -> None:
+        """Teach each span the noise of the sums :meth:`windows` just found, each excess
+        clipped. With a ``tone`` to go by, nothing is learnt from a bucket flagged as a storm
+        (the storm is not noise); without one, flagged bursts teach the noise too."""
+        if anomalous and tone:
+            return
+        clip = _CLIP_Z
+        if not tone:
+            clip = _COUNT_ONLY_FLAGGED_CLIP_Z if anomalous else _COUNT_ONLY_CLIP_Z
+        for index, (observed, expected, uncertainty, phi) in enumerate(self._latest):
+            total = phi + (uncertainty / (expected * expected) if expected > 0 else 0.0)
+            low = count_at_z(-clip, expected, total)
+            high = count_at_z(clip, expected, total)
             residual = min(max(observed, low), high) - expected
-            self._excess[index].update(residual * residual - expected, hours)
+            self._excess[index].update(residual * residual - expected - uncertainty, hours)
             self._mean_sq[index].update(expected * expected, hours)

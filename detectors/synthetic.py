@@ -34,7 +34,8 @@ class Event:
     """Something that happens to the stream for ``duration`` from ``start_at``.
 
     ``storm`` multiplies the negative volume by ``factor``; ``campaign`` multiplies the positive
-    volume, and a small share of the extra posts is misread as negative (sentiment scorers err);
+    volume, and some of the extra posts are misread, as neutral and as negative (sentiment
+    scorers err; the default shares are about those measured on the dev sets);
     ``outage`` makes buckets incomplete (a source failed); ``silent_outage`` delivers nothing
     while the buckets still look complete (a source that answers but returns no posts).
     """
@@ -57,6 +58,8 @@ class StreamShape:
     positive_share: float = 0.3
     # Share of a campaign's extra positive posts that the scorer reads as negative.
     misread_share: float = 0.1
+    # Share of a campaign's extra positive posts that the scorer reads as neutral.
+    misread_neutral_share: float = 0.2
 
 
 def expected_counts(at: datetime, timezone: tzinfo, shape: StreamShape, hours: float) -> float:
@@ -120,6 +123,7 @@ def generate(
         positive_mean = total * shape.positive_share
         complete = True
         silent = False
+        neutral_extra = 0.0
         for event in events:
             if not event.covers(at):
                 continue
@@ -127,15 +131,16 @@ def generate(
                 negative_mean *= event.factor
             elif event.kind == "campaign":
                 extra = positive_mean * (event.factor - 1.0)
-                positive_mean += extra * (1.0 - shape.misread_share)
+                positive_mean += extra * (1.0 - shape.misread_share - shape.misread_neutral_share)
                 negative_mean += extra * shape.misread_share
+                neutral_extra += extra * shape.misread_neutral_share
             elif event.kind == "outage":
                 complete = False
             else:
                 silent = True
         negative = poisson(rng, negative_mean)
         positive = poisson(rng, positive_mean)
-        neutral = poisson(rng, total * neutral_share)
+        neutral = poisson(rng, total * neutral_share + neutral_extra)
         if silent or not complete:
             negative = positive = neutral = 0
         yield Bucket(

@@ -22,12 +22,11 @@ from itertools import pairwise
 from pathlib import Path
 from typing import TextIO
 
-from tqdm import tqdm
-
 from alerts.incidents import IncidentPolicy, advance
 from detectors import Decision, DetectionSettings, build_detector
 from monitor import nab
 from monitor.models import Bucket, Incident
+from monitor.progress import progress as progress_of
 
 # Inputs shorter than this finish before a progress bar would be worth drawing.
 _PROGRESS_MIN_ROWS = 5000
@@ -109,7 +108,7 @@ def replay(
     last_resolved: Incident | None = None
     rows: list[BacktestRow] = []
     show = progress and len(series) >= _PROGRESS_MIN_ROWS
-    for start_at, value in tqdm(series, disable=not show, unit="bucket", leave=False):
+    for start_at, value in progress_of(series, label=topic, unit="bucket", enabled=show):
         count = round(value)
         bucket = Bucket(topic, start_at, start_at + width, count, count, 0)
         decision = detector.observe(bucket)
@@ -280,5 +279,32 @@ def run_backtest(
     if labels is not None:
         print_scores(rows, windows, stdout)
     if plot is not None:
-        draw_plot(rows, windows, plot, series.name, settings.threshold)
+        width = bucket_width([at for at, _ in points])
+        bar = settings.opening_threshold(width, tone=False)
+        draw_plot(rows, windows, plot, series.name, bar)
     return 0
+
+
+def run_injected(
+    series: Path, settings: DetectionSettings, labels: Path | None, stdout: TextIO
+) -> int:
+    """``backtest --inject``: the series as mention volume with a tone, storms injected."""
+    import random
+
+    from monitor.calibrate import print_calibration, with_tone
+
+    try:
+        points = read_series(series)
+        windows = read_windows(labels, series) if labels is not None else []
+    except BacktestError as error:
+        print(f"error: {error}", file=stdout)
+        return 2
+    width = bucket_width([at for at, _ in points])
+    buckets = with_tone(points, width, random.Random(series.stem), topic=series.stem)
+    print(
+        f"{series.name}: {len(buckets)} buckets read as mention volume, about 15% of it "
+        f"negative, the share wandering from day to day"
+        + (f"; {len(windows)} labelled windows left out" if windows else ""),
+        file=stdout,
+    )
+    return print_calibration(buckets, settings, UTC, stdout, avoid=windows)

@@ -7,6 +7,7 @@ over time with a daily rhythm, so the demo is the same on every run and needs no
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import random
 import tomllib
@@ -86,6 +87,17 @@ STORM_NEGATIVE = [
 ]
 AUTHORS = ["lena_k", "tom.h", "datenschutzfan", "j_miller", "anna.b", "marco_r", "sue_w", "kai99"]
 SOURCES = ["mastodon", "hackernews", "rss"]
+
+
+def write_demo_settings(database: Path) -> Path:
+    """The demo's settings beside its kept database (``demo.db`` → ``demo.db.toml``), so every
+    command can read that database with ``--config``; returns the file written."""
+    path = database.with_name(database.name + ".toml")
+    pinned = DEMO_TOML.replace(
+        "[monitor]\n", f"[monitor]\ndatabase = {json.dumps(database.name)}\n", 1
+    )
+    path.write_text("# Settings of `shitstorm demo --keep`." + pinned, encoding="utf-8")
+    return path
 
 
 def demo_settings(database: Path) -> Settings:

@@ -34,6 +34,10 @@ def health_problems(
     tick = timedelta(seconds=min(max(settings.monitor.bucket.total_seconds() / 5, 1.0), 30.0))
     if last_tick_at is None or now - last_tick_at > 4 * tick + timedelta(seconds=5):
         problems.append("scheduler: no evaluation ran recently")
+    slack = store.check("slack") if settings.slack is not None else None
+    if slack is not None and not slack.ok:
+        since = slack.failing_since or slack.checked_at
+        problems.append(f"slack: {slack.detail} (failing since {since:%Y-%m-%d %H:%M} UTC)")
     for topic in settings.topics:
         for source in topic.sources:
             if source.type in PUSH_TYPES:

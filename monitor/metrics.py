@@ -75,6 +75,39 @@ SENTIMENT_TEXTS = Counter(
     registry=REGISTRY,
 )
 
+# --- streams (long-lived connections such as Jetstream) ----------------------------------------
+# Labelled by the stream's configured source name(s). Events per second: rate() of the counter.
+STREAM_EVENTS = Counter(
+    "shitstorm_stream_events",
+    "Frames read from a streaming source and stored with its cursor (matching or not).",
+    ["stream"],
+    registry=REGISTRY,
+)
+STREAM_SKIPPED = Counter(
+    "shitstorm_stream_skipped",
+    "Frames a streaming source skipped as malformed or too large (each is logged).",
+    ["stream"],
+    registry=REGISTRY,
+)
+STREAM_LAG = Gauge(
+    "shitstorm_stream_lag_seconds",
+    "How far the last stored event is behind now; large while catching up after a reconnect.",
+    ["stream"],
+    registry=REGISTRY,
+)
+STREAM_RECONNECTS = Counter(
+    "shitstorm_stream_reconnects",
+    "Connections opened after the first one (drops, stalls, fail-overs).",
+    ["stream"],
+    registry=REGISTRY,
+)
+STREAM_CONNECTED = Gauge(
+    "shitstorm_stream_connected",
+    "1 while the stream's connection is open, 0 while it is reconnecting.",
+    ["stream"],
+    registry=REGISTRY,
+)
+
 # --- evaluate -----------------------------------------------------------------------------------
 EVALUATION_SECONDS = Histogram(
     "shitstorm_evaluation_duration_seconds",

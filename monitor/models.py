@@ -29,6 +29,8 @@ class Mention:
     url: str | None = None
     # Platform counters where the source gives them: likes, reposts, replies, followers ...
     engagement: Mapping[str, int] = field(default_factory=dict)
+    # For a reply, the platform id of the post it answers (where the source says).
+    reply_to: str | None = None
 
 
 class Label(StrEnum):

@@ -35,7 +35,7 @@ from monitor.sources.base import (
     SourceSettings,
     plausible,
 )
-from monitor.store import Store
+from monitor.store import SourceState, Store
 
 log = logging.getLogger("monitor.pipeline")
 
@@ -148,19 +148,7 @@ def ingest(
         new,
         " (page limit reached)" if result.truncated else "",
     )
-    if state and state.blind_notified:
-        with store.transaction():
-            store.set_blind_notified(topic.name, name, False)
-            _notify_source(
-                store,
-                settings,
-                topic,
-                NotificationKind.SOURCE_UP,
-                name,
-                None,
-                state.failing_since,
-                now,
-            )
+    source_recovered(store, settings, topic, name, state, now)
     newest = max(mentions, key=lambda m: m.created_at, default=None)
     return PollOutcome(
         ok=True,
@@ -208,6 +196,31 @@ def _record_failure(
     metrics.POLL_ERRORS.labels(topic.name, source).inc()
     store.save_failure(topic.name, source, now, error, retry_at, time.perf_counter() - started)
     check_blind(store, settings, topic, source, now)
+
+
+def source_recovered(
+    store: Store,
+    settings: Settings,
+    topic: TopicSettings,
+    source: str,
+    state: SourceState | None,
+    now: datetime,
+) -> None:
+    """Give the all-clear once for a source that was reported blind (``state`` from before)."""
+    if state is None or not state.blind_notified:
+        return
+    with store.transaction():
+        store.set_blind_notified(topic.name, source, False)
+        _notify_source(
+            store,
+            settings,
+            topic,
+            NotificationKind.SOURCE_UP,
+            source,
+            None,
+            state.failing_since,
+            now,
+        )
 
 
 def check_blind(
@@ -277,7 +290,7 @@ class Detectors:
             (
                 RIVER_VERSION,
                 f"state {STATE_VERSION}",
-                repr(self.settings.detection),
+                repr(self.settings.detection_for(topic)),
                 str(self.settings.zone(topic)),
                 str(self.settings.monitor.bucket),
             )
@@ -302,7 +315,9 @@ class Detectors:
                 log.warning("%s: saved detector state unreadable; rebuilding", topic.name)
                 detector = None
         if detector is None:
-            detector = build_detector(self.settings.detection, self.settings.zone(topic))
+            detector = build_detector(
+                self.settings.detection_for(topic), self.settings.zone(topic)
+            )
         # Catch up on buckets judged after the state was saved (or all of them when
         # rebuilding), so a restart never opens a blind warm-up window.
         replayed = 0

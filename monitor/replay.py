@@ -43,55 +43,117 @@ class Outage:
 
 @dataclass
 class Recording:
-    """A replay file split by topic: mentions in time order and source outages."""
+    """A replay file split by topic: mentions in time order, source outages, and what was wrong.
+
+    ``bad_lines`` holds one reason per line that could not be used ("line 7: ..."), the way the
+    webhook answers a bad item; ``unconfigured`` counts mentions per ``(topic, source)`` from
+    sources the topic does not configure, with the first line each was seen on.
+    """
 
     mentions: dict[str, list[Mention]] = field(default_factory=lambda: defaultdict(list))
     outages: dict[str, list[Outage]] = field(default_factory=lambda: defaultdict(list))
+    bad_lines: list[str] = field(default_factory=list)
+    unconfigured: dict[tuple[str, str], tuple[int, int]] = field(default_factory=dict)
 
     def sources(self, topic: str) -> set[str]:
         return {m.source for m in self.mentions[topic]} | {o.source for o in self.outages[topic]}
 
 
-def read_recording(lines: Iterable[str], settings: Settings) -> Recording:
-    """Parse JSONL lines; a line without ``topic`` belongs to the only configured topic."""
+def read_recording(lines: Iterable[str], settings: Settings, *, strict: bool = False) -> Recording:
+    """Parse JSONL lines; a line without ``topic`` belongs to the only configured topic.
+
+    A bad line is recorded in ``bad_lines`` and skipped, so one typo does not void a day's
+    recording; with ``strict`` the first one raises :class:`ReplayError` instead.
+    """
     recording = Recording()
-    names = {t.name for t in settings.topics}
-    only = settings.topics[0].name if len(settings.topics) == 1 else None
+    expected = {t.name: _expected_sources(t) for t in settings.topics}
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
-        where = f"line {number}"
         try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise ReplayError(f"{where}: not JSON ({exc.msg})") from None
-        topic = obj.get("topic") if isinstance(obj, dict) else None
-        topic = topic or only
-        if topic is None:
-            raise ReplayError(f"{where}: name a `topic` (settings configure several)")
-        if topic not in names:
-            raise ReplayError(f"{where}: unknown topic {topic!r} (configured: {sorted(names)})")
-        if obj.get("kind") == "outage":
-            recording.outages[topic].append(_outage(obj, where))
-            continue
-        try:
-            mention, _ = parse_mention_with_topic(obj, where)
-        except PayloadError as exc:
-            raise ReplayError(str(exc)) from None
-        recording.mentions[topic].append(mention)
+            _read_line(recording, line, f"line {number}", settings, expected, number)
+        except ReplayError as exc:
+            if strict:
+                raise
+            recording.bad_lines.append(str(exc))
     for mentions in recording.mentions.values():
         mentions.sort(key=lambda m: m.created_at)
     return recording
+
+
+def _read_line(
+    recording: Recording,
+    line: str,
+    where: str,
+    settings: Settings,
+    expected: Mapping[str, set[str] | None],
+    number: int,
+) -> None:
+    try:
+        obj = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise ReplayError(f"{where}: not JSON ({exc.msg} at column {exc.colno})") from None
+    if not isinstance(obj, dict):
+        raise ReplayError(f"{where}: expected a mention or outage object, got {_kind(obj)}")
+    topic = obj.get("topic")
+    if topic is None:
+        if len(settings.topics) != 1:
+            raise ReplayError(f"{where}: name a `topic` (settings configure several)")
+        topic = settings.topics[0].name
+    if not isinstance(topic, str):
+        raise ReplayError(f"{where}: 'topic' must be a topic name, got {_kind(topic)}")
+    if topic not in expected:
+        known = ", ".join(sorted(expected))
+        raise ReplayError(f"{where}: unknown topic {topic!r} (configured: {known})")
+    if obj.get("kind") == "outage":
+        recording.outages[topic].append(_outage(obj, where))
+        return
+    try:
+        mention, _ = parse_mention_with_topic(obj, where)
+    except PayloadError as exc:
+        raise ReplayError(str(exc)) from None
+    recording.mentions[topic].append(mention)
+    sources = expected[topic]
+    if sources is not None and mention.source not in sources:
+        first, count = recording.unconfigured.get((topic, mention.source), (number, 0))
+        recording.unconfigured[(topic, mention.source)] = (first, count + 1)
+
+
+def _expected_sources(topic: TopicSettings) -> set[str] | None:
+    """The source names a topic's mentions may carry; None when a webhook accepts any name."""
+    if any(s.type in PUSH_TYPES for s in topic.sources):
+        return None
+    return {s.source_name for s in topic.sources}
+
+
+def _kind(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, bool):
+        return f"a boolean ({json.dumps(value)})"
+    if isinstance(value, int | float):
+        return f"a number ({value!r})"
+    return "a string" if isinstance(value, str) else type(value).__name__
 
 
 def _outage(obj: Mapping[str, object], where: str) -> Outage:
     try:
         source = obj["source"]
         start, end = parse_instant(obj["start"]), parse_instant(obj["end"])
-    except (KeyError, ValueError) as exc:
-        raise ReplayError(f"{where}: an outage needs source, start and end ({exc})") from None
-    if not isinstance(source, str) or end <= start:
-        raise ReplayError(f"{where}: an outage needs a source name and end after start")
+    except KeyError as exc:
+        raise ReplayError(
+            f"{where}: an outage needs source, start and end ({exc} is missing)"
+        ) from None
+    except (TypeError, ValueError, OverflowError, OSError) as exc:
+        raise ReplayError(
+            f"{where}: an outage needs ISO 8601 start and end times ({exc})"
+        ) from None
+    if not isinstance(source, str) or not source:
+        raise ReplayError(f"{where}: an outage needs a source name")
+    if end <= start:
+        raise ReplayError(f"{where}: an outage must end after it starts")
     return Outage(source, start, end)
 
 
@@ -201,10 +263,10 @@ def _ingest_bucket(
         store.save_poll(topic.name, source, polled_at, by_source.get(source, []), None, 0.0)
 
 
-def read_file(path: Path, settings: Settings) -> Recording:
+def read_file(path: Path, settings: Settings, *, strict: bool = False) -> Recording:
     try:
         with path.open(encoding="utf-8") as lines:
-            return read_recording(lines, settings)
+            return read_recording(lines, settings, strict=strict)
     except OSError as exc:
         raise ReplayError(f"{path}: cannot read: {exc.strerror}") from None
     except UnicodeDecodeError:

@@ -1,9 +1,11 @@
 """The daemon: scheduler wiring, signals, HTTP endpoint; the only place that reads the clock.
 
 Three kinds of job run on one APScheduler: one ingest job per source of each topic, one
-evaluate job that closes due buckets, and one deliver job that empties the outbox. Each job
-thread opens its own SQLite connection. SIGTERM/SIGINT let the job in flight finish and
-commit; SIGHUP re-reads settings.toml and keeps the old settings when the new file is broken.
+evaluate job that closes due buckets, and one deliver job that empties the outbox. Streaming
+sources (Jetstream) are no jobs: each shared connection reads on a thread of its own
+(``monitor/streaming.py``). Each thread opens its own SQLite connection. SIGTERM/SIGINT let
+the job in flight finish and commit, and streams store their last batch; SIGHUP re-reads
+settings.toml and keeps the old settings when the new file is broken.
 """
 
 from __future__ import annotations
@@ -29,12 +31,13 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from alerts.base import Alerter
 from alerts.console import ConsoleAlerter
 from alerts.interactions import Action
-from monitor import pipeline, sdnotify
+from monitor import pipeline, sdnotify, streaming
 from monitor.actions import SlackGroupMembers, apply_action
+from monitor.credentials import load_checked_settings
 from monitor.secrets import read_secret
 from monitor.sentiment import Scorer, build_scorer
-from monitor.settings import ConfigError, Settings, TopicSettings, load_settings
-from monitor.sources import PUSH_TYPES, source_class
+from monitor.settings import ConfigError, Settings, TopicSettings
+from monitor.sources import PUSH_TYPES, STREAM_TYPES, source_class
 from monitor.sources.base import USER_AGENT, Source, SourceSettings, TopicTerms
 from monitor.sources.limits import source_client
 from monitor.store import Store
@@ -163,6 +166,8 @@ class Daemon:
         self.http: Any = None
         self.socket_mode: Any = None
         self.group_members: SlackGroupMembers | None = None
+        self._slack_announce = False
+        self.streams = streaming.StreamThreads()
 
     @property
     def settings(self) -> Settings:
@@ -184,7 +189,7 @@ class Daemon:
         start = self.clock()
         for topic in settings.topics:
             for source_settings in topic.sources:
-                if source_settings.type in PUSH_TYPES:
+                if source_settings.type in PUSH_TYPES | STREAM_TYPES:
                     continue
                 source = build_source(topic, source_settings)
                 client = http_client(source_settings)
@@ -209,6 +214,11 @@ class Daemon:
             id="maintain",
             next_run_time=start + timedelta(minutes=1),
         )
+        if settings.slack is not None:
+            self._slack_announce = True  # at start and after each reload
+            self.scheduler.add_job(
+                self._check_slack, "interval", seconds=30, id="slack-check", next_run_time=start
+            )
         interval = sdnotify.watchdog_interval(self.environ)
         if interval is not None:
             # Fed from the scheduler itself: a hung scheduler stops feeding and gets restarted.
@@ -258,6 +268,18 @@ class Daemon:
         removed = pipeline.prune(self.store(), self.settings, self.clock())
         if removed:
             log.info("retention: removed %d old rows", removed)
+
+    def _check_slack(self) -> None:
+        """Slack's ``auth.test``: at start, on reload, every minute while it fails, hourly else."""
+        from monitor import slack_check
+
+        slack, store, now = self.settings.slack, self.store(), self.clock()
+        if slack is None or not (
+            self._slack_announce or slack_check.token_check_due(store.check("slack"), now)
+        ):
+            return
+        announce, self._slack_announce = self._slack_announce, False
+        slack_check.record_token_check(store, slack, self.environ, now, announce=announce)
 
     def _watchdog(self) -> None:
         sdnotify.watchdog(self.environ)
@@ -324,6 +346,7 @@ class Daemon:
         self._start_slack_interactivity()
         self._schedule()
         self.scheduler.start()
+        self._start_streams()
         sdnotify.ready(self.environ)
         log.info(
             "monitoring %d topic(s): %s; alerts to %s",
@@ -347,7 +370,7 @@ class Daemon:
         """
         sdnotify.reloading(time.monotonic_ns() // 1000, self.environ)
         try:
-            settings = load_settings(self.settings.path, self.environ)
+            settings = load_checked_settings(self.settings.path, self.environ)
             if settings.monitor.database != self.settings.monitor.database:
                 prepare_database(settings.monitor.database)
         except ConfigError as exc:
@@ -356,10 +379,12 @@ class Daemon:
             log.error("reload rejected; still running on the previous settings")
             sdnotify.ready(self.environ)
             return False
+        self._stop_streams(time.monotonic() + STOP_GRACE)
         with self._lock:
             self.scheduler.remove_all_jobs()
             self.runtime = Runtime(settings, build_alerters(settings, self.stdout, self.environ))
             self._schedule()
+        self._start_streams()
         log.info("settings reloaded from %s", settings.path)
         sdnotify.ready(self.environ)
         return True
@@ -378,7 +403,38 @@ class Daemon:
             return
         log.info("HTTP endpoint on %s", self.http.url)
 
+    # -- streams (long-lived connections, monitor/streaming.py) --------------------------------
+
+    def _start_streams(self) -> None:
+        """One thread per shared connection; each resumes from its topics' stored cursors."""
+        store = self.store()
+        streams = streaming.build_streams(self.settings.topics, self.clock, store.cursor)
+        self.streams = streaming.StreamThreads()
+        self.streams.start(
+            [
+                (
+                    stream,
+                    streaming.StoreSink(
+                        stream.name,
+                        subscriptions,
+                        self.store,
+                        lambda: self.runtime.settings,
+                        lambda topic: self.runtime.scorer(topic),
+                        self.clock,
+                    ),
+                )
+                for stream, subscriptions in streams
+            ]
+        )
+
+    def _stop_streams(self, deadline: float) -> bool:
+        """Store each stream's last batch and close its connection, by ``deadline``."""
+        self.streams.signal_stop()
+        return self.streams.join(deadline)
+
     def _shutdown(self) -> int:
+        deadline = time.monotonic() + STOP_GRACE
+        self.streams.signal_stop()
         done = threading.Event()
 
         def stop_scheduler() -> None:
@@ -387,6 +443,7 @@ class Daemon:
 
         threading.Thread(target=stop_scheduler, daemon=True).start()
         finished = done.wait(STOP_GRACE)
+        finished = self._stop_streams(deadline) and finished
         if self.http is not None:
             self.http.stop()
         if self.socket_mode is not None:

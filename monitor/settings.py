@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from detectors.config import DetectionSettings
+from detectors.config import SENSITIVITIES, DetectionSettings
 from monitor.http import parse_listen
 from monitor.sentiment.config import SentimentSettings
 from monitor.sources import SOURCE_TYPES, source_class
@@ -150,6 +150,9 @@ class TopicSettings:
     timezone: str | None = None
     # Slack channel for this topic's alerts; the [slack] channel when unset.
     channel: str | None = None
+    # How many false pages this topic may raise ("fewer", "balanced", "more"); the
+    # [detection] sensitivity when unset.
+    sensitivity: str | None = None
     sources: tuple[SourceSettings, ...] = ()
     campaigns: tuple[CampaignSettings, ...] = ()
 
@@ -161,6 +164,10 @@ class TopicSettings:
             found.append(("terms", "name at least one search term"))
         if self.timezone is not None and _zone(self.timezone) is None:
             found.append(("timezone", f"unknown time zone {self.timezone!r}"))
+        if self.sensitivity is not None and self.sensitivity not in SENSITIVITIES:
+            choices = ", ".join(SENSITIVITIES)
+            found.append(("sensitivity", f"unknown sensitivity {self.sensitivity!r}; "
+                                         f"choose one of: {choices}"))  # fmt: skip
         return found
 
 
@@ -180,6 +187,12 @@ class Settings:
             if topic.name == name:
                 return topic
         raise KeyError(name)
+
+    def detection_for(self, topic: TopicSettings) -> DetectionSettings:
+        """The ``[detection]`` settings with the topic's own sensitivity, if it has one."""
+        if topic.sensitivity is None:
+            return self.detection
+        return dataclasses.replace(self.detection, sensitivity=topic.sensitivity)
 
     def zone(self, topic: TopicSettings) -> tzinfo:
         return _zone(topic.timezone or self.monitor.timezone) or ZoneInfo("UTC")

@@ -6,7 +6,8 @@ from datetime import datetime, timedelta
 
 from monitor.pipeline import silence_at
 from monitor.settings import Settings
-from monitor.store import Store
+from monitor.sources import STREAM_TYPES
+from monitor.store import Silence, Store
 
 
 def _ago(now: datetime, then: datetime | None) -> str:
@@ -24,6 +25,8 @@ def _ago(now: datetime, then: datetime | None) -> str:
 
 def render_status(store: Store, settings: Settings, now: datetime) -> str:
     lines = [f"database  {settings.monitor.database} ({_size(settings)})"]
+    if settings.slack is not None:
+        lines.append(f"slack     {_slack_line(store, now)}")
     lines.append("")
     lines.append("SOURCES")
     for topic in settings.topics:
@@ -34,6 +37,11 @@ def render_status(store: Store, settings: Settings, now: datetime) -> str:
                 lines.append(f"  {name:<32} not polled yet")
                 continue
             line = f"  {name:<32} ok {_ago(now, state.last_success_at)}"
+            if source.type in STREAM_TYPES and state.last_success_at is not None:
+                # A stream's last success is how far it has read: its lag behind the network.
+                behind = _ago(now, state.last_success_at).replace(" ago", " behind")
+                line = f"  {name:<32} streaming, read up to {state.last_success_at:%H:%M:%S} UTC"
+                line += f" ({behind})"
             if state.failing_since is not None:
                 line += f"  FAILING since {_ago(now, state.failing_since)}: {state.last_error}"
             if state.retry_at is not None and state.retry_at > now:
@@ -82,6 +90,43 @@ def render_status(store: Store, settings: Settings, now: datetime) -> str:
     return "\n".join(lines)
 
 
+def _slack_line(store: Store, now: datetime) -> str:
+    check = store.check("slack")
+    if check is None:
+        return "not checked yet (the daemon runs auth.test when it starts)"
+    if check.ok:
+        return f"ok: {check.detail} (checked {_ago(now, check.checked_at)})"
+    since = _ago(now, check.failing_since or check.checked_at)
+    return f"FAILING since {since}: {check.detail} (checked {_ago(now, check.checked_at)})"
+
+
+def render_silences(silences: list[Silence], now: datetime) -> str:
+    if not silences:
+        return "no silences"
+    lines = [f"{'ID':>4}  {'TOPIC':<16} {'FROM (UTC)':<17} {'UNTIL (UTC)':<17} {'STATE':<7} "
+             "BY / REASON"]
+    for s in silences:
+        state = "active" if s.start_at <= now < s.end_at else (
+            "planned" if now < s.start_at else "over")
+        about = " — ".join(x for x in (s.created_by, s.reason) if x) or "-"
+        lines.append(f"{s.id:>4}  {s.topic:<16} {s.start_at:%Y-%m-%d %H:%M}  "
+                     f"{s.end_at:%Y-%m-%d %H:%M}  {state:<7} {about}")
+    return "\n".join(lines)
+
+
+def bucket_window(
+    store: Store, topic: str, span: timedelta, now: datetime
+) -> tuple[datetime, datetime]:
+    """``span`` back from the topic's latest judged bucket, or from ``now`` when there is none.
+
+    A replayed or demo history, or a topic whose daemon stopped, still shows its last day.
+    Returns the window's start and its end.
+    """
+    latest = store.last_bucket_end(topic)
+    end = latest if latest is not None and latest < now else now
+    return end - span, end
+
+
 def _size(settings: Settings) -> str:
     total = 0
     for suffix in ("", "-wal", "-shm"):
@@ -92,7 +137,13 @@ def _size(settings: Settings) -> str:
 
 
 def render_buckets(
-    store: Store, topic: str, since: datetime, *, notable_from: float | None
+    store: Store,
+    topic: str,
+    since: datetime,
+    *,
+    notable_from: float | None,
+    until: datetime | None = None,
+    now: datetime | None = None,
 ) -> str:
     """The topic's judged buckets since ``since``, one line each with the detector's reason.
 
@@ -113,8 +164,15 @@ def render_buckets(
             f"{bucket.start_at:%m-%d %H:%M} {flag:<5} {bucket.negative:>5} of {bucket.volume:<6} "
             f"exp {expected:>6}  score {score:5.1f}  {judged.reason or ''}"
         )
+    window = f"since {since:%Y-%m-%d %H:%M} UTC"
+    if until is not None and now is not None and now - until > timedelta(hours=1):
+        # Say so: "since" is not counted from now, and nothing was judged after ``until``.
+        window += (
+            f", counted back from the latest bucket ({until:%Y-%m-%d %H:%M} UTC, "
+            f"{_ago(now, until)}; nothing judged since)"
+        )
     if not lines:
         what = "notable buckets" if notable_from is not None else "buckets"
-        return f"{topic}: no {what} since {since:%Y-%m-%d %H:%M} UTC"
-    header = f"{topic}: buckets since {since:%Y-%m-%d %H:%M} UTC (times UTC; negative of all)"
+        return f"{topic}: no {what} {window}"
+    header = f"{topic}: buckets {window} (times UTC; negative of all)"
     return "\n".join([header, *lines])

@@ -120,6 +120,19 @@ MIGRATIONS: list[str] = [
     CREATE INDEX notifications_by_incident ON notifications (incident_id, alerter, status);
     CREATE INDEX silences_by_topic ON silences (topic, end_at);
     """,
+    # 3: the daemon's start-up checks (the Slack token), for `status` and /healthz.
+    """
+    CREATE TABLE checks (
+        name TEXT PRIMARY KEY, ok INTEGER NOT NULL, detail TEXT NOT NULL,
+        checked_at TEXT NOT NULL, failing_since TEXT
+    );
+    """,
+    # 4: a post its author deleted keeps counting where it counted, but loses its text
+    # (deleted_at); replies name the post they answer (reply_to).
+    """
+    ALTER TABLE mentions ADD COLUMN deleted_at TEXT;
+    ALTER TABLE mentions ADD COLUMN reply_to TEXT;
+    """,
 ]
 
 
@@ -155,6 +168,27 @@ class JudgedBucket:
     expected_high: float | None
     # The detector's sentence on it ("… vs … expected; …"), for people asking why.
     reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Silence:
+    id: int
+    topic: str
+    start_at: datetime
+    end_at: datetime
+    reason: str | None
+    created_by: str | None
+
+
+@dataclass(frozen=True)
+class Check:
+    """The latest result of one of the daemon's checks (``"slack"``: the bot token)."""
+
+    name: str
+    ok: bool
+    detail: str
+    checked_at: datetime
+    failing_since: datetime | None
 
 
 class Store:
@@ -235,6 +269,7 @@ class Store:
                 json.dumps(dict(mention.engagement)) if mention.engagement else None,
                 sentiment.score,
                 sentiment.label.value,
+                mention.reply_to,
             )
             for mention, sentiment in scored
         ]
@@ -245,8 +280,8 @@ class Store:
             # The hot path of ingest: one prepared statement for the whole batch.
             self.conn.executemany(
                 "INSERT OR IGNORE INTO mentions (topic, source, id, created_at, fetched_at, "
-                "text, lang, author, url, engagement, sentiment, label) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "text, lang, author, url, engagement, sentiment, label, reply_to) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 rows,
             )
             return self.conn.total_changes - before
@@ -266,21 +301,69 @@ class Store:
         """
         with self.transaction():
             new = self.save_mentions(topic, scored, at)
-            self.conn.execute(
-                "INSERT INTO cursors (topic, source, cursor, updated_at) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT (topic, source) DO UPDATE SET cursor = excluded.cursor, "
-                "updated_at = excluded.updated_at",
-                (topic, source, cursor, iso(at)),
-            )
-            self.conn.execute(
-                "INSERT INTO polls (topic, source, at, ok, fetched, new, duration) "
-                "VALUES (?, ?, ?, 1, ?, ?, ?)",
-                (topic, source, iso(at), len(scored), new, duration),
-            )
-            self._upsert_source_state(
-                topic, source, last_success_at=iso(at), failing_since=None, retry_at=None
-            )
+            self._set_cursor(topic, source, cursor, at)
+            self._record_success(topic, source, at, len(scored), new, duration)
         return new
+
+    def save_stream_batch(
+        self,
+        topic: str,
+        source: str,
+        now: datetime,
+        position_at: datetime,
+        scored: Sequence[tuple[Mention, Sentiment]],
+        cursor: str,
+        *,
+        record_progress: bool,
+    ) -> int:
+        """Store what a stream read for one topic: mentions and cursor, atomically.
+
+        With ``record_progress`` the stream's position is also recorded as a successful poll at
+        ``position_at`` (stream time, not ``now``): a bucket counts as read past its end once
+        the stream has passed it, whenever that happened. Returns how many mentions were new.
+        """
+        with self.transaction():
+            new = self.save_mentions(topic, scored, now)
+            self._set_cursor(topic, source, cursor, now)
+            if record_progress:
+                self._record_success(topic, source, position_at, len(scored), new, None)
+        return new
+
+    def _set_cursor(self, topic: str, source: str, cursor: str | None, at: datetime) -> None:
+        self.conn.execute(
+            "INSERT INTO cursors (topic, source, cursor, updated_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (topic, source) DO UPDATE SET cursor = excluded.cursor, "
+            "updated_at = excluded.updated_at",
+            (topic, source, cursor, iso(at)),
+        )
+
+    def _record_success(
+        self, topic: str, source: str, at: datetime, fetched: int, new: int, duration: float | None
+    ) -> None:
+        self.conn.execute(
+            "INSERT INTO polls (topic, source, at, ok, fetched, new, duration) "
+            "VALUES (?, ?, ?, 1, ?, ?, ?)",
+            (topic, source, iso(at), fetched, new, duration),
+        )
+        self._upsert_source_state(
+            topic, source, last_success_at=iso(at), failing_since=None, retry_at=None
+        )
+
+    def mark_deleted(self, keys: Iterable[tuple[str, str, str]], at: datetime) -> int:
+        """Mark stored mentions, by ``(topic, source, id)``, deleted by their authors.
+
+        They keep counting in the buckets they counted in (they were said), but their text is
+        erased: alerts and the CLI must no longer quote what its author took back. Returns how
+        many stored mentions this marked; unknown or already deleted ones are left alone.
+        """
+        with self.transaction():
+            before = self.conn.total_changes
+            self.conn.executemany(
+                "UPDATE mentions SET deleted_at = ?, text = '' "
+                "WHERE topic = ? AND source = ? AND id = ? AND deleted_at IS NULL",
+                [(iso(at), topic, source, mention_id) for topic, source, mention_id in keys],
+            )
+            return self.conn.total_changes - before
 
     def save_failure(
         self,
@@ -384,6 +467,12 @@ class Store:
         ).fetchone()
         return from_iso(row[0])
 
+    def last_mention_at(self, topic: str) -> datetime | None:
+        row = self.conn.execute(
+            "SELECT max(created_at) FROM mentions WHERE topic = ?", (topic,)
+        ).fetchone()
+        return from_iso(row[0])
+
     def last_bucket_end(self, topic: str) -> datetime | None:
         # Buckets are contiguous, so the latest start has the latest end (and uses the index).
         row = self.conn.execute(
@@ -455,13 +544,20 @@ class Store:
         label: Label | None = None,
         limit: int | None = None,
         order: str = "created_at",
+        include_deleted: bool = True,
     ) -> list[StoredMention]:
-        """Mentions created in ``[start, end)``; ``order`` is "created_at" or "most_negative"."""
+        """Mentions created in ``[start, end)``; ``order`` is "created_at" or "most_negative".
+
+        ``include_deleted=False`` leaves out posts their authors deleted (for quoting).
+        """
         sql = (
             "SELECT topic, source, id, created_at, text, lang, author, url, engagement, "
-            "sentiment, label FROM mentions WHERE topic = ? AND created_at >= ? AND created_at < ?"
+            "sentiment, label, reply_to FROM mentions "
+            "WHERE topic = ? AND created_at >= ? AND created_at < ?"
         )
         params: list[Any] = [topic, iso(start), iso(end)]
+        if not include_deleted:
+            sql += " AND deleted_at IS NULL"
         if label is not None:
             sql += " AND label = ?"
             params.append(label.value)
@@ -485,6 +581,7 @@ class Store:
                     author=r[6],
                     url=r[7],
                     engagement=json.loads(r[8]) if r[8] else {},
+                    reply_to=r[11],
                 ),
                 r[9],
                 Label(r[10]),
@@ -736,6 +833,46 @@ class Store:
             (topic, iso(at), iso(at)),
         ).fetchone()
         return None if row is None else (_at(row[0]), row[1])
+
+    def silences(self, active_at: datetime | None = None) -> list[Silence]:
+        """All silences, newest first; with ``active_at``, only those covering that instant."""
+        sql = "SELECT id, topic, start_at, end_at, reason, created_by FROM silences"
+        params: tuple[Any, ...] = ()
+        if active_at is not None:
+            sql += " WHERE start_at <= ? AND end_at > ?"
+            params = (iso(active_at), iso(active_at))
+        rows = self.conn.execute(sql + " ORDER BY id DESC", params).fetchall()
+        return [Silence(r[0], r[1], _at(r[2]), _at(r[3]), r[4], r[5]) for r in rows]
+
+    def end_silence(self, silence_id: int, at: datetime) -> None:
+        """End a silence at ``at`` (kept as a record of who silenced what, and for how long)."""
+        self.conn.execute(
+            "UPDATE silences SET end_at = ? WHERE id = ?", (iso(at), silence_id)
+        )
+
+    # -- checks ------------------------------------------------------------------------------
+
+    def save_check(self, name: str, ok: bool, detail: str, at: datetime) -> None:
+        """Record a check's latest result; ``failing_since`` keeps when it started failing."""
+        with self.transaction():
+            row = self.conn.execute(
+                "SELECT ok, failing_since FROM checks WHERE name = ?", (name,)
+            ).fetchone()
+            since = None if ok else (row[1] if row and not row[0] and row[1] else iso(at))
+            self.conn.execute(
+                "INSERT OR REPLACE INTO checks (name, ok, detail, checked_at, failing_since) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (name, int(ok), detail, iso(at), since),
+            )
+
+    def check(self, name: str) -> Check | None:
+        row = self.conn.execute(
+            "SELECT name, ok, detail, checked_at, failing_since FROM checks WHERE name = ?",
+            (name,),
+        ).fetchone()
+        if row is None:
+            return None
+        return Check(row[0], bool(row[1]), row[2], _at(row[3]), from_iso(row[4]))
 
     # -- retention ---------------------------------------------------------------------------
 

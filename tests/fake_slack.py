@@ -39,6 +39,15 @@ MAX_BUTTON_TEXT = 75
 MAX_BUTTON_VALUE = 2000
 MAX_ACTION_ID = 255
 MAX_MESSAGE_TEXT = 40_000
+DEFAULT_SCOPES = ["chat:write", "files:write", "channels:history", "groups:history",
+                  "channels:read", "groups:read", "usergroups:read"]
+# The scope each method needs (for public channels); without it Slack answers missing_scope.
+METHOD_SCOPES = {
+    "chat.postMessage": "chat:write", "chat.update": "chat:write", "chat.delete": "chat:write",
+    "conversations.history": "channels:history", "conversations.replies": "channels:history",
+    "conversations.list": "channels:read", "conversations.info": "channels:read",
+    "files.getUploadURLExternal": "files:write", "files.completeUploadExternal": "files:write",
+}
 BLOCK_TYPES = {"section", "header", "context", "divider", "actions", "image", "rich_text"}
 
 
@@ -109,6 +118,7 @@ class FakeSlack:
         app_token: str = "xapp-test",
         channels: Mapping[str, str] | None = None,
         not_in: set[str] | None = None,
+        scopes: list[str] | None = None,
     ) -> None:
         self.bot_token = bot_token
         self.app_token = app_token
@@ -117,6 +127,10 @@ class FakeSlack:
             channels if channels is not None else {"social-alerts": "C0ALERTS", "ops": "C0OPS"}
         )
         self.not_in: set[str] = set(not_in or ())
+        # What the bot token may do; Slack lists it in every answer's x-oauth-scopes header.
+        self.scopes: list[str] = list(scopes if scopes is not None else DEFAULT_SCOPES)
+        self.archived: set[str] = set()
+        self.deleted: list[FakeMessage] = []
         self.calls: list[Call] = []
         self.messages: dict[str, list[FakeMessage]] = {}
         self.uploads: dict[str, bytes] = {}
@@ -262,7 +276,8 @@ class FakeSlack:
         except SlackApiRejection as rejection:
             status = rejection.status
             payload = {"ok": False, "error": rejection.error, **rejection.extra}
-        self._reply(request, status, json.dumps(payload).encode("utf-8"))
+        headers = {"x-oauth-scopes": ",".join(self.scopes)} if token == self.bot_token else {}
+        self._reply(request, status, json.dumps(payload).encode("utf-8"), headers=headers)
 
     def _take_failure(self, method: str) -> _Failure | None:
         queue = self._failures.get(method)
@@ -319,6 +334,8 @@ class FakeSlack:
             "auth.test": self._auth_test,
             "chat.postMessage": self._post_message,
             "chat.update": self._update,
+            "chat.delete": self._delete,
+            "conversations.info": self._info,
             "conversations.history": self._history,
             "conversations.replies": self._replies,
             "conversations.list": self._list,
@@ -328,6 +345,9 @@ class FakeSlack:
         handler = handlers.get(method)
         if handler is None:
             raise SlackApiRejection("unknown_method", status=404)
+        scope = METHOD_SCOPES.get(method)
+        if scope is not None and scope not in self.scopes:
+            raise SlackApiRejection("missing_scope", needed=scope, provided=",".join(self.scopes))
         return handler(args)
 
     def _auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -413,6 +433,26 @@ class FakeSlack:
         if metadata is not None:
             msg.metadata = metadata
         return {"channel": channel_id, "ts": msg.ts, "text": text}
+
+    def _delete(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = str(args.get("channel") or "")
+        if channel not in self.channels.values():
+            raise SlackApiRejection("channel_not_found")  # chat.delete wants the id too
+        channel_id = self._channel(args)
+        msg = self._find(channel_id, str(args.get("ts") or ""))
+        self.messages[channel_id].remove(msg)
+        self.deleted.append(msg)
+        return {"channel": channel_id, "ts": msg.ts}
+
+    def _info(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = str(args.get("channel") or "")
+        if channel not in self.channels.values():
+            raise SlackApiRejection("channel_not_found")  # ids only, like Slack
+        name = next(n for n, cid in self.channels.items() if cid == channel)
+        return {"channel": {"id": channel, "name": name, "is_channel": True,
+                            "is_private": channel.startswith("G"),
+                            "is_archived": channel in self.archived,
+                            "is_member": channel not in self.not_in}}
 
     def _history(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = str(args.get("channel") or "")
@@ -564,16 +604,23 @@ def sample_payload(**overrides: Any) -> dict[str, Any]:
     payload: dict[str, Any] = {
         "topic": "acme",
         "channel": None,
+        "timezone": "Europe/Berlin",
         "incident": {"id": 7, "status": "open", "severity": 4, "peak_severity": 4,
                      "opened_at": "2026-11-26T07:35:00+00:00",
                      "updated_at": "2026-11-26T08:05:00+00:00",
                      "acknowledged_at": None, "acknowledged_by": None, "resolved_at": None,
                      "resolved_by": None, "feedback": None, "reopened": False,
                      "escalations": 0},
+        "opening": {"start_at": "2026-11-26T07:35:00+00:00", "end_at": "2026-11-26T07:40:00+00:00",
+                    "reason": "19 negative mentions in the last 5 min vs 3 expected (6.3×); "
+                              "54% negative vs 18% usual", "severity": 2},
         "reason": "42 negative mentions vs 9 expected (4.7×); 61% negative vs 18% usual",
         "current": {"start_at": "2026-11-26T08:00:00+00:00",
                     "end_at": "2026-11-26T08:05:00+00:00",
                     "volume": 69, "negative": 42, "share": 0.61},
+        "recent": {"start_at": "2026-11-26T07:50:00+00:00", "end_at": "2026-11-26T08:05:00+00:00",
+                   "negative": 130, "volume": 200, "expected": 9.6, "expected_high": 21.0,
+                   "share": 0.65, "severity": 4},
         "expected": {"negative": 9.0, "negative_high": 15.2, "share": 0.18},
         "trend": "rising",
         "totals": {"volume": 310, "negative": 190, "peak_negative": 60,
@@ -592,6 +639,9 @@ def sample_payload(**overrides: Any) -> dict[str, Any]:
                     {"term": "geld", "count": 18, "lift": 6.0}],
         "split": {"source": {"mastodon": 30, "hackernews": 12}, "lang": {"de": 35, "en": 7}},
         "series": series,
+        "escalation": {"mention": "<!subteam^S0ONCALL>", "count": 0, "max": 3, "every_s": 900,
+                       "next_at": "2026-11-26T08:10:00+00:00"},
+        "auto_resolve": {"after_s": 10800, "at": "2026-11-26T11:05:00+00:00"},
     }
     payload.update(overrides)
     return payload

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from river import base
 
-from detectors import DETECTORS, NegativeShareDetector
+from detectors import DETECTORS, ToneBaseline
 from detectors.synthetic import poisson
 
 START = datetime(2026, 3, 2, tzinfo=UTC)
@@ -31,13 +31,12 @@ def count_samples(seed: int = 1, days: int = 10) -> Iterator[Sample]:
         yield {"start_at": at, "hours": 1.0, "count": poisson(rng, mean)}
 
 
-def share_samples(seed: int = 1, days: int = 10) -> Iterator[Sample]:
-    """Hourly volumes with about one negative mention in five."""
+def tone_samples(seed: int = 1, days: int = 10) -> Iterator[Sample]:
+    """Hourly neutral mentions and about two negative ones for every five neutral."""
     rng = random.Random(seed)
     for _ in range(days * 24):
-        volume = poisson(rng, 50.0)
-        yield {"negative": sum(rng.random() < 0.2 for _ in range(volume)), "volume": volume,
-               "hours": 1.0}  # fmt: skip
+        neutral = poisson(rng, 25.0)
+        yield {"negative": poisson(rng, neutral * 0.4), "neutral": neutral, "hours": 1.0}
 
 
 # Every estimator with its samples and a way to make a sample more anomalous than another.
@@ -46,14 +45,14 @@ ESTIMATORS: dict[str, tuple[Callable[[], base.AnomalyDetector], Callable[[], Ite
         name: (lambda cls=cls: cls(timezone=ZoneInfo("Europe/Berlin")), count_samples)
         for name, cls in DETECTORS.items()
     },
-    "share": (NegativeShareDetector, share_samples),
+    "tone": (ToneBaseline, tone_samples),
 }
 
 
 def more_anomalous(sample: Sample) -> Sample:
     if "count" in sample:
         return {**sample, "count": sample["count"] * 4 + 20}
-    return {**sample, "negative": sample["volume"]}
+    return {**sample, "negative": sample["neutral"] * 2 + 20}
 
 
 @pytest.fixture(params=sorted(ESTIMATORS))

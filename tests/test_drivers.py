@@ -57,3 +57,27 @@ def test_the_topic_itself_is_excluded_as_word_hashtag_and_handle() -> None:
 def test_nothing_over_represented_gives_no_drivers() -> None:
     assert find_drivers(CALM[:5], CALM) == []
     assert find_drivers([], CALM) == []
+
+
+def test_german_and_english_filler_words_do_not_drive_a_storm() -> None:
+    storm = [
+        "Nie wieder Acme! Ich kündige sofort, #acmegate",
+        "Acme verkauft unsere Daten, nie wieder. Sofort kündigen! #acmegate",
+        "Never again Acme, they sold our data. Cancel immediately #acmegate",
+        "I will never buy Acme again, sold our data #acmegate",
+    ] * 3
+    terms = [d.term for d in find_drivers(storm, CALM, exclude=["Acme"])]
+    assert terms[0] == "#acmegate" and "daten" in terms and "data" in terms
+    for filler in ("nie", "wieder", "sofort", "never", "again", "immediately", "ich", "our"):
+        assert filler not in terms, filler
+
+
+def test_a_hashtag_is_a_subject_even_when_its_word_is_a_stop_word() -> None:
+    assert terms_of("Warehouse #fire, the fire is out") == {"warehouse": False, "fire": True}
+
+
+def test_every_word_of_a_topic_of_several_words_is_excluded() -> None:
+    storm = ["Deutsche Bahn streicht schon wieder Züge #deutschebahn #streik"] * 4
+    terms = [d.term for d in find_drivers(storm, CALM, exclude=["Deutsche Bahn"])]
+    assert "deutsche" not in terms and "bahn" not in terms and "#deutschebahn" not in terms
+    assert "#streik" in terms and "züge" in terms

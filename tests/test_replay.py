@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from monitor.store import Store
 from tests.support import (
     ALERTS,
     BASE_SETTINGS,
@@ -133,18 +134,80 @@ def test_cli_acknowledge_and_resolve_are_idempotent(tmp_path: Path) -> None:
     assert missing.returncode == 2 and "no incident #99" in missing.stderr
 
 
-def test_replay_rejects_a_broken_line_with_its_number(tmp_path: Path) -> None:
-    config = write_settings(tmp_path, BASE_SETTINGS, ALERTS, TOPIC)
-    recording = tmp_path / "bad.jsonl"
-    recording.write_text(
-        '{"id": "1", "source": "rss", "created_at": "2026-03-02T08:00:00Z", "text": "x"}\n'
-        '{"id": "2", "source": "rss", "text": "no time"}\n',
-        encoding="utf-8",
-    )
+HN_SOURCE = '\n[[topics.sources]]\ntype = "hackernews"\n'
+GOOD = '{"id": "%s", "source": "hackernews", "created_at": "2026-03-02T08:0%s:00Z", "text": "x"}'
+BAD_LINES = {
+    2: ("[1, 2, 3]", "expected a mention or outage object, got an array"),
+    3: ("42", "expected a mention or outage object, got a number (42)"),
+    4: ("null", "expected a mention or outage object, got null"),
+    5: ('{"id": "2", "source": "hackernews", "text": "no time"}', "'created_at' is missing"),
+    6: ("{not json", "not JSON"),
+    7: ('{"id": "3", "source": "hackernews", "created_at": "yesterday", "text": "x"}',
+        "'created_at' 'yesterday' is not an ISO 8601 time"),
+    8: ('{"id": "4", "topic": "globex", "source": "hackernews", '
+        '"created_at": "2026-03-02T08:01:00Z", "text": "x"}', "unknown topic 'globex'"),
+    9: ('{"kind": "outage", "source": "hackernews", "start": "2026-03-02T09:00:00Z"}',
+        "an outage needs source, start and end"),
+    10: ('{"id": "5", "topic": [1], "source": "hackernews", '
+         '"created_at": "2026-03-02T08:01:00Z", "text": "x"}', "'topic' must be a topic name"),
+}
+
+
+def bad_recording(path: Path) -> Path:
+    lines = [GOOD % ("1", "0"), *(line for line, _ in BAD_LINES.values()), GOOD % ("9", "5")]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_replay_reports_each_bad_line_goes_on_and_exits_1(tmp_path: Path) -> None:
+    config = write_settings(tmp_path, BASE_SETTINGS, ALERTS, TOPIC, HN_SOURCE)
+    recording = bad_recording(tmp_path / "bad.jsonl")
     result = shitstorm("replay", str(recording), "--config", str(config))
-    assert result.returncode == 2
-    assert "line 2" in result.stderr and "created_at" in result.stderr
+
+    assert result.returncode == 1
     assert "Traceback" not in result.stderr
+    for number, (_, reason) in BAD_LINES.items():
+        (line,) = [x for x in result.stderr.splitlines() if f"line {number}:" in x]
+        assert reason in line, line
+    # The good lines before and after the bad ones were replayed, and the summary counts both.
+    assert "replayed 2 mentions" in result.stderr
+    assert f"{len(BAD_LINES)} bad line(s) skipped" in result.stderr
+    store = Store(tmp_path / "monitor.db")
+    assert store.mention_count("acme") == 2
+
+
+def test_replay_strict_stops_at_the_first_bad_line_and_replays_nothing(tmp_path: Path) -> None:
+    config = write_settings(tmp_path, BASE_SETTINGS, ALERTS, TOPIC, HN_SOURCE)
+    recording = bad_recording(tmp_path / "bad.jsonl")
+    result = shitstorm("replay", str(recording), "--strict", "--config", str(config))
+    assert result.returncode == 2
+    assert "line 2: expected a mention or outage object, got an array" in result.stderr
+    assert "line 3" not in result.stderr and "nothing replayed (--strict)" in result.stderr
+    assert not (tmp_path / "monitor.db").exists()
+
+
+def test_replay_warns_once_about_a_source_the_topic_does_not_configure(tmp_path: Path) -> None:
+    config = write_settings(tmp_path, BASE_SETTINGS, ALERTS, TOPIC, HN_SOURCE)
+    stream = calm_then_storm(at(8), minutes=30, storm_at=100)
+    for line in stream[::3]:
+        line["source"] = "tiktok"
+    recording = write_jsonl(tmp_path / "s.jsonl", stream)
+    result = shitstorm("replay", str(recording), "--config", str(config))
+
+    assert result.returncode == 0, result.stderr
+    warnings = [x for x in result.stderr.splitlines() if "tiktok" in x]
+    tiktok = len(stream[::3])
+    assert warnings == [
+        f"shitstorm replay: warning: topic 'acme' configures no source 'tiktok' "
+        f"({tiktok} mention(s), first on line 1); replayed as if it did"
+    ]
+    assert f"; {tiktok} mention(s) from sources the settings do not configure" in result.stderr
+    # A topic with a webhook takes any source name its senders give: no warning then.
+    webhook = write_settings(tmp_path, BASE_SETTINGS, ALERTS, TOPIC, HN_SOURCE,
+                             '[[topics.sources]]\ntype = "webhook"\n')
+    (tmp_path / "monitor.db").unlink()
+    pushed = shitstorm("replay", str(recording), "--config", str(webhook))
+    assert pushed.returncode == 0 and "tiktok" not in pushed.stderr
 
 
 def test_demo_shows_the_bundled_storm(tmp_path: Path) -> None:
@@ -152,3 +215,4 @@ def test_demo_shows_the_bundled_storm(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "NEW INCIDENT" in result.stdout
     assert "#acmegate" in result.stdout
+    assert not list(tmp_path.iterdir())  # nothing left behind without --keep

@@ -56,7 +56,7 @@ def test_later_notifications_update_in_place_and_reply_in_thread(slack: FakeSlac
 
     [message] = slack.messages["C0ALERTS"]
     assert len(message.updates) == 2
-    assert "6/6 hurricane" in message.text
+    assert "6/6 nationwide outrage" in message.text
     [reply] = message.replies
     assert "Severity up" in reply.text and "6/6" in reply.text
     assert len(message.files) == 2  # a fresh chart for the new severity

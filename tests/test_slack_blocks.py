@@ -36,6 +36,12 @@ def oversized_payload() -> dict[str, Any]:
         drivers=[{"term": "#" + "w" * 1000, "count": i, "lift": 1.5} for i in range(1000)],
         split={"source": {f"src{i}" * 50: i for i in range(500)},
                "lang": {f"l{i}" * 50: i for i in range(500)}},
+        opening={"start_at": "2026-11-26T07:35:00+00:00", "end_at": "2026-11-26T07:40:00+00:00",
+                 "reason": huge},
+        escalation={"mention": "<@U1> " * 2000, "count": 1, "max": 3,
+                    "next_at": "2026-11-26T08:20:00+00:00"},
+        silenced={"until": "2026-11-26T12:00:00+00:00", "reason": huge},
+        timezone="America/Argentina/ComodRivadavia",
     )
 
 
@@ -46,6 +52,8 @@ def test_an_oversized_payload_stays_within_slack_limits() -> None:
                                    feedback="x" * 5000)
         blocks = incident_blocks(snapshot)
         assert block_kit_problem(blocks) is None
+        header = blocks[0]["text"]["text"]
+        assert "4/6 storm" in header  # a long topic name is cut, not the levels
         assert len(json.dumps(blocks)) < 40_000
         assert 0 < len(incident_text(snapshot)) <= 3000
         for kind in NotificationKind:
@@ -77,13 +85,80 @@ def test_user_text_cannot_ping_the_channel_or_inject_links() -> None:
 def test_the_message_leads_with_topic_severity_and_numbers() -> None:
     blocks = incident_blocks(sample_payload())
     assert blocks[0] == {"type": "header", "text": {
-        "type": "plain_text", "text": "🟠 Shitstorm on acme — severity 4/6 storm", "emoji": True}}
+        "type": "plain_text", "text": "🟠 Shitstorm on acme — 4/6 storm, rising", "emoji": True}}
     text = json.dumps(blocks, ensure_ascii=False)
-    for expected in ("42 negative mentions vs 9 expected", "42 of 69 posts (expected 9, up to 15)",
-                     "61% (usual 18%)", "↗ rising", "for 30m", "`#boykott` (31 posts, 12× usual)",
+    for expected in ("*Why it opened (08:40 CET):* 19 negative mentions in the last 5 min",
+                     "*Now (09:05 CET):* 130 negative posts in the last 15 min vs 9.6 expected "
+                     "(13.5×); 65% negative vs 18% usual",
+                     "Thu 26 Nov 08:35 CET · for 30m", "↗ rising",
+                     "`#boykott` (31 posts, 12× usual)",
                      "mastodon 30 · hackernews 12", "de 35 · en 7", "♥ 12 🔁 3",
-                     "<https://social.example/@wut/1|open>", "Not acknowledged yet"):
+                     "<https://social.example/@wut/1|open>", "Not acknowledged yet",
+                     "Severity 0–6: 1 unusual chatter · 2 growing criticism"):
         assert expected in text, expected
+    assert "UTC" not in text
+
+
+def test_an_easing_storm_shows_its_peak_and_its_level_now() -> None:
+    easing = {**incident_update(sample_payload(), severity=0, peak_severity=4, escalations=3),
+              "trend": "falling", "reason": "4 negative mentions in the last 5 min vs 0 "
+                                            "expected (13.7×); 40% negative vs 18% usual",
+              "recent": {**sample_payload()["recent"], "negative": 20, "severity": 1}}
+    header = incident_blocks(easing)[0]["text"]["text"]
+    assert header == "🟠 Shitstorm on acme — peaked 4/6 storm · now 1/6 unusual chatter, easing"
+    assert "calm" not in header
+    calm = {**easing, "recent": {**easing["recent"], "negative": 9, "severity": 0}}
+    text = json.dumps(incident_blocks(calm), ensure_ascii=False)
+    assert "peaked 4/6 storm · now back to usual" in text
+    assert "back within the usual range" in text
+    # The opening evidence stays; what it is now is a separate line.
+    assert "*Why it opened (08:40 CET):* 19 negative mentions in the last 5 min" in text
+
+
+def test_one_expected_per_line_and_small_expectations_keep_their_decimal() -> None:
+    payload = sample_payload(recent={**sample_payload()["recent"], "expected": 0.4,
+                                     "negative": 12})
+    text = json.dumps(incident_blocks(payload), ensure_ascii=False)
+    assert "12 negative posts in the last 15 min vs 0.4 expected (30.0×)" in text
+    assert "(expected " not in text and "up to" not in text
+
+
+def test_what_acknowledging_does_follows_the_paging_state() -> None:
+    payload = sample_payload()
+    text = json.dumps(incident_blocks(payload), ensure_ascii=False)
+    assert ("Acknowledge to stop the paging: until someone does, <!subteam^S0ONCALL> is paged "
+            "again at 09:10 CET (escalation 1 of 3).") in text
+    spent = {**incident_update(payload, escalations=3),
+             "escalation": {**payload["escalation"], "count": 3, "next_at": None}}
+    assert ("<!subteam^S0ONCALL> was paged 3×, and no more pages will be sent"
+            in json.dumps(incident_blocks(spent), ensure_ascii=False))
+    silenced = {**payload, "silenced": {"until": "2026-11-26T12:00:00+00:00", "reason": "launch"}}
+    text = json.dumps(incident_blocks(silenced), ensure_ascii=False)
+    assert "nobody is paged while the topic is silenced" in text
+    assert "Silenced until Thu 26 Nov 13:00 CET (launch)" in text
+    acked = incident_update(payload, status="acknowledged", acknowledged_by="U1|Dana",
+                            acknowledged_at="2026-11-26T08:07:00+00:00")
+    text = json.dumps(incident_blocks(acked), ensure_ascii=False)
+    assert "Acknowledged by <@U1> at 09:07 CET" in text
+    assert "nobody is paged for it any more" in text and "resolves itself after 3h 00m" in text
+
+
+def test_a_text_posted_many_times_is_shown_once_with_its_count() -> None:
+    post = {**sample_payload()["top_posts"][0], "count": 12, "authors": 9}
+    payload = sample_payload(top_posts=[post, {**post, "count": 1}, sample_payload()[
+        "top_posts"][1]])
+    text = json.dumps(incident_blocks(payload), ensure_ascii=False)
+    assert text.count("ACME hat mein Geld genommen") == 1
+    assert "*× 12 by 9 authors*" in text
+
+
+def test_long_topics_keep_the_levels_in_the_header() -> None:
+    payload = incident_update(sample_payload(topic="Deutsche Bahn Fernverkehr " * 20),
+                              severity=1)
+    payload["recent"] = {**payload["recent"], "severity": 1}
+    payload["trend"] = "falling"
+    header = incident_blocks(payload)[0]["text"]["text"]
+    assert len(header) <= 150 and header.endswith("· now 1/6 unusual chatter, easing")
 
 
 def test_buttons_carry_the_incident_id_and_follow_the_lifecycle() -> None:
@@ -106,17 +181,19 @@ def test_resolved_message_is_a_summary() -> None:
         acknowledged_at="2026-11-26T07:40:00+00:00", resolved_by=None,
         resolved_at="2026-11-26T09:05:00+00:00")
     blocks = incident_blocks(resolved)
-    assert blocks[0]["text"]["text"] == "✅ Resolved: acme — peaked at 5/6 violent storm"
+    assert blocks[0]["text"]["text"] == "✅ Resolved: acme — peaked 5/6 strong storm"
     text = json.dumps(blocks, ensure_ascii=False)
-    assert "*Lasted 1h 30m*" in text
+    assert "*Lasted 1h 30m, Thu 26 Nov 08:35 CET – 10:05 CET*" in text
     assert "60 negative posts in one bucket" in text and "190 negative of 310 posts" in text
     assert "Acknowledged by <@U42>" in text and "Resolved by auto" in text
-    assert "Negative now" not in text  # the live numbers are gone; the summary stays
+    assert "Why it opened (08:40 CET)" in text
+    assert "*Now" not in text and "paged" not in text  # the live state is gone; the summary stays
 
 
-@pytest.mark.parametrize(("severity", "label"), [(0, "0/6 calm"), (3, "3/6 strong wind"),
-                                                 (6, "6/6 hurricane"), (9, "6/6 hurricane")])
-def test_severity_scale_names(severity: int, label: str) -> None:
+@pytest.mark.parametrize(("severity", "label"), [(0, "0/6 calm"), (3, "3/6 criticism spreading"),
+                                                 (6, "6/6 nationwide outrage"),
+                                                 (9, "6/6 nationwide outrage")])
+def test_severity_scale_names_are_the_readmes(severity: int, label: str) -> None:
     assert severity_label(severity) == label
 
 

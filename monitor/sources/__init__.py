@@ -9,7 +9,7 @@ from __future__ import annotations
 from importlib import import_module
 from typing import cast
 
-from monitor.sources.base import SourceFactory
+from monitor.sources.base import SourceFactory, StreamFactory
 
 SOURCE_TYPES: dict[str, str] = {
     "hackernews": "monitor.sources.hackernews:HackerNewsSource",
@@ -21,15 +21,27 @@ SOURCE_TYPES: dict[str, str] = {
     "youtube": "monitor.sources.youtube:YouTubeSource",
     "facebook": "monitor.sources.meta:FacebookPageSource",
     "instagram": "monitor.sources.meta:InstagramSource",
+    # Long-lived connections instead of polls (see STREAM_TYPES).
+    "jetstream": "monitor.sources.jetstream:JetstreamStream",
     # Pushed to the HTTP endpoint instead of polled.
     "webhook": "monitor.sources.webhook:WebhookSource",
 }
 
 # Types whose mentions arrive by themselves: nothing schedules a poll for them.
 PUSH_TYPES = frozenset({"webhook"})
+# Types that hold a connection open and read what it sends: nothing schedules a poll for them
+# either; the daemon runs one connection per `StreamFactory.connection_key` instead.
+STREAM_TYPES = frozenset({"jetstream"})
 
 
 def source_class(type_name: str) -> SourceFactory:
     """The class registered for ``type_name``; ``KeyError`` when there is none."""
     module_name, _, class_name = SOURCE_TYPES[type_name].partition(":")
     return cast(SourceFactory, getattr(import_module(module_name), class_name))
+
+
+def stream_class(type_name: str) -> StreamFactory:
+    """The streaming class registered for ``type_name`` (one of :data:`STREAM_TYPES`)."""
+    if type_name not in STREAM_TYPES:
+        raise KeyError(type_name)
+    return cast(StreamFactory, source_class(type_name))

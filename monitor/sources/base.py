@@ -5,12 +5,17 @@ ingest step with an ``httpx.Client``, the last cursor it returned and the curren
 answers with the mentions it found and its next cursor, or raises :class:`SourceError`. It never
 writes to the database and never reads the clock: the pipeline stores mentions and cursor
 together, so a crash between the two cannot lose or double a mention.
+
+A *streaming* source (:class:`Stream`, a sibling of :class:`Source`) holds a connection open
+instead and hands what it reads to a :class:`StreamSink` in batches; the sink stores each batch
+with the stream's cursor in one transaction, the same guarantee by another road.
 """
 
 from __future__ import annotations
 
 import functools
 import json
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -439,3 +444,79 @@ def lenient(
             return None
 
     return converting
+
+
+# -- streaming sources -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """One topic's use of a stream: the topic, its source settings and where it stopped."""
+
+    topic: TopicTerms
+    settings: SourceSettings
+    # The cursor stored for (topic, source), opaque to all but the stream; None on first start.
+    cursor: str | None = None
+
+    @property
+    def source_name(self) -> str:
+        return self.settings.source_name
+
+
+@dataclass(frozen=True)
+class StreamBatch:
+    """What a stream read since its last batch; the sink stores it in one transaction.
+
+    ``mentions`` holds, per subscription (by its index in the stream's list), the posts that
+    matched it; ``deleted`` the platform ids of posts deleted meanwhile. ``cursor`` resumes the
+    stream right after this batch, and ``position_at`` is the stream time it stands for: a
+    bucket counts as read past its end once a stored batch's ``position_at`` has passed it.
+    """
+
+    mentions: Mapping[int, Sequence[Mention]]
+    deleted: Sequence[str]
+    cursor: str
+    position_at: datetime
+    events: int
+    skipped: int = 0
+
+
+class StreamSink(Protocol):
+    """Where a stream delivers; implemented by the daemon (store) and ``sources test`` (print)."""
+
+    def connected(self, url: str) -> None:
+        """A connection is open and reading."""
+
+    def save(self, batch: StreamBatch) -> None:
+        """Store ``batch`` atomically. Raising makes the stream resume from the last saved one."""
+
+    def failed(self, error: str) -> None:
+        """The stream cannot read (cannot connect, or stalled): its buckets are incomplete."""
+
+
+class Stream(Protocol):
+    """One long-lived connection shared by the subscriptions of every topic that uses it."""
+
+    name: str
+
+    def run(self, sink: StreamSink, stop: threading.Event) -> None:
+        """Read until ``stop`` is set, reconnecting with backoff; never raises."""
+
+
+class StreamFactory(Protocol):
+    """A streaming source class, registered by type like a :class:`SourceFactory`."""
+
+    settings_class: ClassVar[type[SourceSettings]]
+
+    @staticmethod
+    def connection_key(settings: Any) -> tuple[str, ...]:
+        """Subscriptions with equal keys share one connection."""
+
+    def __call__(
+        self,
+        subscriptions: Sequence[Subscription],
+        clock: Callable[[], datetime],
+        *,
+        resume: bool = True,
+    ) -> Stream:
+        """The stream for ``subscriptions``; ``resume=False`` reads live, ignoring cursors."""

@@ -1,0 +1,137 @@
+"""Storms injected into real mention series: how many page somebody, how soon, at what cost.
+
+Run from the repository root: ``python benchmarks/storm_bench.py`` (part of ``make bench``).
+
+The five NAB realTweets series in ``../shared/data/nab`` are the baselines: real 5-minute
+mention volumes of five companies over two months, bursts and all. Each gets a tone as real
+topics have one (a negative share wandering from day to day around 15 %), its posts read by the
+default sentiment scorer as it reads the labelled dev posts of ``../shared/data/sentiment-dev``
+(its confusion matrix, measured here), and storms of four shapes at random times of day and
+night (``monitor.calibrate``), several seeds. False pages are counted on the same series without
+storms, outside NAB's labelled windows (real events of unknown tone).
+
+``--confusion`` only measures and prints the scorer's confusion matrix on the dev posts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from collections.abc import Mapping
+from datetime import UTC
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.common import SHARED_DATA, machine  # noqa: E402
+from detectors import DetectionSettings  # noqa: E402
+from detectors.config import SENSITIVITIES  # noqa: E402
+from monitor import backtest, calibrate  # noqa: E402
+
+NAB_DIR = SHARED_DATA / "nab"
+DEV_DIR = SHARED_DATA / "sentiment-dev"
+DEV_FILES = {
+    "en_tweeteval_val.tsv": "en",
+    "de_sb10k_dev.tsv": "de",
+    "de_potts_dev.tsv": "de",
+    "de_germeval2017_dev.tsv": "de",
+}
+SEEDS = (0, 1, 2)
+
+
+def measured_confusion() -> Mapping[str, tuple[float, float, float]] | None:
+    """Share of each true label's dev posts the default scorer calls negative/neutral/positive,
+    the four dev files pooled with equal weight; None when the dev data is absent."""
+    from monitor.sentiment import SentimentSettings, build_scorer
+    from monitor.sentiment.evaluation import read_labelled
+
+    paths = [(DEV_DIR / name, lang) for name, lang in DEV_FILES.items()]
+    if not all(path.is_file() for path, _ in paths):
+        return None
+    scorer = build_scorer(SentimentSettings())
+    rows: dict[str, list[tuple[float, float, float]]] = {label: [] for label in calibrate.LABELS}
+    for path, lang in paths:
+        counts: dict[str, dict[str, int]] = {t: dict.fromkeys(calibrate.LABELS, 0)
+                                             for t in calibrate.LABELS}
+        for row in read_labelled(path).rows:
+            counts[row.label][scorer.score(row.text, lang).label] += 1
+        for true, predicted in counts.items():
+            total = sum(predicted.values())
+            if total:
+                rows[true].append(tuple(predicted[p] / total for p in calibrate.LABELS))  # type: ignore[arg-type]
+    return {
+        label: tuple(statistics.fmean(r[i] for r in found) for i in range(3))  # type: ignore[misc]
+        for label, found in rows.items()
+    }
+
+
+def run(
+    settings: DetectionSettings,
+    confusion: Mapping[str, tuple[float, float, float]],
+    seeds: tuple[int, ...] = SEEDS,
+    quiet: bool = False,
+) -> calibrate.CalibrationReport:
+    files = sorted((NAB_DIR / "realTweets").glob("*.csv"))
+    labels = NAB_DIR / "labels" / "windows.json"
+    total = calibrate.CalibrationReport()
+    for seed in seeds:
+        per_seed = calibrate.CalibrationReport()
+        for path in files:
+            import random
+
+            series = backtest.read_series(path)
+            width = backtest.bucket_width([at for at, _ in series])
+            rng = random.Random(f"{path.stem}-{seed}")
+            buckets = calibrate.with_tone(series, width, rng, topic=path.stem, confusion=confusion)
+            windows = backtest.read_windows(labels, path)
+            report = calibrate.calibrate(
+                buckets, settings, UTC, seed=seed, avoid=windows, confusion=confusion
+            )
+            per_seed.extend(report)
+            if not quiet:
+                caught = sum(r.caught for r in report.results)
+                print(f"  seed {seed} {path.stem:22} caught {caught}/{len(report.results)}, "
+                      f"false pages {report.false_alarms} in {report.quiet_weeks:.1f} weeks")
+        if not quiet:
+            for line in calibrate.summary_lines(per_seed):
+                print(f"  seed {seed}: {line}")
+        total.extend(per_seed)
+    return total
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--confusion", action="store_true", help="only print the confusion matrix")
+    parser.add_argument("--sensitivity", choices=SENSITIVITIES, default=None)
+    parser.add_argument("--seeds", type=int, default=len(SEEDS))
+    args = parser.parse_args()
+    print(machine())
+    confusion = measured_confusion()
+    if confusion is None:
+        print(f"sentiment dev sets: {DEV_DIR.resolve()} absent: default confusion used")
+        confusion = calibrate.DEFAULT_CONFUSION
+    print("scorer confusion (true label: share read negative / neutral / positive):")
+    for label, row in confusion.items():
+        print(f"  {label:8} " + " / ".join(f"{share:.2f}" for share in row))
+    if args.confusion:
+        return 0
+    if not (NAB_DIR / "labels" / "windows.json").is_file():
+        print(f"storm benchmark: {NAB_DIR.resolve()} is absent: skipped")
+        return 0
+    names = [args.sensitivity] if args.sensitivity else list(SENSITIVITIES)
+    for name in names:
+        settings = DetectionSettings(sensitivity=name)
+        started = time.perf_counter()
+        report = run(settings, confusion, tuple(range(args.seeds)), quiet=name != "balanced")
+        print(f"sensitivity = {name!r} ({len(report.results)} storms, "
+              f"{time.perf_counter() - started:.0f} s):")
+        for line in calibrate.summary_lines(report):
+            print(f"  {line}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,137 @@
+"""``shitstorm run`` against a fake Jetstream on loopback, across a SIGTERM and a restart: every
+matching post is stored exactly once and nothing else, deletes are marked, and a stream that
+cannot connect neither stops the daemon nor delays its exit."""
+
+from __future__ import annotations
+
+import socket
+import sqlite3
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from monitor.sources.jetstream import micros
+from monitor.store import Store
+from tests.fake_jetstream import DID, FakeJetstream, account, delete, identity, like, post
+from tests.support import ALERTS, TOPIC, wait_for, write_settings
+from tests.test_daemon import SETTINGS, Daemon
+
+T0 = micros(datetime.now(UTC) - timedelta(seconds=30))
+
+
+def us(seconds: float) -> int:
+    return T0 + int(seconds * 1_000_000)
+
+
+def uri(rkey: str) -> str:
+    return f"at://{DID}/app.bsky.feed.post/{rkey}"
+
+
+def config(folder: Path, url: str) -> Path:
+    source = f"""
+[[topics.sources]]
+type = "jetstream"
+url = "{url}"
+idle_timeout = "60s"
+"""
+    return write_settings(
+        folder, SETTINGS, ALERTS, '[http]\nlisten = "127.0.0.1:0"\n', TOPIC, source
+    )
+
+
+@pytest.fixture
+def daemons() -> Iterator[list[Daemon]]:
+    """Daemons a test started; any still running when it ends (a failed test) are killed."""
+    started: list[Daemon] = []
+    yield started
+    for daemon in started:
+        if daemon.process.poll() is None:
+            daemon.process.kill()
+            daemon.process.communicate()
+
+
+def stored(path: Path) -> list[tuple[str, bool]]:
+    """The stored mentions' ids and deleted flags (none before the daemon created its tables)."""
+    if not path.exists():
+        return []
+    store = Store(path)
+    try:
+        rows = store.each("SELECT id, deleted_at IS NOT NULL FROM mentions ORDER BY id")
+        return [(row[0], bool(row[1])) for row in rows]
+    except sqlite3.OperationalError:
+        return []
+    finally:
+        store.close()
+
+
+def test_every_matching_post_is_stored_exactly_once_across_a_drop_and_a_restart(
+    tmp_path: Path, daemons: list[Daemon]
+) -> None:
+    fake = FakeJetstream()
+    database = tmp_path / "monitor.db"
+    with fake.serve() as url:
+        fake.add(
+            post(us(1), "m1", "Acme lost my order, awful"),
+            post(us(2), "n1", "a post about something else"),
+            like(us(3), "l1"),
+            identity(us(4)),
+            account(us(5)),
+            post(us(6), "m2", "#acme keeps crashing", reply_to=uri("n1")),
+        )
+        fake.add("{this is not json", time_us=us(6))
+        fake.add(post(us(7), "m3", "ACME support is great"), post(us(8), "n2", "Acmeville"))
+        fake.drop_after(4)  # the first connection is dropped mid-stream
+        daemon = Daemon(config(tmp_path, url))
+        daemons.append(daemon)
+        wait_for(lambda: len(stored(database)) == 3, timeout=20)
+        fake.add(delete(us(9), "m1"))
+        wait_for(lambda: (uri("m1"), True) in stored(database), timeout=10)
+        started = time.monotonic()
+        assert daemon.stop() == 0, daemon.log
+        assert time.monotonic() - started < 8
+        assert "jetstream: skipped 1 of" in daemon.log
+        assert "stopped" in daemon.log
+        connections = fake.connections
+        assert connections >= 2  # the drop made it reconnect
+
+        # Posted while the daemon was down: the restart replays them from the stored cursor.
+        fake.add(post(us(10), "m4", "acme is down again"), post(us(11), "n3", "unrelated"))
+        daemon = Daemon(config(tmp_path, url))
+        daemons.append(daemon)
+        wait_for(lambda: (uri("m4"), False) in stored(database), timeout=20)
+        fake.add(post(us(12), "m5", "live: #ACME outage"))
+        wait_for(lambda: (uri("m5"), False) in stored(database), timeout=10)
+        assert daemon.stop() == 0, daemon.log
+        resumed = int(fake.requests[connections]["cursor"][0])
+        assert us(4) <= resumed <= us(9)
+
+    assert stored(database) == [
+        (uri("m1"), True),
+        (uri("m2"), False),
+        (uri("m3"), False),
+        (uri("m4"), False),
+        (uri("m5"), False),
+    ]
+    store = Store(database)
+    replies = dict(store.each("SELECT id, reply_to FROM mentions WHERE reply_to IS NOT NULL"))
+    assert replies == {uri("m2"): uri("n1")}
+
+
+def test_an_unreachable_stream_keeps_the_daemon_running_and_stopping_on_time(
+    tmp_path: Path, daemons: list[Daemon]
+) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        url = f"ws://127.0.0.1:{sock.getsockname()[1]}/subscribe"
+    daemon = Daemon(config(tmp_path, url))
+    daemons.append(daemon)
+    daemon.wait_for("jetstream: cannot connect to 127.0.0.1")
+    daemon.wait_for("retrying in")
+    started = time.monotonic()
+    assert daemon.stop() == 0, daemon.log
+    assert time.monotonic() - started < 8
+    state = Store(tmp_path / "monitor.db").source_state("acme", "jetstream")
+    assert state is not None and state.failing_since is not None
