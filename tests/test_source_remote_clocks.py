@@ -101,19 +101,11 @@ def test_a_cursor_pushed_into_the_future_before_the_fix_heals_on_the_next_poll()
 @pytest.mark.usefixtures("reddit_credentials")
 def test_a_reddit_position_in_the_future_heals_too() -> None:
     page = load_json("reddit", "search_page1.json")
-    page["data"]["after"] = None
-    api = FakeAPI()
-    api.add("POST", "/api/v1/access_token", Canned.payload("reddit", "token.json"))
-    api.add("GET", "/search", Canned.json(page))
-    settings = RedditSettings(
-        type="reddit",
-        base_url="https://oauth.reddit.test/",
-        auth_url="https://www.reddit.test/api/v1/access_token",
-    )
+    api, source = reddit_serving(page)
     poisoned = json.dumps({"posts": {"newest": NOW.timestamp() + YEAR}})
     with api.client() as client:
-        fresh = RedditSource(settings, TOPIC).poll(client, None, NOW)
-        healed = RedditSource(settings, TOPIC).poll(client, poisoned, NOW)
+        fresh = source.poll(client, None, NOW)
+        healed = source.poll(client, poisoned, NOW)
     # Read again from the lookback, as a first poll would, instead of "all known".
     assert healed.mentions and [m.id for m in healed.mentions] == [m.id for m in fresh.mentions]
 
@@ -147,6 +139,20 @@ def test_one_absurd_hit_is_skipped_and_counted_not_the_poll(bad: Any) -> None:
     assert json.loads(result.cursor or "")["terms"]["Acme"]["since"] <= int(NOW.timestamp())
 
 
+def reddit_serving(page: dict[str, Any]) -> tuple[FakeAPI, RedditSource]:
+    """A fake Reddit answering every search with ``page`` (one page), and a source for it."""
+    page["data"]["after"] = None
+    api = FakeAPI()
+    api.add("POST", "/api/v1/access_token", Canned.payload("reddit", "token.json"))
+    api.add("GET", "/search", Canned.json(page))
+    settings = RedditSettings(
+        type="reddit",
+        base_url="https://oauth.reddit.test/",
+        auth_url="https://www.reddit.test/api/v1/access_token",
+    )
+    return api, RedditSource(settings, TOPIC)
+
+
 @pytest.fixture
 def reddit_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("REDDIT_CLIENT_ID", "id")
@@ -159,17 +165,9 @@ def test_reddit_items_with_absurd_times_neither_fail_nor_stop_the_listing(create
     page = load_json("reddit", "search_page1.json")
     children = page["data"]["children"]
     children[0]["data"]["created_utc"] = created
-    page["data"]["after"] = None
-    api = FakeAPI()
-    api.add("POST", "/api/v1/access_token", Canned.payload("reddit", "token.json"))
-    api.add("GET", "/search", Canned.json(page))
-    settings = RedditSettings(
-        type="reddit",
-        base_url="https://oauth.reddit.test/",
-        auth_url="https://www.reddit.test/api/v1/access_token",
-    )
+    api, source = reddit_serving(page)
     with api.client() as client:
-        result = RedditSource(settings, TOPIC).poll(client, None, NOW)
+        result = source.poll(client, None, NOW)
 
     # The rest of the page is read, and no position lies beyond now.
     assert len(result.mentions) >= len(children) - 1
