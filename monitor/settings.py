@@ -125,6 +125,7 @@ class HttpSettings:
         return []
 
 
+# A host name a server can bind to: dot-separated labels of letters, digits and inner hyphens.
 _HOST_NAME = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))*")
 
 
