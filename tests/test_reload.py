@@ -114,17 +114,24 @@ def test_sighup_to_a_new_database_keeps_the_daemon_polling_into_it(tmp_path: Pat
     with api.serve() as base_url:
         path = config_for(tmp_path, base_url.rstrip("/"))
         daemon = DaemonProcess(path)
-        daemon.wait_for("acme/hackernews: polled")
-        path.write_text(path.read_text().replace('database = "monitor.db"', 'database = "new.db"'))
-        daemon.process.send_signal(signal.SIGHUP)
-        daemon.wait_for("settings reloaded")
-        daemon.wait_for("acme/hackernews: polled")
-        path.write_text(path.read_text().replace('interval = "1s"', 'interval = "9999999999d"'))
-        daemon.process.send_signal(signal.SIGHUP)
-        daemon.wait_for("reload rejected: topics[0].sources[0].interval: duration")
-        daemon.wait_for("acme/hackernews: polled")  # still alive, still on new.db
-        assert daemon.stop() == 0
-        assert "no such table" not in daemon.log
+        try:
+            daemon.wait_for("acme/hackernews: polled")
+            path.write_text(
+                path.read_text().replace('database = "monitor.db"', 'database = "new.db"')
+            )
+            daemon.process.send_signal(signal.SIGHUP)
+            daemon.wait_for("settings reloaded")
+            daemon.wait_for("acme/hackernews: polled")
+            path.write_text(path.read_text().replace('interval = "1s"', 'interval = "9999999999d"'))
+            daemon.process.send_signal(signal.SIGHUP)
+            daemon.wait_for("reload rejected: topics[0].sources[0].interval: duration")
+            daemon.wait_for("acme/hackernews: polled")  # still alive, still on new.db
+            assert daemon.stop() == 0
+            assert "no such table" not in daemon.log
+        finally:
+            if daemon.process.poll() is None:  # a failed step must not leave it running
+                daemon.process.kill()
+                daemon.process.wait(timeout=10)
 
     with sqlite3.connect(tmp_path / "new.db") as conn:
         polls = conn.execute("SELECT count(*) FROM source_state").fetchone()[0]
