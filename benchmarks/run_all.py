@@ -38,6 +38,11 @@ SECTIONS = [
     Section("detect", "Detection: NAB, synthetic storms, cost", HERE / "detect_bench.py"),
     Section("load", "Load: ingest throughput and steady memory", HERE / "load_bench.py"),
     Section("jetstream", "Jetstream: events per second, memory, lag", HERE / "jetstream_bench.py"),
+    Section(
+        "sources",
+        "Hostile sources: gzip bomb, slow drip, huge texts",
+        HERE / "source_limits_bench.py",
+    ),
     Section("chaos", "Chaos: kill -9, Slack outage, garbage source", HERE / "chaos_bench.py"),
 ]
 

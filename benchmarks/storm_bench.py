@@ -10,7 +10,9 @@ default sentiment scorer as it reads the labelled dev posts of ``../shared/data/
 night (``monitor.calibrate``), several seeds. False pages are counted on the same series without
 storms, outside NAB's labelled windows (real events of unknown tone).
 
-``--confusion`` only measures and prints the scorer's confusion matrix on the dev posts.
+``--confusion`` only measures and prints the scorer's confusion matrix on the dev posts;
+``--sweep`` prints the false pages per topic-week at a range of opening bars, the curve the
+sensitivities are calibrated from (``detectors/config.py``).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import statistics
 import sys
 import time
 from collections.abc import Mapping
-from datetime import UTC
+from datetime import UTC, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -102,11 +104,38 @@ def run(
     return total
 
 
+def sweep(confusion: Mapping[str, tuple[float, float, float]], seeds: tuple[int, ...]) -> None:
+    """False pages per topic-week on the storm-free series at a range of opening bars."""
+    import random
+
+    labels = NAB_DIR / "labels" / "windows.json"
+    series = []
+    for path in sorted((NAB_DIR / "realTweets").glob("*.csv")):
+        points = backtest.read_series(path)
+        width = backtest.bucket_width([at for at, _ in points])
+        windows = backtest.read_windows(labels, path)
+        for seed in seeds:
+            rng = random.Random(f"{path.stem}-{seed}")
+            toned = calibrate.with_tone(points, width, rng, topic=path.stem, confusion=confusion)
+            series.append((toned, windows))
+    print("opening bar -> false pages per topic-week (storm-free series, outside NAB windows):")
+    for bar in (3.5, 3.75, 4.0, 4.25, 4.5):
+        settings = DetectionSettings(threshold=bar, hold_threshold=min(3.0, bar))
+        pages = weeks = 0.0
+        for buckets, windows in series:
+            judged = calibrate.alerts_of(buckets, settings, UTC)
+            found, quiet = calibrate.false_alarms(judged, timedelta(days=7), windows)
+            pages += found
+            weeks += quiet
+        print(f"  {bar:4.2f}: {pages:.0f} in {weeks:.0f} topic-weeks = {pages / weeks:.3f}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--confusion", action="store_true", help="only print the confusion matrix")
     parser.add_argument("--sensitivity", choices=SENSITIVITIES, default=None)
     parser.add_argument("--seeds", type=int, default=len(SEEDS))
+    parser.add_argument("--sweep", action="store_true", help="false pages at a range of bars")
     args = parser.parse_args()
     print(machine())
     confusion = measured_confusion()
@@ -120,6 +149,9 @@ def main() -> int:
         return 0
     if not (NAB_DIR / "labels" / "windows.json").is_file():
         print(f"storm benchmark: {NAB_DIR.resolve()} is absent: skipped")
+        return 0
+    if args.sweep:
+        sweep(confusion, tuple(range(args.seeds)))
         return 0
     names = [args.sensitivity] if args.sensitivity else list(SENSITIVITIES)
     for name in names:

@@ -110,13 +110,15 @@ class DetectionSettings:
 
 
 # How often calm data crosses a bar, measured once on real series (the five NAB realTweets
-# series with a wandering tone, three seeds: ``python benchmarks/storm_bench.py --sweep``): at
-# 4.0 about 0.2 false pages per topic-week for 5-minute buckets, and each unit of score higher
-# about e^2.2 times fewer. A heavier tail than the normal distribution's, as real data has.
+# series with a wandering tone, three seeds, 93 topic-weeks: ``python
+# benchmarks/storm_bench.py --sweep``): at 4.0 about 0.29 false pages per topic-week for
+# 5-minute buckets, and each unit of score higher about e^2 times fewer (0.75 at 3.5, 0.46 at
+# 3.75, 0.18 at 4.25, 0.11 at 4.5). A heavier tail than the normal distribution's, as real
+# data has.
 _REFERENCE_BAR = 4.0
-_REFERENCE_RATE = 0.2
+_REFERENCE_RATE = 0.29
 _REFERENCE_WIDTH = timedelta(minutes=5)
-_TAIL_SLOPE = 2.2
+_TAIL_SLOPE = 2.0
 # A series without tone (only total counts) cannot tell a burst of attention from a storm, so
 # its scores have the bursts' heavy tail: the same budget needs a bar this much higher
 # (measured on the same series as counts only: ``python benchmarks/detect_bench.py``).
@@ -134,9 +136,42 @@ def threshold_for_budget(false_alarms_per_week: float, width: timedelta) -> floa
     >>> from detectors.config import SENSITIVITIES, threshold_for_budget
     >>> five = timedelta(minutes=5)
     >>> [round(threshold_for_budget(SENSITIVITIES[name], five), 2) for name in SENSITIVITIES]
-    [4.43, 3.94, 3.27]
+    [4.66, 4.12, 3.38]
 
     """
     judged = _REFERENCE_WIDTH / width if width > timedelta(0) else 1.0
     rate = _REFERENCE_RATE * judged / max(false_alarms_per_week, 1e-6)
     return _REFERENCE_BAR + math.log(rate) / _TAIL_SLOPE
+
+
+def calm_weeks_between(score: float, width: timedelta = _REFERENCE_WIDTH) -> float:
+    """How many weeks of calm pass, on average, between buckets scoring this high: "how
+    sure" in terms a person can weigh (the same calibration as :func:`threshold_for_budget`).
+
+    Examples
+    --------
+    >>> from detectors.config import calm_weeks_between
+    >>> round(calm_weeks_between(4.0), 1), calm_weeks_between(6.0) > 52
+    (3.4, True)
+
+    """
+    judged = _REFERENCE_WIDTH / width if width > timedelta(0) else 1.0
+    rate = _REFERENCE_RATE * judged * math.exp(-_TAIL_SLOPE * (score - _REFERENCE_BAR))
+    return 1.0 / rate if rate > 0 else math.inf
+
+
+def describe_chance(score: float, width: timedelta = _REFERENCE_WIDTH) -> str:
+    """``calm_weeks_between`` as a phrase: "about once in 3 months of calm"."""
+    weeks = calm_weeks_between(score, width)
+    if weeks < 0.75:
+        return f"by chance about {1 / weeks:.0f} times a week"
+    if weeks < 1.5:
+        return "by chance about once a week"
+    if weeks < 8:
+        return f"by chance about once in {weeks:.0f} weeks"
+    if weeks < 104:
+        return f"by chance about once in {weeks / 4.35:.0f} months"
+    years = weeks / 52.2
+    return "by chance less than once in 100 years" if years >= 100 else (
+        f"by chance about once in {years:.0f} years"
+    )

@@ -46,7 +46,8 @@ class Window:
 
 
 def spans(longest: int) -> tuple[int, ...]:
-    """Window sizes 1, 3, 9, 27 … buckets, up to ``longest``.
+    """Window sizes 1, 3, 9, 27 … buckets, up to ``longest``. (Doubling spans caught no more
+    storms at the same false-alarm rate on the storm benchmark, and cost more.)
 
     Examples
     --------

@@ -31,7 +31,7 @@ from collections.abc import Hashable
 from datetime import timedelta
 from typing import Any
 
-from detectors.config import DetectionSettings
+from detectors.config import DetectionSettings, describe_chance
 from detectors.counts import count_at_z
 from detectors.decision import Decision
 from detectors.evidence import EvidenceWindows, Window
@@ -91,8 +91,11 @@ class TopicDetector:
     >>> storm = detector.observe(bucket(400, 45, 85))
     >>> storm.anomalous, storm.severity
     (True, 3)
-    >>> storm.reason
-    '45 negative mentions in the last 5 min vs 10 expected (4.5×); 53% negative vs 20% usual'
+    >>> for part in storm.reason.split("; "):
+    ...     print(part)
+    45 negative mentions in the last 5 min vs 10 expected (4.5×)
+    53% negative vs 20% usual
+    this high by chance about once in 2 years
 
     """
 
@@ -300,6 +303,11 @@ class TopicDetector:
             else "no mentions"
         )
         sentence = f"{counts}; {share}"
+        if window.z >= self.threshold:
+            # How sure, read against the calibration of this kind of series (a series without
+            # tone has a higher bar for the same chance).
+            calibrated = window.z - (self.threshold - self._threshold)
+            sentence += f"; this high {describe_chance(calibrated, width)}"
         if warming_up:
             return f"warming up, no alerts yet: {sentence}"
         return sentence

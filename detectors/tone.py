@@ -20,6 +20,9 @@ from river import base
 from detectors.counts import count_z
 from detectors.stats import DecayingMean
 
+# Neutral mentions (decayed) the ratio needs behind it before the tone is trusted.
+MIN_NEUTRAL = 30.0
+
 
 class ToneBaseline(base.AnomalyDetector):
     """Negative mentions expected from the neutral mentions of a bucket, at the usual ratio.
@@ -60,9 +63,12 @@ class ToneBaseline(base.AnomalyDetector):
 
     @property
     def ratio(self) -> float:
-        """Usual negative mentions per neutral mention (0 before any history)."""
+        """Usual negative mentions per neutral mention; 0 until enough neutral mentions stand
+        behind it (a topic whose posts are never neutral has no tone to go by)."""
         neutral = self._neutral.get()
-        return self._negative.get() / neutral if neutral > 0 else 0.0
+        if neutral * self._neutral.evidence < MIN_NEUTRAL:
+            return 0.0
+        return self._negative.get() / neutral
 
     @property
     def usual_share(self) -> float:

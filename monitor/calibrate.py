@@ -380,7 +380,7 @@ def calibrate(
     rng = random.Random(seed)
     storms = plan_storms(buckets, rng, skip=skip, spacing=spacing, avoid=avoid)
     report = CalibrationReport()
-    report.false_alarms, report.quiet_weeks = _false_alarms(
+    report.false_alarms, report.quiet_weeks = false_alarms(
         alerts_of(buckets, settings, timezone, policy), skip, avoid
     )
     if not storms:
@@ -404,7 +404,7 @@ def calibrate(
     return report
 
 
-def _false_alarms(
+def false_alarms(
     judged: Sequence[tuple[Bucket, frozenset[NotificationKind]]],
     skip: timedelta,
     avoid: Sequence[tuple[datetime, datetime]],

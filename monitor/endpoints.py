@@ -12,6 +12,7 @@ from alerts.socket_mode import answer_ephemerally
 from monitor import metrics
 from monitor.http import HttpServer, Request, Response
 from monitor.models import Mention
+from monitor.pipeline import screen
 from monitor.secrets import read_secret
 from monitor.settings import Settings
 from monitor.sources import PUSH_TYPES
@@ -131,6 +132,10 @@ def store_pushed(daemon: Daemon, topic: str, mentions: list[Mention]) -> int:
     settings = daemon.settings
     configured = settings.topic(topic)
     scorer = daemon.runtime.scorer(configured)
+    # The same screening as polled mentions: believable times only, texts capped.
+    mentions, misdated = screen(mentions, daemon.clock())
+    if misdated:
+        log.warning("%s/webhook: skipped %d items dated beyond belief", topic, misdated)
     scored = [(m, scorer.score(m.text, m.lang)) for m in mentions]
     new = daemon.store().save_mentions(topic, scored, daemon.clock())
     metrics.MENTIONS_INGESTED.labels(topic, "webhook").inc(new)

@@ -6,11 +6,12 @@ simulated one. Neither the steps nor anything they call reads the clock.
 
 from __future__ import annotations
 
+import copy
 import logging
 import pickle
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from importlib.metadata import version
 
@@ -18,7 +19,7 @@ import httpx
 
 from alerts.base import Alerter, AlertError
 from alerts.incidents import IncidentPolicy, Transition, advance, escalate_if_due
-from detectors import STATE_VERSION, TopicDetector, build_detector
+from detectors import STATE_VERSION, Decision, TopicDetector, build_detector
 from monitor import metrics
 from monitor.models import Bucket, Incident, Mention, Notification, NotificationKind
 from monitor.report import incident_payload, source_payload
@@ -26,7 +27,14 @@ from monitor.secrets import read_secret
 from monitor.sentiment import Scorer
 from monitor.settings import Settings, TopicSettings
 from monitor.sources import PUSH_TYPES
-from monitor.sources.base import Source, SourceError, SourceSettings
+from monitor.sources.base import (
+    EARLIEST_PLAUSIBLE,
+    MAX_CLOCK_SKEW,
+    Source,
+    SourceError,
+    SourceSettings,
+    plausible,
+)
 from monitor.store import SourceState, Store
 
 log = logging.getLogger("monitor.pipeline")
@@ -59,6 +67,12 @@ def incident_policy(settings: Settings) -> IncidentPolicy:
 # -- ingest ------------------------------------------------------------------------------------
 
 
+# Texts longer than this are cut before scoring and storing (see :func:`cap_text`). The
+# English scorer's time grows with the square of a text's length: 5,000 characters take
+# ~40 ms, 51,000 take 5 s (``benchmarks/source_limits_bench.py``).
+MAX_TEXT_CHARS = 5_000
+
+
 @dataclass(frozen=True)
 class PollOutcome:
     ok: bool
@@ -68,6 +82,8 @@ class PollOutcome:
     skipped_backoff: bool = False
     rate_limit: str | None = None
     newest: Mention | None = None
+    # Items not stored: malformed, or dated where no remote clock can be believed.
+    skipped: int = 0
 
 
 def ingest(
@@ -93,7 +109,8 @@ def ingest(
     started = time.perf_counter()
     try:
         result = source.poll(client, store.cursor(topic.name, name), now)
-        scored = [(m, scorer.score(m.text, m.lang)) for m in result.mentions]
+        mentions, misdated = screen(result.mentions, now)
+        scored = [(m, scorer.score(m.text, m.lang)) for m in mentions]
         new = store.save_poll(
             topic.name, name, now, scored, result.cursor, time.perf_counter() - started
         )
@@ -114,6 +131,15 @@ def ingest(
     metrics.LAST_SUCCESS.labels(topic.name, name).set(now.timestamp())
     if result.skipped:
         log.warning("%s/%s: skipped %d malformed items", topic.name, name, result.skipped)
+    if misdated:
+        log.warning(
+            "%s/%s: skipped %d items dated after now + %s or before %s (remote clock not trusted)",
+            topic.name,
+            name,
+            misdated,
+            MAX_CLOCK_SKEW,
+            EARLIEST_PLAUSIBLE.date(),
+        )
     log.info(
         "%s/%s: polled %d mentions, %d new%s",
         topic.name,
@@ -123,10 +149,37 @@ def ingest(
         " (page limit reached)" if result.truncated else "",
     )
     source_recovered(store, settings, topic, name, state, now)
-    newest = max(result.mentions, key=lambda m: m.created_at, default=None)
+    newest = max(mentions, key=lambda m: m.created_at, default=None)
     return PollOutcome(
-        ok=True, fetched=len(result.mentions), new=new, rate_limit=result.rate_limit, newest=newest
+        ok=True,
+        fetched=len(result.mentions),
+        new=new,
+        rate_limit=result.rate_limit,
+        newest=newest,
+        skipped=result.skipped + misdated,
     )
+
+
+def screen(mentions: Sequence[Mention], now: datetime) -> tuple[list[Mention], int]:
+    """What a source delivered, fit to score and store, and how many items were dropped.
+
+    Items whose created time the remote clock got absurdly wrong are dropped (a bucket cannot
+    hold them, see :func:`monitor.sources.base.plausible`), and texts are capped.
+    """
+    kept = [cap_text(m) for m in mentions if plausible(m.created_at, now)]
+    return kept, len(mentions) - len(kept)
+
+
+def cap_text(mention: Mention) -> Mention:
+    """The mention with its text cut to ``MAX_TEXT_CHARS``, marked as cut, when it is longer.
+
+    A 2 MiB comment would take hours to score and says nothing its first pages do not. The
+    marker avoids words a sentiment lexicon knows ("cut" is negative in VADER).
+    """
+    if len(mention.text) <= MAX_TEXT_CHARS:
+        return mention
+    marker = f" […shortened, {len(mention.text):,} characters in all]"
+    return replace(mention, text=mention.text[:MAX_TEXT_CHARS] + marker)
 
 
 def _record_failure(
@@ -229,6 +282,8 @@ class Detectors:
     settings: Settings
     by_topic: dict[str, TopicDetector] = field(default_factory=dict)
     saved_at: dict[str, datetime] = field(default_factory=dict)
+    # While a failed source is written off: the copy that judges the other sources' buckets.
+    partial: dict[str, TopicDetector] = field(default_factory=dict)
 
     def fingerprint(self, topic: TopicSettings) -> str:
         return "|".join(
@@ -322,22 +377,33 @@ def evaluate(
     started = time.perf_counter()
     while start + width + lateness <= now:
         end = start + width
-        complete = True
+        missing: list[str] = []  # sources that left a gap in this bucket
         waiting = False
         for name, interval in sources:
             grace = end + lateness + interval
             if store.poll_count(topic.name, name, start, end, ok=False):
-                complete = False
+                missing.append(name)
             elif not store.poll_count(topic.name, name, end, grace, ok=True):
                 if now < grace:
                     waiting = True
                 else:
-                    complete = False
+                    missing.append(name)
         if waiting:
             break
+        blind = [
+            name
+            for name, interval in sources
+            if name in missing
+            and _written_off(store, settings, topic, name, end, end + lateness + interval)
+        ]
         volume, negative, positive = store.count(topic.name, start, end)
+        complete = not missing or (len(blind) == len(missing) < len(sources))
         bucket = Bucket(topic.name, start, end, volume, negative, positive, complete)
-        judged.append(_judge(store, settings, topic, detector, bucket))
+        if complete and blind:
+            judged.append(_judge_without(store, settings, topic, detectors, bucket, blind))
+        else:
+            detectors.partial.pop(topic.name, None)
+            judged.append(_judge(store, settings, topic, detector, bucket))
         start = end
     if judged:
         with store.transaction():
@@ -360,14 +426,79 @@ def _first_bucket(
     return floor_time(min(known), width)
 
 
+def _written_off(
+    store: Store,
+    settings: Settings,
+    topic: TopicSettings,
+    source: str,
+    end: datetime,
+    grace: datetime,
+) -> bool:
+    """Whether ``source`` had been failing for ``blind_after`` when the bucket ended.
+
+    Such a source no longer holds its topic hostage: its gap is no calm, but the other
+    sources' evidence is judged (see :func:`_judge_without`) rather than ignored until it is
+    back. A shorter outage still makes the bucket incomplete.
+    """
+    since = end - settings.alerts.blind_after
+    if store.poll_count(topic.name, source, since, grace, ok=True):
+        return False
+    if store.poll_count(topic.name, source, since, grace, ok=False):
+        return True
+    state = store.source_state(topic.name, source)  # failing, and backing off since
+    return bool(state and state.failing_since and state.failing_since <= since)
+
+
+def _judge_without(
+    store: Store,
+    settings: Settings,
+    topic: TopicSettings,
+    detectors: Detectors,
+    bucket: Bucket,
+    blind: Sequence[str],
+) -> Judged:
+    """Judge a bucket on the sources that work, learning nothing from it.
+
+    The topic's detector sees a gap, as for any incomplete bucket, so its baseline keeps the
+    full set of sources and nothing is off when the failed one returns. The verdict comes from
+    a copy made when the stretch began, which carries the evidence from bucket to bucket
+    within it (a storm that builds over several buckets is still seen) and is dropped after.
+    The bucket is stored as incomplete, with the reason saying how it was judged: a restart
+    learns nothing from it either, and an open incident does not resolve during it.
+    """
+    detector = detectors.get(store, topic)
+    partial = detectors.partial.get(topic.name)
+    if partial is None:
+        partial = detectors.partial[topic.name] = copy.deepcopy(detector)
+    gap = replace(bucket, complete=False)
+    detector.observe(gap)
+    decision = partial.observe(bucket)
+    note = (
+        f"judged without {', '.join(blind)} (failing for over "
+        f"{settings.alerts.blind_after}; not learnt from): "
+    )
+    return _judge(
+        store,
+        settings,
+        topic,
+        detector,
+        gap,
+        decision=replace(decision, reason=note + decision.reason),
+    )
+
+
 def _judge(
     store: Store,
     settings: Settings,
     topic: TopicSettings,
     detector: TopicDetector,
     bucket: Bucket,
+    *,
+    decision: Decision | None = None,
 ) -> Judged:
-    decision = detector.observe(bucket)
+    """Judge ``bucket`` (or take the ``decision`` made on it) and move the incident on."""
+    if decision is None:
+        decision = detector.observe(bucket)
     metrics.ANOMALY_SCORE.labels(topic.name).set(decision.score)
     active = store.active_incident(topic.name)
     transition = advance(

@@ -13,12 +13,14 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import sqlite3
 import sys
 import threading
 import time
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO
 
@@ -37,6 +39,7 @@ from monitor.sentiment import Scorer, build_scorer
 from monitor.settings import ConfigError, Settings, TopicSettings
 from monitor.sources import PUSH_TYPES, STREAM_TYPES, source_class
 from monitor.sources.base import USER_AGENT, Source, SourceSettings, TopicTerms
+from monitor.sources.limits import source_client
 from monitor.store import Store
 
 log = logging.getLogger("monitor.service")
@@ -97,12 +100,22 @@ def build_source(topic: TopicSettings, settings: SourceSettings) -> Source:
 
 
 def http_client(settings: SourceSettings) -> httpx.Client:
-    seconds = settings.timeout.total_seconds()
-    return httpx.Client(
-        timeout=httpx.Timeout(seconds, connect=min(seconds, 10.0)),
-        headers={"User-Agent": USER_AGENT},
-        follow_redirects=True,
-    )
+    """The source's client: its per-read timeout, whole-answer deadline and size cap."""
+    return source_client(settings.timeout, settings.limits, headers={"User-Agent": USER_AGENT})
+
+
+def prepare_database(path: Path) -> None:
+    """Open and migrate the database at ``path``; ConfigError when it cannot be used."""
+    try:
+        store = Store(path)
+        try:
+            migrated = store.migrate()
+        finally:
+            store.close()
+    except (OSError, sqlite3.Error) as exc:
+        raise ConfigError([f"monitor.database: cannot use {path}: {exc}"]) from None
+    if migrated:
+        log.info("database %s: schema migrated (%d steps)", path, migrated)
 
 
 @dataclass
@@ -352,10 +365,17 @@ class Daemon:
         return self._shutdown()
 
     def reload(self) -> bool:
-        """Re-read settings.toml; on errors keep running on the old settings."""
+        """Re-read settings.toml; on errors keep running on the old settings.
+
+        What is applied is exactly what ``check-config`` accepts, plus a database that can be
+        used: a changed ``[monitor] database`` is migrated before any job touches it, or the
+        reload is refused.
+        """
         sdnotify.reloading(time.monotonic_ns() // 1000, self.environ)
         try:
             settings = load_checked_settings(self.settings.path, self.environ)
+            if settings.monitor.database != self.settings.monitor.database:
+                prepare_database(settings.monitor.database)
         except ConfigError as exc:
             for problem in exc.problems:
                 log.error("reload rejected: %s", problem)

@@ -9,6 +9,7 @@ collected before anything starts, so a user fixes the whole file in one go.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import re
 import tomllib
@@ -22,9 +23,11 @@ from typing import Any, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from detectors.config import SENSITIVITIES, DetectionSettings
+from monitor.http import parse_listen
 from monitor.sentiment.config import SentimentSettings
 from monitor.sources import SOURCE_TYPES, source_class
-from monitor.sources.base import SourceSettings
+from monitor.sources.base import SourceSettings, url_problem
+from monitor.sources.limits import ByteSize, parse_size
 
 DEFAULT_CONFIG = "settings.toml"
 
@@ -99,15 +102,31 @@ class SlackSettings:
     signing_secret_env: str = "SLACK_SIGNING_SECRET"
 
     def problems(self) -> list[tuple[str, str]]:
+        found = []
         if not self.channel.strip():
-            return [("channel", "must not be empty")]
-        return []
+            found.append(("channel", "must not be empty"))
+        if problem := url_problem(self.api_url):
+            found.append(("api_url", problem))
+        return found
 
 
 @dataclass(frozen=True, kw_only=True)
 class HttpSettings:
     enabled: bool = True
     listen: str = "127.0.0.1:8787"
+
+    def problems(self) -> list[tuple[str, str]]:
+        try:
+            host, _ = parse_listen(self.listen)
+        except ValueError:
+            return [("listen", f"expected host:port, port 0 to 65535, got {self.listen!r}")]
+        if not _is_ip(host) and not _HOST_NAME.fullmatch(host):
+            return [("listen", f"not a host name or IP address: {host!r}")]
+        return []
+
+
+# A host name a server can bind to: dot-separated labels of letters, digits and inner hyphens.
+_HOST_NAME = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))*")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -283,6 +302,10 @@ def _sources(value: Any, where: str, errors: list[str]) -> list[SourceSettings]:
         source = build(settings_class, table, at, errors)
         if source is None:
             continue
+        common = [f"{at}.{key}: {message}" for key, message in source.common_problems()]
+        if common:
+            errors.extend(common)
+            continue
         if source.source_name in {s.source_name for s in sources}:
             errors.append(
                 f"{at}.name: another source of this topic is already named "
@@ -352,6 +375,8 @@ def convert(value: Any, hint: Any) -> Any:
         return [convert(v, item) for v in value]
     if hint is timedelta:
         return parse_duration(value)
+    if hint is ByteSize:
+        return parse_size(value)
     if hint is datetime:
         if not isinstance(value, datetime) or value.tzinfo is None:
             raise ValueError(
@@ -384,6 +409,8 @@ def convert(value: Any, hint: Any) -> Any:
 
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)")
 _UNIT = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+# Longer is a typo, not a setting, and breaks date arithmetic ("now - 999999999d" overflows).
+MAX_DURATION = timedelta(days=36500)
 
 
 def parse_duration(value: Any) -> timedelta:
@@ -398,7 +425,12 @@ def parse_duration(value: Any) -> timedelta:
     parts = _DURATION.findall(text)
     if not text or "".join(n + u for n, u in parts) != text:
         raise ValueError(f'invalid duration {value!r} (write it like "90s", "5m", "2h" or "1d")')
-    return timedelta(seconds=sum(float(n) * _UNIT[u] for n, u in parts))
+    seconds = sum(float(n) * _UNIT[u] for n, u in parts)
+    if seconds > MAX_DURATION.total_seconds():
+        raise ValueError(
+            f"duration {value!r} is too long (at most {format_duration(MAX_DURATION)})"
+        )
+    return timedelta(seconds=seconds)
 
 
 def format_duration(delta: timedelta) -> str:
@@ -425,6 +457,14 @@ def _kind(value: Any) -> str:
         datetime: "a date and time",
     }
     return f"{names.get(type(value), type(value).__name__)} ({value!r})"
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 def _zone(name: str) -> tzinfo | None:

@@ -103,7 +103,12 @@ class StoreSink:
             or position_at - self._progress_at[i] >= subscription.settings.interval
         ]
         before = {i: self._state(store, i) for i in due}
-        scored = {i: self._score(settings, i, found) for i, found in batch.mentions.items()}
+        # The same screening as polled mentions: believable times only, texts capped.
+        screened = {i: pipeline.screen(found, now) for i, found in batch.mentions.items()}
+        misdated = sum(dropped for _, dropped in screened.values())
+        if misdated:
+            log.warning("%s: skipped %d posts dated beyond belief", self.name, misdated)
+        scored = {i: self._score(settings, i, kept) for i, (kept, _) in screened.items()}
         new: dict[int, int] = {}
         with store.transaction():
             for i, subscription in enumerate(self.subscriptions):

@@ -19,17 +19,27 @@ the wrong URL fails loudly instead of hanging.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
 import threading
-from collections.abc import Iterator, Mapping
+import zlib
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
+
+from monitor import pipeline
+from monitor.sentiment import Scorer, build_scorer
+from monitor.service import build_source
+from monitor.settings import Settings, TopicSettings, parse_settings
+from monitor.store import Store
 
 PAYLOADS = Path(__file__).resolve().parent / "payloads"
 
@@ -215,3 +225,101 @@ def _handler_for(api: FakeAPI) -> type[BaseHTTPRequestHandler]:
             pass  # keep test output clean
 
     return Handler
+
+
+@contextmanager
+def raw_server(handle: Callable[[socket.socket, threading.Event], None]) -> Iterator[str]:
+    """A TCP server on loopback that runs ``handle(conn, stop)`` for each connection.
+
+    For servers that misbehave below HTTP (a slow drip, a stall, a lying length): ``handle``
+    writes raw bytes after the request was read. Yields an HN-style base URL.
+    """
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.05)  # so the accept loop sees ``stop`` soon
+    stop = threading.Event()
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            conn.settimeout(None)
+            threading.Thread(target=serve, args=(conn,), daemon=True).start()
+
+    def serve(conn: socket.socket) -> None:
+        with conn:
+            conn.recv(65536)
+            with contextlib.suppress(OSError):  # the client hung up, as it should
+                handle(conn, stop)
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}/api/v1/"
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+        listener.close()
+
+
+def drip(data: bytes, every: float, stop: threading.Event, conn: socket.socket) -> None:
+    """Send ``data`` one byte at a time; a long drip (``data`` runs for seconds)."""
+    for byte in data:
+        if stop.wait(every):
+            return
+        conn.sendall(bytes([byte]))
+
+
+def gzip_bomb(megabytes: int) -> bytes:
+    """``megabytes`` MiB of zeros as one gzip member of about 1 KB per MiB, made in a blink.
+
+    After a full flush the compressor starts afresh, so every MiB of zeros compresses to the
+    same bytes: compress two and repeat the second.
+    """
+    mib = bytes(1 << 20)
+    compressor = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)
+    first = compressor.compress(mib) + compressor.flush(zlib.Z_FULL_FLUSH)
+    block = compressor.compress(mib) + compressor.flush(zlib.Z_FULL_FLUSH)
+    crc = 0
+    for _ in range(megabytes):
+        crc = zlib.crc32(mib, crc)
+    header = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\xff"
+    trailer = crc.to_bytes(4, "little") + ((megabytes << 20) & 0xFFFFFFFF).to_bytes(4, "little")
+    body = first + block * (megabytes - 1) + compressor.flush()
+    return header + body + trailer
+
+
+@dataclass
+class OneSource:
+    """A topic ``acme`` watched by one configured source, a migrated store and a scorer."""
+
+    settings: Settings
+    store: Store
+    scorer: Scorer
+
+    @property
+    def topic(self) -> TopicSettings:
+        return self.settings.topics[0]
+
+    def ingest(self, client: httpx.Client, now: datetime) -> pipeline.PollOutcome:
+        """One scheduled poll at ``now`` through the daemon's ingest step."""
+        (source_settings,) = self.topic.sources
+        source = build_source(self.topic, source_settings)
+        return pipeline.ingest(
+            self.store, self.settings, self.topic, source_settings, source, client, self.scorer, now
+        )
+
+
+def one_source(folder: Path, source: Mapping[str, Any]) -> OneSource:
+    """:class:`OneSource` with ``source`` as its only ``[[topics.sources]]`` table."""
+    raw = {
+        "monitor": {"database": str(folder / "monitor.db")},
+        "topics": [{"name": "acme", "terms": ["Acme"], "sources": [dict(source)]}],
+    }
+    settings = parse_settings(raw, folder / "settings.toml", {})
+    store = Store(settings.monitor.database)
+    store.migrate()
+    return OneSource(settings, store, build_scorer(settings.sentiment, ["en"]))

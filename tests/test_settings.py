@@ -179,6 +179,107 @@ def test_every_commented_example_in_the_settings_file_is_valid(tmp_path: Path) -
     path = write(tmp_path, "\n".join(out))
     settings = load_settings(path, environ={})
     types = [s.type for s in settings.topics[0].sources]
-    assert set(types) >= {"bluesky", "reddit", "x", "youtube", "facebook", "instagram",
-                          "webhook", "mastodon", "hackernews", "rss"}
+    assert set(types) >= {
+        "bluesky",
+        "reddit",
+        "x",
+        "youtube",
+        "facebook",
+        "instagram",
+        "webhook",
+        "mastodon",
+        "hackernews",
+        "rss",
+    }
     assert settings.topics[0].campaigns[0].name == "Black Friday"
+
+
+HOSTILE = [
+    # (what replaces the HN source's `interval = "90s"` line, the key, the message's start)
+    (
+        'interval = "9999999999d"',
+        "topics[0].sources[0].interval",
+        "duration '9999999999d' is too long",
+    ),
+    ('interval = "0s"', "topics[0].sources[0].interval", "must be at least 1s"),
+    ('timeout = "0s"', "topics[0].sources[0].timeout", "must be at least 1s"),
+    ('deadline = "5s"\ntimeout = "20s"', "topics[0].sources[0].timeout", "must not be longer than"),
+    ("max_pages = 0", "topics[0].sources[0].max_pages", "must be between 1 and 1000"),
+    ("max_pages = 12345678901234567890", "topics[0].sources[0].max_pages", "must be between"),
+    ('max_response_size = "5GB"', "topics[0].sources[0].max_response_size", "must be between"),
+    ('max_response_size = "lots"', "topics[0].sources[0].max_response_size", "invalid size"),
+    ('lookback = "-1s"', "topics[0].sources[0].lookback", "invalid duration"),
+]
+
+
+@pytest.mark.parametrize(("line", "key", "message"), HOSTILE)
+def test_hostile_source_values_are_rejected_naming_the_key(
+    tmp_path: Path, line: str, key: str, message: str
+) -> None:
+    found = problems(tmp_path, GOOD.replace('interval = "90s"', line))
+    assert len(found) == 1 and found[0].startswith(f"{key}: {message}"), found
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        (
+            GOOD.replace('base_url = "http://127.0.0.1:9/"', 'base_url = "127.0.0.1:9"'),
+            "topics[0].sources[0].base_url",
+        ),
+        (
+            GOOD.replace('base_url = "http://127.0.0.1:9/"', 'base_url = "ftp://example.org/"'),
+            "topics[0].sources[0].base_url",
+        ),
+        (
+            GOOD.replace('url = "http://127.0.0.1:9/feed.xml"', 'url = "feed.xml"'),
+            "topics[0].sources[1].url",
+        ),
+        (GOOD + '[slack]\nchannel = "#a"\napi_url = "slack.com/api/"\n', "slack.api_url"),
+        (GOOD + '[http]\nlisten = "not-an-address"\n', "http.listen"),
+        (GOOD + '[http]\nlisten = "127.0.0.1:99999"\n', "http.listen"),
+        (GOOD + '[http]\nlisten = "bad host!:8787"\n', "http.listen"),
+        (GOOD + '[detection]\nwarmup = "999999999d"\n', "detection.warmup"),
+        (GOOD + "[monitor.x]\n", "monitor.x"),
+    ],
+)
+def test_urls_listen_addresses_and_huge_durations_are_rejected(
+    tmp_path: Path, text: str, key: str
+) -> None:
+    found = problems(tmp_path, text)
+    assert [line.split(":")[0] for line in found] == [key], found
+
+
+@pytest.mark.parametrize("listen", ["127.0.0.1:0", "[::1]:8787", "localhost:8787", "0.0.0.0:80"])
+def test_good_listen_addresses_pass(tmp_path: Path, listen: str) -> None:
+    settings = load_settings(write(tmp_path, GOOD + f'[http]\nlisten = "{listen}"\n'), environ={})
+    assert settings.http.listen == listen
+
+
+def test_sizes_are_written_with_units(tmp_path: Path) -> None:
+    text = GOOD.replace('interval = "90s"', 'max_response_size = "2MiB"\ndeadline = "30s"')
+    source = load_settings(write(tmp_path, text), environ={}).topics[0].sources[0]
+    assert source.max_response_size == 2 * 1024 * 1024
+    assert source.deadline == timedelta(seconds=30)
+
+
+def test_check_config_rejects_every_hostile_value_at_once_without_a_traceback(
+    tmp_path: Path,
+) -> None:
+    text = (
+        GOOD.replace('interval = "90s"', 'interval = "9999999999d"').replace(
+            'url = "http://127.0.0.1:9/feed.xml"',
+            'url = "http://127.0.0.1:9/feed.xml"\nmax_pages = 0',
+        )
+        + '[http]\nlisten = "127.0.0.1:99999"\n[detection]\nwarmup = "999999999d"\n'
+    )
+    result = run_cli("check-config", "--config", str(write(tmp_path, text)))
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    keys = sorted(line.split(":")[0] for line in result.stderr.splitlines())
+    assert keys == [
+        "detection.warmup",
+        "http.listen",
+        "topics[0].sources[0].interval",
+        "topics[0].sources[1].max_pages",
+    ]

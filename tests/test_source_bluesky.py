@@ -239,7 +239,32 @@ def test_future_timestamps_do_not_push_the_position_past_now() -> None:
     api = api_with_login(Canned.json(page))
     with api.client() as client:
         result = make_source().poll(client, None, NOW)
+    # Not now, and not 2027: the newest post whose time can be believed.
+    assert json.loads(result.cursor or "")["terms"]["Acme"]["since"] == "2026-11-26T07:08:00.000Z"
+
+
+def test_a_clock_slightly_ahead_moves_the_position_to_now_at_most() -> None:
+    page = load_json("bluesky", "search_page2.json")
+    page["posts"][0]["record"]["createdAt"] = "2026-11-26T08:01:00.000Z"
+    page["posts"][0]["indexedAt"] = "2026-11-26T08:01:01.000Z"
+    api = api_with_login(Canned.json(page))
+    with api.client() as client:
+        result = make_source().poll(client, None, NOW)
     assert json.loads(result.cursor or "")["terms"]["Acme"]["since"] == "2026-11-26T08:00:00.000Z"
+    assert len(result.mentions) == 2  # kept: within the allowed skew
+
+
+def test_a_placeholder_date_does_not_open_an_empty_window() -> None:
+    """A post dated 1970 on a capped page must not make the unread window end in 1970."""
+    page = load_json("bluesky", "search_page2.json")
+    page["posts"][1]["record"]["createdAt"] = "1970-01-01T00:00:00.000Z"
+    page["posts"][1]["indexedAt"] = "1970-01-01T00:00:00.000Z"
+    page["cursor"] = "more"
+    api = api_with_login(Canned.json(page))
+    with api.client() as client:
+        result = make_source(max_pages=1).poll(client, None, NOW)
+    window = json.loads(result.cursor or "")["terms"]["Acme"]
+    assert window["until"] == "2026-11-26T07:20:00.000Z"
 
 
 def test_multi_word_terms_are_phrase_searches() -> None:

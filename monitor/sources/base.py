@@ -13,18 +13,27 @@ with the stream's cursor in one transaction, the same guarantee by another road.
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, ParamSpec, Protocol
 
 import httpx
 
 from monitor.models import Mention
 from monitor.secrets import read_secret
+from monitor.sources.limits import (
+    ByteSize,
+    DeadlineExceeded,
+    ResponseLimits,
+    ResponseTooLarge,
+    format_size,
+)
+from monitor.sources.window import Instant, latest
 
 USER_AGENT = "shitstorm-monitor/0.1 (+https://github.com/shitstorm-monitor)"
 
@@ -49,6 +58,17 @@ class SourceError(Exception):
         self.retry_after = retry_after
 
 
+# Bounds of the shared keys: below MIN_INTERVAL a poll loop only burns rate limits; a timeout
+# shorter than MIN_TIMEOUT fails every poll; MAX_RESPONSE keeps four threads well under the
+# unit's MemoryMax.
+MIN_INTERVAL = timedelta(seconds=1)
+MIN_TIMEOUT = timedelta(seconds=1)
+MAX_PAGES = 1000
+MIN_RESPONSE = 1024
+MAX_RESPONSE = 256 * 1024 * 1024
+DEFAULT_MAX_RESPONSE = ByteSize(10 * 1024 * 1024)
+
+
 @dataclass(frozen=True, kw_only=True)
 class SourceSettings:
     """Keys every source accepts. Subclasses add their own; a field without default is required."""
@@ -61,7 +81,13 @@ class SourceSettings:
     base_url: str = ""
     # How many pages one poll may follow before it stops and continues next time.
     max_pages: int = 5
+    # httpx's timeout, which bounds each network read (and connecting) ...
     timeout: timedelta = timedelta(seconds=20)
+    # ... and the deadline for a whole answer, redirects included: a slow drip cannot hold a
+    # poll longer than this.
+    deadline: timedelta = timedelta(seconds=60)
+    # The largest answer read, counted after decompression (a gzip bomb stops here).
+    max_response_size: ByteSize = DEFAULT_MAX_RESPONSE
     # How far back the very first poll (no cursor yet) reaches, so a new topic does not pull
     # years of history into its first buckets.
     lookback: timedelta = timedelta(hours=1)
@@ -70,9 +96,54 @@ class SourceSettings:
     def source_name(self) -> str:
         return self.name or self.type
 
+    @property
+    def limits(self) -> ResponseLimits:
+        return ResponseLimits(self.deadline, self.max_response_size)
+
     def problems(self) -> list[tuple[str, str]]:
         """Cross-field checks beyond types, as ``(key, message)`` pairs. None by default."""
         return []
+
+    def common_problems(self) -> list[tuple[str, str]]:
+        """The checks of the keys every source shares (subclasses keep to :meth:`problems`)."""
+        found = []
+        if self.interval < MIN_INTERVAL:
+            found.append(("interval", f"must be at least {MIN_INTERVAL.total_seconds():g}s"))
+        for key in ("timeout", "deadline"):
+            if getattr(self, key) < MIN_TIMEOUT:
+                found.append((key, f"must be at least {MIN_TIMEOUT.total_seconds():g}s"))
+        if self.timeout > self.deadline:
+            deadline = f"{self.deadline.total_seconds():g}s"
+            found.append(("timeout", f"must not be longer than deadline ({deadline})"))
+        if not 1 <= self.max_pages <= MAX_PAGES:
+            found.append(("max_pages", f"must be between 1 and {MAX_PAGES}"))
+        if not MIN_RESPONSE <= self.max_response_size <= MAX_RESPONSE:
+            found.append(
+                (
+                    "max_response_size",
+                    f"must be between {format_size(MIN_RESPONSE)} and {format_size(MAX_RESPONSE)}",
+                )
+            )
+        if self.lookback < timedelta(0):
+            found.append(("lookback", "must not be negative"))
+        if self.base_url and (problem := url_problem(self.base_url)):
+            found.append(("base_url", problem))
+        return found
+
+
+def url_problem(value: str) -> str | None:
+    """Why ``value`` is not an absolute http(s) URL with a host, or None when it is one.
+
+    >>> url_problem("https://example.org/api/"), url_problem("example.org")
+    (None, "expected an http:// or https:// URL, got 'example.org'")
+    """
+    try:
+        url = httpx.URL(value)
+    except (httpx.InvalidURL, TypeError, ValueError):
+        return f"not a URL: {value!r}"
+    if url.scheme not in ("http", "https") or not url.host:
+        return f"expected an http:// or https:// URL, got {value!r}"
+    return None
 
 
 @dataclass(frozen=True)
@@ -189,10 +260,8 @@ def send(
             data=data,
             auth=httpx.USE_CLIENT_DEFAULT if auth is None else auth,
         )
-    except httpx.TimeoutException:
-        raise SourceError(source, f"timed out fetching {url}") from None
     except httpx.HTTPError as exc:
-        raise SourceError(source, f"cannot fetch {url}: {exc.__class__.__name__}") from None
+        raise transport_error(source, url, exc, detail=False) from None
 
 
 def fetch(
@@ -211,12 +280,24 @@ def fetch(
     """
     try:
         response = client.get(url, params=params, headers=headers)
-    except httpx.TimeoutException:
-        raise SourceError(source, f"timed out fetching {url}") from None
     except httpx.HTTPError as exc:
-        raise SourceError(source, f"cannot fetch {url}: {exc.__class__.__name__}: {exc}") from None
+        raise transport_error(source, url, exc, detail=True) from None
     check_status(response, source, now, default_backoff=default_backoff)
     return response
+
+
+def transport_error(source: str, url: str, exc: httpx.HTTPError, *, detail: bool) -> SourceError:
+    """The SourceError for a request that got no usable answer.
+
+    Our own limits say what they are; httpx's text is added only with ``detail``, because it can
+    echo a header value such as a token.
+    """
+    if isinstance(exc, DeadlineExceeded | ResponseTooLarge):
+        return SourceError(source, f"gave up on {url}: {exc}")
+    if isinstance(exc, httpx.TimeoutException):
+        return SourceError(source, f"timed out fetching {url}")
+    text = f": {exc}" if detail else ""
+    return SourceError(source, f"cannot fetch {url}: {exc.__class__.__name__}{text}")
 
 
 def check_status(
@@ -259,17 +340,110 @@ def json_body(response: httpx.Response, source: str) -> Any:
 
 
 def parse_instant(value: Any) -> datetime:
-    """An aware UTC datetime from ISO 8601 text or epoch seconds; ``ValueError`` otherwise."""
+    """An aware UTC datetime from ISO 8601 text or epoch seconds; ``ValueError`` otherwise.
+
+    Numbers no calendar holds (``10**19``) are a ``ValueError`` too, not an ``OverflowError``.
+    """
     if isinstance(value, bool):
         raise ValueError(f"not a time: {value!r}")
-    if isinstance(value, int | float):
-        return datetime.fromtimestamp(value, tz=UTC)
-    if not isinstance(value, str) or not value:
-        raise ValueError(f"not a time: {value!r}")
-    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    try:
+        if isinstance(value, int | float):
+            return datetime.fromtimestamp(value, tz=UTC)
+        if not isinstance(value, str) or not value:
+            raise ValueError(f"not a time: {value!r}")
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=UTC)
+        return parsed.astimezone(UTC)
+    except (OverflowError, OSError) as exc:
+        raise ValueError(f"not a time: {value!r:.40}") from exc
+
+
+# Remote clocks are not trusted. A created time later than this after our ``now`` is a broken
+# or hostile clock (a post cannot be fetched before it is written), and one before
+# EARLIEST_PLAUSIBLE is a placeholder (epoch 0, year 1) rather than a date. Such items are not
+# stored (the pipeline counts them), and a source never moves a cursor past ``now`` on them.
+MAX_CLOCK_SKEW = timedelta(minutes=5)
+EARLIEST_PLAUSIBLE = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def plausible(created_at: datetime, now: datetime) -> bool:
+    """Whether a remote created time can be believed at ``now`` (see ``MAX_CLOCK_SKEW``)."""
+    return EARLIEST_PLAUSIBLE <= created_at <= now + MAX_CLOCK_SKEW
+
+
+def trusted(instant: Instant | None, now: datetime) -> Instant | None:
+    """A remote instant as a cursor may keep it: None when implausible, never after ``now``.
+
+    Works on epoch seconds and on datetimes, as each source keeps its cursor.
+
+    >>> now = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
+    >>> trusted(int(now.timestamp()) - 60, now) == int(now.timestamp()) - 60
+    True
+    >>> trusted(int(now.timestamp()) + 30, now) == int(now.timestamp())  # a little ahead
+    True
+    >>> trusted(int(now.timestamp()) + 365 * 86400, now), trusted(0, now), trusted(10**19, now)
+    (None, None, None)
+    """
+    if instant is None:
+        return None
+    if isinstance(instant, datetime):
+        if not plausible(instant, now):
+            return None
+        return now if instant > now else instant
+    if not EARLIEST_PLAUSIBLE.timestamp() <= instant <= (now + MAX_CLOCK_SKEW).timestamp():
+        return None
+    return min(instant, type(instant)(now.timestamp()))
+
+
+def scan_newest_first(
+    dated: Sequence[tuple[Mention, Instant]], until: Instant, top: Instant | None, now: datetime
+) -> tuple[list[Mention], Instant | None, bool]:
+    """One page of a newest-first listing read against its position (see ``ListingPosition``).
+
+    Answers the mentions newer than ``until``, the newest believable time seen (``top``
+    carried on), and whether the page reached what an earlier poll read. An item whose time
+    cannot be believed neither moves the position nor ends the walk (the pipeline drops it).
+    """
+    new: list[Mention] = []
+    reached_known = False
+    for mention, created in dated:
+        believed = trusted(created, now)
+        if believed is None:
+            new.append(mention)
+            continue
+        top = latest(top, believed)
+        if believed < until:
+            reached_known = True
+            continue
+        new.append(mention)
+    return new, top, reached_known
+
+
+# What converting one item may raise when the platform sent something odd: a missing field, a
+# wrong type, a number out of range. Any of these skips that item, never the poll.
+ITEM_ERRORS = (LookupError, TypeError, ValueError, ArithmeticError, AttributeError)
+
+_Args = ParamSpec("_Args")
+
+
+def lenient(
+    convert: Callable[_Args, Mention | None],
+) -> Callable[_Args, Mention | None]:
+    """``convert`` (one platform item → a mention) with conversion errors read as "skip it".
+
+    The caller counts a None as a skipped item, so one absurd item (``created_at_i = 10**19``,
+    a list where a string belongs) costs that item and not the poll.
+    """
+
+    @functools.wraps(convert)
+    def converting(*args: _Args.args, **kwargs: _Args.kwargs) -> Mention | None:
+        try:
+            return convert(*args, **kwargs)
+        except ITEM_ERRORS:
+            return None
+
+    return converting
 
 
 # -- streaming sources -------------------------------------------------------------------------

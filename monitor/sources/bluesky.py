@@ -26,9 +26,11 @@ from monitor.sources.base import (
     TopicTerms,
     check_status,
     json_body,
+    lenient,
     parse_instant,
     require_secrets,
     send,
+    trusted,
 )
 from monitor.sources.window import UnreadWindow, dump_windows, load_windows
 
@@ -121,7 +123,7 @@ class BlueskySource:
     def poll(self, client: httpx.Client, cursor: str | None, now: datetime) -> PollResult:
         if not self.queries:
             raise SourceError(self.name, "no search queries: set query or give the topic terms")
-        positions = load_windows(cursor, parse_instant)
+        positions = load_windows(cursor, parse_instant, not_after=now)
         start = _Position(since=now - self.settings.lookback)
         mentions: dict[str, Mention] = {}
         skipped = 0
@@ -174,8 +176,11 @@ class BlueskySource:
                     continue
                 mentions.append(mention)
                 # Search orders by the earlier of written and indexed, and a client clock can
-                # claim the future: never let one post move the position past now.
-                sort_at = min(_sort_at(post) or mention.created_at, now)
+                # claim the future or the year 1: never let one post move the position past
+                # now, nor stretch the unread window to a placeholder date.
+                sort_at = trusted(_sort_at(post) or mention.created_at, now)
+                if sort_at is None:
+                    continue
                 newest = sort_at if newest is None else max(newest, sort_at)
                 oldest = sort_at if oldest is None else min(oldest, sort_at)
             if not posts or not next_cursor:
@@ -285,6 +290,7 @@ class BlueskySource:
 
     # -- posts -----------------------------------------------------------------------------------
 
+    @lenient
     def _mention(self, post: Any) -> Mention | None:
         """One post view as a mention; None when it lacks what a mention needs."""
         if not isinstance(post, dict):

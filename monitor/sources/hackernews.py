@@ -24,7 +24,9 @@ from monitor.sources.base import (
     TopicTerms,
     fetch,
     json_body,
+    lenient,
     parse_instant,
+    trusted,
 )
 from monitor.sources.html_text import html_to_text
 from monitor.sources.window import UnreadWindow, dump_windows, load_windows
@@ -98,7 +100,7 @@ class HackerNewsSource:
     def poll(self, client: httpx.Client, cursor: str | None, now: datetime) -> PollResult:
         if not self.terms:
             raise SourceError(self.name, "no search terms: set query or give the topic terms")
-        positions = load_windows(cursor, _epoch_seconds)
+        positions = load_windows(cursor, _epoch_seconds, not_after=int(now.timestamp()))
         start = int((now - self.settings.lookback).timestamp())
         mentions: dict[str, Mention] = {}
         skipped = 0
@@ -142,7 +144,9 @@ class HackerNewsSource:
             body = json_body(fetch(client, self.name, self.url, now, params=params), self.name)
             hits, pages = self._page(body)
             for hit in hits:
-                stamp = _created_at_i(hit)
+                # Only a believable time may move the position (one item dated a year ahead
+                # would otherwise skip everything posted in that year).
+                stamp = trusted(_created_at_i(hit), now)
                 if stamp is not None:
                     newest = stamp if newest is None else max(newest, stamp)
                     oldest = stamp if oldest is None else min(oldest, stamp)
@@ -165,6 +169,7 @@ class HackerNewsSource:
             raise SourceError(self.name, "unexpected response from HN search: no 'nbPages'")
         return body["hits"], pages
 
+    @lenient
     def _mention(self, hit: Any) -> Mention | None:
         """One search hit as a mention; None when it lacks what a mention needs."""
         if not isinstance(hit, dict):

@@ -29,9 +29,12 @@ from monitor.sources.base import (
     TopicTerms,
     check_status,
     json_body,
+    lenient,
     parse_instant,
     require_secret,
     send,
+    trusted,
+    url_problem,
 )
 from monitor.sources.html_text import html_to_text
 
@@ -70,8 +73,8 @@ class MastodonSettings(SourceSettings):
             found.append(("tag", f"a hashtag has no spaces: {self.tag!r}"))
         if not 1 <= self.limit <= MAX_LIMIT:
             found.append(("limit", f"must be between 1 and {MAX_LIMIT}"))
-        if urlsplit(self.instance).scheme not in ("http", "https"):
-            found.append(("instance", f"must be an http(s) URL, not {self.instance!r}"))
+        if problem := url_problem(self.instance):
+            found.append(("instance", problem))
         return found
 
 
@@ -249,7 +252,7 @@ class MastodonSource:
         newest = page.prev_min_id or _newest_id(page.items)
         collected = list(page.items)
         pages = 1
-        while page.next_max_id and (_oldest_at(page.items) or earliest_at) > earliest_at:
+        while page.next_max_id and (_oldest_at(page.items, now) or earliest_at) > earliest_at:
             if pages >= self.settings.max_pages:
                 return collected, newest, True
             page = self._page(client, url, {**params, "max_id": page.next_max_id}, headers, now)
@@ -281,6 +284,7 @@ class MastodonSource:
             next_max_id=_link_param(response, "next", "max_id"),
         )
 
+    @lenient
     def _mention(self, status: Any) -> Mention | None:
         """A status as a mention; None when it lacks what a mention needs."""
         if not isinstance(status, dict):
@@ -362,15 +366,18 @@ def _newest_id(items: Sequence[Any]) -> str | None:
     return max(ids, key=_id_order) if ids else None
 
 
-def _oldest_at(items: Sequence[Any]) -> datetime | None:
-    """The oldest ``created_at`` among the items (statuses or notifications), if any."""
+def _oldest_at(items: Sequence[Any], now: datetime) -> datetime | None:
+    """The oldest believable ``created_at`` among the items (statuses or notifications).
+
+    A placeholder date (1970) must not end the walk back before the lookback is read.
+    """
     stamps = []
     for item in items:
         try:
-            stamps.append(parse_instant(item.get("created_at")))
+            stamps.append(trusted(parse_instant(item.get("created_at")), now))
         except (ValueError, AttributeError):
             continue
-    return min(stamps, default=None)
+    return min((stamp for stamp in stamps if stamp is not None), default=None)
 
 
 def _reset_wait(response: httpx.Response, now: datetime) -> timedelta:

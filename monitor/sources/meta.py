@@ -25,18 +25,21 @@ import httpx
 
 from monitor.models import Mention
 from monitor.sources.base import (
+    ITEM_ERRORS,
     PollResult,
     SourceError,
     SourceSettings,
     TopicTerms,
     check_status,
     json_body,
+    lenient,
     parse_instant,
     require_secret,
     retry_after_from,
+    scan_newest_first,
     send,
 )
-from monitor.sources.window import ListingPosition, latest
+from monitor.sources.window import ListingPosition
 
 DEFAULT_BASE_URL = "https://graph.facebook.com/v21.0/"
 COMMENTS_PAGE_SIZE = 100
@@ -109,7 +112,7 @@ class _GraphSource(ABC):
 
     def poll(self, client: httpx.Client, cursor: str | None, now: datetime) -> PollResult:
         token = require_secret(self.name, self.settings.token_env, purpose="no page token")
-        saved = self._load_cursor(cursor)
+        saved = self._load_cursor(cursor, now)
         self._rate_limit = None
         posts_body = self._get(client, self.posts_path, self._posts_query(now), token, now)
         posts = self._posts(posts_body)
@@ -137,7 +140,7 @@ class _GraphSource(ABC):
     def _posts_query(self, now: datetime) -> dict[str, Any]:
         return {**self.posts_params, "limit": self.settings.posts}
 
-    def _load_cursor(self, cursor: str | None) -> dict[str, _PostState]:
+    def _load_cursor(self, cursor: str | None, now: datetime) -> dict[str, _PostState]:
         try:
             raw = json.loads(cursor) if cursor else {}
         except ValueError:
@@ -145,7 +148,10 @@ class _GraphSource(ABC):
         posts = raw.get("posts", {}) if isinstance(raw, dict) else None
         if not isinstance(posts, dict):
             raise SourceError(self.name, f"unreadable cursor {cursor!r:.80}")
-        return {post_id: _PostState.load(state, parse_instant) for post_id, state in posts.items()}
+        return {
+            post_id: _PostState.load(state, parse_instant, not_after=now)
+            for post_id, state in posts.items()
+        }
 
     def _posts(self, body: Any) -> list[_Post]:
         data = body.get("data") if isinstance(body, dict) else None
@@ -187,17 +193,11 @@ class _GraphSource(ABC):
             data = body.get("data") if isinstance(body, dict) else None
             if not isinstance(data, list):
                 raise SourceError(self.name, f"unexpected comments response for post {post.id}")
-            reached_known = False
-            for item in data:
-                mention = self._mention(item, post)
-                if mention is None:
-                    skipped += 1
-                    continue
-                top = latest(top, mention.created_at)
-                if mention.created_at < until:
-                    reached_known = True
-                    continue
-                mentions.append(mention)
+            found = [self._mention(item, post) for item in data]
+            skipped += found.count(None)
+            dated = [(m, m.created_at) for m in found if m is not None]
+            new, top, reached_known = scan_newest_first(dated, until, top, now)
+            mentions += new
             after = _next_after(body)
             if reached_known or after is None:
                 return mentions, skipped, state.caught_up(top), False
@@ -205,7 +205,7 @@ class _GraphSource(ABC):
 
     @abstractmethod
     def _mention(self, item: Any, post: _Post) -> Mention | None:
-        """One comment as a mention, or None when the item is malformed."""
+        """One comment as a mention, or None when the item is malformed (see ``lenient``)."""
 
     def _get(
         self,
@@ -285,6 +285,7 @@ class FacebookPageSource(_GraphSource):
     def _posts_query(self, now: datetime) -> dict[str, Any]:
         return {**super()._posts_query(now), "since": int((now - self.post_max_age).timestamp())}
 
+    @lenient
     def _mention(self, item: Any, post: _Post) -> Mention | None:
         try:
             comment_id = str(item["id"])
@@ -293,7 +294,7 @@ class FacebookPageSource(_GraphSource):
             text = item.get("message", "")
             if not isinstance(text, str):
                 return None
-        except (KeyError, TypeError, ValueError):
+        except ITEM_ERRORS:
             return None
         author = item.get("from")
         name = author.get("name") if isinstance(author, dict) else None
@@ -323,6 +324,7 @@ class InstagramSource(_GraphSource):
         self.posts_path = f"{settings.account_id}/media"
         self.posts_params = {"fields": "id,timestamp,permalink"}
 
+    @lenient
     def _mention(self, item: Any, post: _Post) -> Mention | None:
         try:
             comment_id = str(item["id"])
@@ -330,7 +332,7 @@ class InstagramSource(_GraphSource):
             text = item["text"]
             if not isinstance(text, str):
                 return None
-        except (KeyError, TypeError, ValueError):
+        except ITEM_ERRORS:
             return None
         username = item.get("username")
         return Mention(

@@ -16,7 +16,7 @@ import contextlib
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 import httpx
@@ -24,14 +24,18 @@ import httpx
 from monitor.models import Mention
 from monitor.secrets import read_secret
 from monitor.sources.base import (
+    ITEM_ERRORS,
     PollResult,
     SourceError,
     SourceSettings,
     TopicTerms,
     check_status,
     json_body,
+    parse_instant,
     retry_after_from,
+    scan_newest_first,
     send,
+    url_problem,
 )
 from monitor.sources.window import ListingPosition, latest
 
@@ -58,10 +62,13 @@ class RedditSettings(SourceSettings):
     subreddits: list[str] = field(default_factory=list)
 
     def problems(self) -> list[tuple[str, str]]:
+        found = []
         bad = [name for name in self.subreddits if not re.fullmatch(r"[A-Za-z0-9_]{2,21}", name)]
         if bad:
-            return [("subreddits", f"not subreddit names (write them without r/): {bad}")]
-        return []
+            found.append(("subreddits", f"not subreddit names (write them without r/): {bad}"))
+        if problem := url_problem(self.auth_url):
+            found.append(("auth_url", problem))
+        return found
 
 
 def search_terms(terms: list[str] | tuple[str, ...]) -> list[str]:
@@ -124,7 +131,7 @@ class RedditSource:
     def poll(self, client: httpx.Client, cursor: str | None, now: datetime) -> PollResult:
         if not self.query.strip():
             raise SourceError(self.name, "nothing to search: set query or give the topic terms")
-        state = self._load_cursor(cursor)
+        state = self._load_cursor(cursor, now)
         self._rate_limit, self._exhausted = None, False
         subs = "+".join(self.settings.subreddits)
         search_path = f"r/{subs}/search" if subs else "search"
@@ -152,14 +159,17 @@ class RedditSource:
             details={"query": self.query},
         )
 
-    def _load_cursor(self, cursor: str | None) -> dict[str, _Listing]:
+    def _load_cursor(self, cursor: str | None, now: datetime) -> dict[str, _Listing]:
         try:
             raw = json.loads(cursor) if cursor else {}
         except ValueError:
             raise SourceError(self.name, f"unreadable cursor {cursor!r:.80}") from None
         if not isinstance(raw, dict):
             raise SourceError(self.name, f"unreadable cursor {cursor!r:.80}")
-        return {key: _Listing.load(raw.get(key), float) for key in ("posts", "comments")}
+        return {
+            key: _Listing.load(raw.get(key), float, not_after=now.timestamp())
+            for key in ("posts", "comments")
+        }
 
     def _walk(
         self,
@@ -181,7 +191,7 @@ class RedditSource:
             query = {**params, "limit": str(PAGE_SIZE), "raw_json": "1"}
             if after:
                 query["after"] = after
-            page = self._page(self._get(client, path, query, now), until)
+            page = self._page(self._get(client, path, query, now), until, now)
             mentions += page.mentions
             skipped += page.skipped
             top = latest(top, page.top)
@@ -191,26 +201,16 @@ class RedditSource:
         # The page cap (or the rate limit) stopped us above the last known item: keep the gap.
         return mentions, skipped, listing.stopped(after, until, top), True
 
-    def _page(self, response: httpx.Response, until: float) -> _Page:
+    def _page(self, response: httpx.Response, until: float, now: datetime) -> _Page:
         body = json_body(response, self.name)
         data = body.get("data") if isinstance(body, dict) else None
         children = data.get("children") if isinstance(data, dict) else None
         if not isinstance(children, list):
             raise SourceError(self.name, "unexpected response: not a listing (data.children)")
-        mentions: list[Mention] = []
-        skipped = 0
-        top: float | None = None
-        reached_known = False
-        for child in children:
-            mention, created = self._mention(child)
-            if mention is None or created is None:
-                skipped += 1
-                continue
-            top = latest(top, created)
-            if created < until:
-                reached_known = True
-                continue
-            mentions.append(mention)
+        found = [self._mention(child) for child in children]
+        dated = [(m, created) for m, created in found if m is not None and created is not None]
+        mentions, top, reached_known = scan_newest_first(dated, until, None, now)
+        skipped = len(found) - len(dated)
         after = data.get("after") if isinstance(data, dict) else None
         return _Page(
             mentions, skipped, after if isinstance(after, str) else None, reached_known, top
@@ -229,7 +229,8 @@ class RedditSource:
             else:
                 return None, None
             fullname = str(item.get("name") or f"{kind}_{item['id']}")
-        except (KeyError, TypeError, ValueError):
+            created_at = parse_instant(created)
+        except ITEM_ERRORS:
             return None, None
         author = item.get("author")
         engagement = {
@@ -240,7 +241,7 @@ class RedditSource:
         mention = Mention(
             source=self.name,
             id=fullname,
-            created_at=datetime.fromtimestamp(created, tz=UTC),
+            created_at=created_at,
             text=text,
             author=author if isinstance(author, str) and author != "[deleted]" else None,
             url=WEB_URL + permalink,

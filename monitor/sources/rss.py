@@ -23,7 +23,16 @@ import feedparser
 import httpx
 
 from monitor.models import Mention
-from monitor.sources.base import PollResult, SourceError, SourceSettings, TopicTerms, fetch
+from monitor.sources.base import (
+    PollResult,
+    SourceError,
+    SourceSettings,
+    TopicTerms,
+    fetch,
+    lenient,
+    plausible,
+    url_problem,
+)
 from monitor.sources.html_text import html_to_text
 
 # Hosts whose ``/url?url=<target>`` links are redirect wrappers (Google Alerts uses them).
@@ -38,9 +47,8 @@ class FeedSettings(SourceSettings):
     url: str
 
     def problems(self) -> list[tuple[str, str]]:
-        if urlsplit(self.url).scheme not in ("http", "https") or not urlsplit(self.url).netloc:
-            return [("url", f"must be an http(s) URL, not {self.url!r}")]
-        return []
+        problem = url_problem(self.url)
+        return [("url", problem)] if problem else []
 
 
 @dataclass(frozen=True)
@@ -159,6 +167,7 @@ class FeedSource:
             details={"entries": len(parsed.entries)},
         )
 
+    @lenient
     def _mention(self, entry: Any, feed_language: str | None, now: datetime) -> Mention | None:
         """One feed entry as a mention; None when it has no identity or no text."""
         raw_link = entry.get("link")
@@ -171,10 +180,13 @@ class FeedSource:
         text = title if summary and _repeats(title, summary) else f"{title}\n{summary}".strip()
         if not text:
             return None
+        # Undated entries count when first seen, and so do entries whose date cannot be
+        # believed: feeds often write local time as UTC, or a placeholder for "no date".
+        created_at = _entry_time(entry)
         return Mention(
             source=self.name,
             id=entry_id,
-            created_at=_entry_time(entry) or now,  # undated entries count when first seen
+            created_at=created_at if created_at and plausible(created_at, now) else now,
             text=text,
             lang=_entry_language(entry) or feed_language,
             author=_author(entry),
@@ -207,7 +219,10 @@ def _entry_time(entry: Any) -> datetime | None:
         value = entry.get(key)
         if isinstance(value, time.struct_time):
             # feedparser normalises every date it understands to UTC.
-            return datetime(*value[:6], tzinfo=UTC)
+            try:
+                return datetime(*value[:6], tzinfo=UTC)
+            except (ValueError, OverflowError):
+                continue  # year 0 and such
     return None
 
 

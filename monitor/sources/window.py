@@ -26,6 +26,7 @@ from typing import Any, Generic, TypeVar
 # An instant as a source compares it: epoch seconds (whole or not) or an aware datetime.
 Instant = TypeVar("Instant", int, float, datetime)
 _In = TypeVar("_In")
+_T = TypeVar("_T")
 _Out = TypeVar("_Out")
 
 
@@ -94,21 +95,28 @@ class ListingPosition(Generic[Instant]):
 
     @classmethod
     def load(
-        cls, raw: Any, decode: Callable[[Any], Instant], *, token_key: str = "after"
+        cls,
+        raw: Any,
+        decode: Callable[[Any], Instant],
+        *,
+        token_key: str = "after",
+        not_after: Instant | None = None,
     ) -> ListingPosition[Instant]:
         """A position from its cursor JSON; an unreadable one starts afresh from the lookback.
 
         ``token_key`` is the page token's name in the JSON (YouTube's cursors say
-        ``page_token``).
+        ``page_token``). A position after ``not_after`` (the poll's time) is unreadable too:
+        an untrusted clock once pushed it into the future, where it would hide every item until
+        then; re-reading the lookback instead loses nothing (ingest is idempotent).
         """
         if not isinstance(raw, dict):
             return cls()
         try:
             return cls(
-                newest=_maybe(decode, raw.get("newest")),
+                newest=_not_after(_maybe(decode, raw.get("newest")), not_after),
                 after=raw.get(token_key),
-                until=_maybe(decode, raw.get("until")),
-                top=_maybe(decode, raw.get("top")),
+                until=_not_after(_maybe(decode, raw.get("until")), not_after),
+                top=_not_after(_maybe(decode, raw.get("top")), not_after),
             )
         except (ValueError, TypeError):
             return cls()
@@ -164,15 +172,22 @@ class UnreadWindow(Generic[Instant]):
         return UnreadWindow(self.since, oldest, newest)
 
     @classmethod
-    def load(cls, raw: Any, decode: Callable[[Any], Instant]) -> UnreadWindow[Instant]:
-        """A position from its cursor JSON; ``ValueError`` (or ``KeyError``) when unreadable."""
+    def load(
+        cls, raw: Any, decode: Callable[[Any], Instant], not_after: Instant | None = None
+    ) -> UnreadWindow[Instant]:
+        """A position from its cursor JSON; ``ValueError`` (or ``KeyError``) when unreadable.
+
+        So is a position after ``not_after`` (see :meth:`ListingPosition.load`).
+        """
         if not isinstance(raw, dict):
             raise ValueError(f"not a window position: {raw!r:.80}")
-        since = decode(raw["since"])
+        since = _not_after(decode(raw["since"]), not_after)
         until, resume_since = raw.get("until"), raw.get("resume_since")
         if until is None or resume_since is None:
             return cls(since)
-        return cls(since, decode(until), decode(resume_since))
+        return cls(
+            since, _not_after(decode(until), not_after), _not_after(decode(resume_since), not_after)
+        )
 
     def dump(self, encode: Callable[[Instant], Any]) -> dict[str, Any]:
         """The cursor JSON of this position (the window only while one is left)."""
@@ -183,7 +198,7 @@ class UnreadWindow(Generic[Instant]):
 
 
 def load_windows(
-    cursor: str | None, decode: Callable[[Any], Instant]
+    cursor: str | None, decode: Callable[[Any], Instant], not_after: Instant | None = None
 ) -> dict[str, UnreadWindow[Instant]]:
     """Each search's window from a ``{"terms": {search: position}}`` cursor.
 
@@ -194,7 +209,7 @@ def load_windows(
         return {}
     try:
         terms = json.loads(cursor)["terms"]
-        return {search: UnreadWindow.load(raw, decode) for search, raw in terms.items()}
+        return {search: UnreadWindow.load(raw, decode, not_after) for search, raw in terms.items()}
     except (ValueError, KeyError, TypeError, AttributeError):
         return {}
 
@@ -205,6 +220,13 @@ def dump_windows(
     """The cursor text that :func:`load_windows` reads back."""
     terms = {search: window.dump(encode) for search, window in windows.items()}
     return json.dumps({"terms": terms}, sort_keys=True)
+
+
+def _not_after(instant: _T, limit: _T | None) -> _T:
+    """``instant``; ``ValueError`` when it is later than ``limit`` (None checks nothing)."""
+    if instant is not None and limit is not None and instant > limit:  # type: ignore[operator]
+        raise ValueError(f"position {instant!r} is after {limit!r}")
+    return instant
 
 
 def _maybe(convert: Callable[[_In], _Out], value: _In | None) -> _Out | None:

@@ -24,16 +24,19 @@ import httpx
 
 from monitor.models import Mention
 from monitor.sources.base import (
+    ITEM_ERRORS,
     PollResult,
     SourceError,
     SourceSettings,
     TopicTerms,
     check_status,
     json_body,
+    lenient,
     parse_instant,
     require_secret,
     retry_after_from,
     send,
+    trusted,
 )
 
 DEFAULT_BASE_URL = "https://api.twitter.com/"
@@ -107,8 +110,21 @@ def _any_of(clauses: list[str]) -> str:
 
 
 def snowflake_instant(post_id: str) -> datetime:
-    """When the post with this id was created (X ids encode their creation time)."""
-    return datetime.fromtimestamp(((int(post_id) >> 22) + SNOWFLAKE_EPOCH_MS) / 1000, tz=UTC)
+    """When the post with this id was created (X ids encode their creation time).
+
+    ``ValueError`` when the id is no number or names a time no calendar holds.
+    """
+    return parse_instant(((int(post_id) >> 22) + SNOWFLAKE_EPOCH_MS) / 1000)
+
+
+def trusted_id(post_id: Any, now: datetime) -> str | None:
+    """A post id a cursor may keep: numeric, and created at a believable time (not ahead)."""
+    if not isinstance(post_id, str) or not post_id.isdigit():
+        return None
+    try:
+        return post_id if trusted(snowflake_instant(post_id), now) else None
+    except ValueError:
+        return None
 
 
 @dataclass(frozen=True)
@@ -198,7 +214,7 @@ class XSource:
             page_mentions, page_skipped, meta = self._parse_page(json_body(response, self.name))
             mentions += page_mentions
             skipped += page_skipped
-            newest = _max_id(newest, meta.get("newest_id"))
+            newest = _max_id(newest, trusted_id(meta.get("newest_id"), now))
             next_token = meta.get("next_token") or None
             if next_token is None:
                 break
@@ -226,8 +242,8 @@ class XSource:
     def _still_searchable(self, state: _Cursor, now: datetime) -> bool:
         """Whether an unfinished result set's window is still inside the searchable week."""
         oldest = now - SEARCH_WINDOW
-        if state.resume_since_id and state.resume_since_id.isdigit():
-            return snowflake_instant(state.resume_since_id) > oldest
+        if trusted_id(state.resume_since_id, now):
+            return snowflake_instant(state.resume_since_id or "") > oldest
         try:
             return parse_instant(state.resume_start_time) > oldest
         except ValueError:
@@ -236,7 +252,7 @@ class XSource:
     def _window(self, since_id: str | None, now: datetime) -> dict[str, str | None]:
         """``since_id`` when it is still inside the searchable week, else a ``start_time``."""
         oldest = now - SEARCH_WINDOW
-        if since_id and since_id.isdigit() and snowflake_instant(since_id) > oldest:
+        if trusted_id(since_id, now) and snowflake_instant(since_id or "") > oldest:
             return {"since_id": since_id, "start_time": None}
         # First poll, or the monitor was down longer than X remembers: take what is left.
         start = now - self.settings.lookback if not since_id else oldest
@@ -266,6 +282,7 @@ class XSource:
                 mentions.append(mention)
         return mentions, skipped, body["meta"]
 
+    @lenient
     def _mention(self, item: Any, users: dict[str, Any]) -> Mention | None:
         try:
             post_id = str(item["id"])
@@ -275,7 +292,7 @@ class XSource:
             raw_text = note["text"] if isinstance(note, dict) and "text" in note else item["text"]
             if not isinstance(raw_text, str) or not post_id.isdigit():
                 return None
-        except (KeyError, TypeError, ValueError):
+        except ITEM_ERRORS:
             return None
         user = users.get(str(item.get("author_id")), {})
         username = user.get("username") if isinstance(user, dict) else None
@@ -328,7 +345,7 @@ class XSource:
                         "count": int(bucket["tweet_count"]),
                     }
                 )
-            except (KeyError, TypeError, ValueError):
+            except ITEM_ERRORS:
                 continue
         return {"counts": series}
 

@@ -27,18 +27,21 @@ import httpx
 
 from monitor.models import Mention
 from monitor.sources.base import (
+    ITEM_ERRORS,
     PollResult,
     SourceError,
     SourceSettings,
     TopicTerms,
     check_status,
     json_body,
+    lenient,
     parse_instant,
     require_secret,
     retry_after_from,
+    scan_newest_first,
     send,
 )
-from monitor.sources.window import ListingPosition, latest
+from monitor.sources.window import ListingPosition
 
 DEFAULT_BASE_URL = "https://www.googleapis.com/youtube/v3/"
 PAGE_SIZE = 100
@@ -128,7 +131,7 @@ class YouTubeSource:
         if not targets:
             raise SourceError(self.name, "nothing to watch: set video_ids or channel_id")
         key = require_secret(self.name, self.settings.key_env, purpose="no API key")
-        saved, start = self._load_cursor(cursor)
+        saved, start = self._load_cursor(cursor, now)
         # A poll cut short by the call cap starts the next one where it stopped, so a long
         # list of videos is read round-robin instead of starving its tail.
         order = targets[start % len(targets) :] + targets[: start % len(targets)]
@@ -168,7 +171,7 @@ class YouTubeSource:
             mentions, json.dumps(new_cursor), truncated=truncated, skipped=skipped, details=details
         )
 
-    def _load_cursor(self, cursor: str | None) -> tuple[dict[str, _Thread], int]:
+    def _load_cursor(self, cursor: str | None, now: datetime) -> tuple[dict[str, _Thread], int]:
         try:
             raw = json.loads(cursor) if cursor else {}
         except ValueError:
@@ -176,7 +179,7 @@ class YouTubeSource:
         if not isinstance(raw, dict) or not isinstance(raw.get("threads", {}), dict):
             raise SourceError(self.name, f"unreadable cursor {cursor!r:.80}")
         threads = {
-            target: _Thread.load(state, parse_instant, token_key=_TOKEN_KEY)
+            target: _Thread.load(state, parse_instant, token_key=_TOKEN_KEY, not_after=now)
             for target, state in raw.get("threads", {}).items()
         }
         start = raw.get("start", 0)
@@ -224,23 +227,18 @@ class YouTubeSource:
             items = body.get("items") if isinstance(body, dict) else None
             if not isinstance(items, list):
                 raise SourceError(self.name, f"unexpected response for {target}: no items list")
-            reached_known = False
-            for item in items:
-                mention = self._mention(item)
-                if mention is None:
-                    skipped += 1
-                    continue
-                top = latest(top, mention.created_at)
-                if mention.created_at < until:
-                    reached_known = True
-                    continue
-                mentions.append(mention)
+            found = [self._mention(item) for item in items]
+            skipped += found.count(None)
+            dated = [(m, m.created_at) for m in found if m is not None]
+            new, top, reached_known = scan_newest_first(dated, until, top, now)
+            mentions += new
             token = body.get("nextPageToken")
             page_token = token if isinstance(token, str) and token else None
             if reached_known or page_token is None:
                 return mentions, skipped, state.caught_up(top), False
         return mentions, skipped, state.stopped(page_token, until, top), True
 
+    @lenient
     def _mention(self, item: Any) -> Mention | None:
         try:
             thread = item["snippet"]
@@ -251,7 +249,7 @@ class YouTubeSource:
             text = snippet.get("textOriginal", snippet.get("textDisplay"))
             if not isinstance(text, str):
                 return None
-        except (KeyError, TypeError, ValueError):
+        except ITEM_ERRORS:
             return None
         video = snippet.get("videoId") or thread.get("videoId")
         channel = snippet.get("channelId") or thread.get("channelId")
