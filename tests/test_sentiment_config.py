@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from monitor.models import Label
 from monitor.sentiment import SentimentSettings, build_scorer
-from monitor.sentiment.embedded import TUNED_THRESHOLDS, calibrate
+from monitor.sentiment.lexicon import TUNED_THRESHOLDS, calibrate
 
 
 def keys(settings: SentimentSettings) -> list[str]:
@@ -41,10 +42,11 @@ def test_fallback_language_must_be_a_code() -> None:
     assert SentimentSettings(fallback_language="de").problems() == []
 
 
-def test_a_higher_negative_threshold_flags_more_mentions() -> None:
+def test_a_higher_negative_threshold_flags_more_mentions_with_the_lexicon_backend() -> None:
     mild = "Die Lieferung hat etwas länger gedauert, leider"
-    strict = build_scorer(SentimentSettings(negative_threshold=-0.9)).score(mild, "de")
-    sensitive = build_scorer(SentimentSettings(negative_threshold=-0.01)).score(mild, "de")
+    lexicon = SentimentSettings(backend="lexicon")
+    strict = build_scorer(replace(lexicon, negative_threshold=-0.9)).score(mild, "de")
+    sensitive = build_scorer(replace(lexicon, negative_threshold=-0.01)).score(mild, "de")
     assert strict.label is Label.NEUTRAL
     assert sensitive.label is Label.NEGATIVE
 
