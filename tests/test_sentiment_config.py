@@ -66,3 +66,27 @@ def test_a_more_sensitive_threshold_never_turns_praise_negative() -> None:
     scorer = build_scorer(SentimentSettings(negative_threshold=-0.01))
     assert scorer.score("I love this, great service", "en").label is Label.POSITIVE
     assert scorer.score("Super Service, danke!", "de").label is Label.POSITIVE
+
+
+@pytest.mark.parametrize("backend", ["embedded", "lexicon"])
+def test_settings_toml_selects_the_trained_or_the_rule_backend(
+    tmp_path: Path, backend: str
+) -> None:
+    from monitor.settings import load_settings
+
+    path = tmp_path / "settings.toml"
+    path.write_text(
+        f'[sentiment]\nbackend = "{backend}"\n\n[[topics]]\nname = "acme"\nterms = ["Acme"]\n',
+        encoding="utf-8",
+    )
+    settings = load_settings(path, environ={}).sentiment
+    assert settings.backend == backend and settings.problems() == []
+    # Only the rule scorers read the thresholds; the trained models label by probability.
+    mild = "Die Lieferung hat etwas länger gedauert, leider"
+    lenient = build_scorer(replace(settings, negative_threshold=-0.99)).score(mild, "de")
+    default = build_scorer(settings).score(mild, "de")
+    assert (lenient.label == default.label) is (backend == "embedded")
+
+
+def test_model_path_is_flagged_for_the_lexicon_backend_too() -> None:
+    assert keys(SentimentSettings(backend="lexicon", model_path=Path("m"))) == ["model_path"]

@@ -13,6 +13,7 @@ import pytest
 
 from monitor.models import Label
 from monitor.sentiment import SentimentSettings, build_scorer
+from monitor.sentiment.base import SentimentBackendError
 from monitor.sentiment.corpora import Example
 from monitor.sentiment.trained import MODEL_DIR, LinearModel, TrainedBackend
 from monitor.sentiment.training import HyperParameters, featurise, train
@@ -68,11 +69,21 @@ def test_a_shipped_model_round_trips_to_the_same_bytes(tmp_path: Path) -> None:
     assert copy.read_bytes() == original.read_bytes()
 
 
-def test_a_broken_model_file_is_an_error_naming_the_file(tmp_path: Path) -> None:
-    from monitor.sentiment.base import SentimentBackendError
+@pytest.mark.parametrize("damage", ["not gzip", "truncated", "missing"])
+def test_a_broken_model_file_is_an_error_naming_the_file(tmp_path: Path, damage: str) -> None:
+    shipped = (MODEL_DIR / "de.json.gz").read_bytes()
+    (tmp_path / "en.json.gz").write_bytes((MODEL_DIR / "en.json.gz").read_bytes())
+    if damage == "not gzip":
+        (tmp_path / "de.json.gz").write_bytes(b"not gzip")
+    elif damage == "truncated":
+        (tmp_path / "de.json.gz").write_bytes(shipped[: len(shipped) // 2])
+    with pytest.raises(SentimentBackendError, match=r"sentiment\.backend: .*de\.json\.gz"):
+        TrainedBackend(SentimentSettings(), directory=tmp_path)
 
-    (tmp_path / "de.json.gz").write_bytes(b"not gzip")
-    with pytest.raises(SentimentBackendError, match=r"de\.json\.gz"):
+
+def test_a_model_of_another_language_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "de.json.gz").write_bytes((MODEL_DIR / "en.json.gz").read_bytes())
+    with pytest.raises(SentimentBackendError, match="holds the en model"):
         TrainedBackend(SentimentSettings(), directory=tmp_path)
 
 

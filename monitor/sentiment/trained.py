@@ -154,11 +154,16 @@ def load_model(lang: str, directory: Path = MODEL_DIR) -> LinearModel:
     path = directory / f"{lang}.json.gz"
     with _load_lock:
         try:
-            return _load(path)
-        except (OSError, ValueError, KeyError) as error:
+            model = _load(path)
+        except (OSError, EOFError, ValueError, KeyError) as error:
             raise SentimentBackendError(
                 "backend", f"the trained {lang} model at {path} cannot be read ({error})"
             ) from error
+    if model.language != lang:
+        raise SentimentBackendError(
+            "backend", f"{path} holds the {model.language} model, not the {lang} one"
+        )
+    return model
 
 
 class TrainedBackend:
