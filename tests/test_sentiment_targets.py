@@ -19,7 +19,7 @@ DEV = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "sentimen
 
 # backend, file, language, {figure: minimum}
 FLOORS = [
-    ("embedded", "en_tweeteval_val.tsv", "en", {"macro_recall": 0.63}),
+    ("embedded", "en_tweeteval_val.tsv", "en", {"macro_recall": 0.64}),
     ("embedded", "de_sb10k_dev.tsv", "de", {"negative_f1": 0.51, "macro_f1": 0.64}),
     ("embedded", "de_potts_dev.tsv", "de", {"negative_f1": 0.48, "macro_f1": 0.64}),
     ("embedded", "de_germeval2017_dev.tsv", "de", {"negative_f1": 0.51}),

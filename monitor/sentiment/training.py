@@ -55,11 +55,12 @@ class HyperParameters:
 # other_domain_weight 0.3 or 1, with and without character n-grams) on the dev sets and on
 # out-of-fold figures of the training sets. The two disagree for German: the rule scorers were
 # tuned by hand on the dev sets, so the dev sets favour copying the rules (a large l2), while
-# out of fold a small l2 wins; 3e-4 is the compromise (monitor/sentiment/README.md).
+# out of fold a small l2 wins; 3e-4 is the compromise. English: 1e-4 is best on TweetEval val
+# too (monitor/sentiment/README.md).
 CHOSEN: dict[str, HyperParameters] = {
     "de": HyperParameters(l2=3e-4, class_weight_power=1.0),
     "en": HyperParameters(
-        l2=1e-3, class_weight_power=1.0, neutral_below=0.5, other_domain_weight=0.3
+        l2=1e-4, class_weight_power=1.0, neutral_below=0.5, other_domain_weight=0.3
     ),
 }
 
