@@ -326,9 +326,14 @@ def cmd_sentiment(args: argparse.Namespace) -> int:
                 return 2
             terms = settings.topic(args.topic).terms
     return run_sentiment(
-        args.lang, args.eval_path, sentiment, sys.stdin, sys.stdout,
-        terms=terms, with_text=args.with_text,
-    )  # fmt: skip
+        args.lang,
+        args.eval_path,
+        sentiment,
+        sys.stdin,
+        sys.stdout,
+        terms=terms,
+        with_text=args.with_text,
+    )
 
 
 def _duration(text: str) -> timedelta:
