@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 CONFIG ?= settings.toml
 
-.PHONY: install run test lint demo bench chaos clean
+.PHONY: install run test lint demo bench chaos train-sentiment clean
 
 $(BIN)/shitstorm: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,16 @@ bench: install
 # bench` runs one seed of it.
 chaos: install
 	$(BIN)/python benchmarks/chaos_bench.py --runs 3
+
+# Rebuilds the shipped sentiment models (monitor/data/sentiment/) from ../shared/data and the
+# English ratings in the vaderSentiment 3.3.2 source archive (fetched from PyPI, sha256-checked).
+VADER_SDIST := var/train/vaderSentiment-3.3.2.tar.gz
+
+$(VADER_SDIST):
+	$(BIN)/pip download --quiet --no-deps --no-binary :all: --dest var/train vaderSentiment==3.3.2
+
+train-sentiment: install $(VADER_SDIST)
+	$(BIN)/python -m monitor.sentiment.training --data ../shared/data --vader-sdist $(VADER_SDIST)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .mypy_cache .pytest_cache .ruff_cache

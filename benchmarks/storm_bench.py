@@ -44,7 +44,9 @@ DEV_FILES = {
 SEEDS = (0, 1, 2)
 
 
-def measured_confusion() -> Mapping[str, tuple[float, float, float]] | None:
+def measured_confusion(
+    backend: str | None = None,
+) -> Mapping[str, tuple[float, float, float]] | None:
     """Share of each true label's dev posts the default scorer calls negative/neutral/positive,
     the four dev files pooled with equal weight; None when the dev data is absent."""
     from monitor.sentiment import SentimentSettings, build_scorer
@@ -53,7 +55,8 @@ def measured_confusion() -> Mapping[str, tuple[float, float, float]] | None:
     paths = [(DEV_DIR / name, lang) for name, lang in DEV_FILES.items()]
     if not all(path.is_file() for path, _ in paths):
         return None
-    scorer = build_scorer(SentimentSettings())
+    sentiment = SentimentSettings() if backend is None else SentimentSettings(backend=backend)
+    scorer = build_scorer(sentiment)
     rows: dict[str, list[tuple[float, float, float]]] = {label: [] for label in calibrate.LABELS}
     for path, lang in paths:
         counts: dict[str, dict[str, int]] = {t: dict.fromkeys(calibrate.LABELS, 0)
@@ -136,9 +139,12 @@ def main() -> int:
     parser.add_argument("--sensitivity", choices=SENSITIVITIES, default=None)
     parser.add_argument("--seeds", type=int, default=len(SEEDS))
     parser.add_argument("--sweep", action="store_true", help="false pages at a range of bars")
+    parser.add_argument(
+        "--backend", default=None, help="sentiment backend reading the posts (default: settings')"
+    )
     args = parser.parse_args()
     print(machine())
-    confusion = measured_confusion()
+    confusion = measured_confusion(args.backend)
     if confusion is None:
         print(f"sentiment dev sets: {DEV_DIR.resolve()} absent: default confusion used")
         confusion = calibrate.DEFAULT_CONFUSION

@@ -95,7 +95,7 @@ class TopicDetector:
     ...     print(part)
     45 negative mentions in the last 5 min vs 10 expected (4.5×)
     53% negative vs 20% usual
-    this high by chance about once in 2 years
+    this high by chance about once in 15 years
 
     """
 

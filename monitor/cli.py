@@ -169,6 +169,8 @@ def _daemon_commands(command: CommandFactory) -> None:
     sentiment = command("sentiment", "score texts from stdin (one per line) or --eval a TSV")
     sentiment.add_argument("--lang", default="auto", choices=("auto", "de", "en"))
     sentiment.add_argument("--eval", type=Path, metavar="FILE.tsv", dest="eval_path")
+    sentiment.add_argument("--topic", metavar="NAME", help="neutralise this topic's terms first")
+    sentiment.add_argument("--with-text", action="store_true", help="echo each text with its label")
     sentiment.set_defaults(handler=cmd_sentiment)
 
 
@@ -566,9 +568,23 @@ def cmd_sentiment(args: argparse.Namespace) -> int:
     from monitor.sentiment.config import SentimentSettings
 
     sentiment = SentimentSettings()
-    if args.config or config_path(args).exists():
-        sentiment = settings_from(args).sentiment
-    return run_sentiment(args.lang, args.eval_path, sentiment, sys.stdin, sys.stdout)
+    terms: list[str] = []
+    if args.config or config_path(args).exists() or args.topic is not None:
+        settings = settings_from(args)
+        sentiment = settings.sentiment
+        if args.topic is not None:
+            if not _known_topic(settings, args.topic, "sentiment"):
+                return 2
+            terms = settings.topic(args.topic).terms
+    return run_sentiment(
+        args.lang,
+        args.eval_path,
+        sentiment,
+        sys.stdin,
+        sys.stdout,
+        terms=terms,
+        with_text=args.with_text,
+    )
 
 
 def _duration(text: str) -> timedelta:

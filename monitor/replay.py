@@ -182,9 +182,9 @@ def replay(
         topic_mentions = recording.mentions.get(topic.name, [])
         if not topic_mentions:
             continue
-        key = tuple(topic.languages)
+        key = (*topic.languages, "|", *topic.terms)
         scorer = scorers.get(key) or scorers.setdefault(
-            key, build_scorer(settings.sentiment, topic.languages)
+            key, build_scorer(settings.sentiment, topic.languages, topic.terms)
         )
         sources = _sources(topic, recording)
         extra = [(name, width) for name in sources]

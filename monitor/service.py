@@ -128,9 +128,9 @@ class Runtime:
     detectors: pipeline.Detectors | None = None
 
     def scorer(self, topic: TopicSettings) -> Scorer:
-        key = tuple(topic.languages)
+        key = (*topic.languages, "|", *topic.terms)
         if key not in self.scorers:
-            self.scorers[key] = build_scorer(self.settings.sentiment, topic.languages)
+            self.scorers[key] = build_scorer(self.settings.sentiment, topic.languages, topic.terms)
         return self.scorers[key]
 
     def __post_init__(self) -> None:

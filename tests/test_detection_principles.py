@@ -163,3 +163,21 @@ def test_calibrate_reports_every_shape_and_the_false_pages(history: list[Bucket]
     assert sum(r.caught for r in report.results) >= len(report.results) - 2
     lines = calibrate.summary_lines(report)
     assert lines[0].startswith("viral") and "false pages without storms" in lines[-1]
+
+
+def test_a_small_topics_night_storm_is_paged() -> None:
+    # About 3 mentions per 5 minutes, one negative post an hour at night; at 3 a.m. a dozen
+    # negative posts in 45 minutes (the case a user found never paged before).
+    shape = StreamShape(mentions_per_hour=36.0, negative_share=0.15, positive_share=0.3)
+    quiet = list(generate(START, timedelta(days=28), WIDTH, timezone=BERLIN, shape=shape,
+                          seed=5))  # fmt: skip
+    at = local(23, 3)
+    storm = [
+        replace(b, negative=b.negative + 1 + (i % 3 == 0), volume=b.volume + 1 + (i % 3 == 0))
+        if at <= b.start_at < at + timedelta(minutes=45)
+        else b
+        for i, b in enumerate(quiet)
+    ]
+    assert sum(s.negative - b.negative for s, b in zip(storm, quiet, strict=True)) == 12
+    found = pages(build_detector(DetectionSettings(), BERLIN), storm)
+    assert first_page_after(found, at) <= timedelta(minutes=45)

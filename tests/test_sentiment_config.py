@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from monitor.models import Label
 from monitor.sentiment import SentimentSettings, build_scorer
-from monitor.sentiment.embedded import TUNED_THRESHOLDS, calibrate
+from monitor.sentiment.lexicon import TUNED_THRESHOLDS, calibrate
 
 
 def keys(settings: SentimentSettings) -> list[str]:
@@ -41,10 +42,11 @@ def test_fallback_language_must_be_a_code() -> None:
     assert SentimentSettings(fallback_language="de").problems() == []
 
 
-def test_a_higher_negative_threshold_flags_more_mentions() -> None:
+def test_a_higher_negative_threshold_flags_more_mentions_with_the_lexicon_backend() -> None:
     mild = "Die Lieferung hat etwas länger gedauert, leider"
-    strict = build_scorer(SentimentSettings(negative_threshold=-0.9)).score(mild, "de")
-    sensitive = build_scorer(SentimentSettings(negative_threshold=-0.01)).score(mild, "de")
+    lexicon = SentimentSettings(backend="lexicon")
+    strict = build_scorer(replace(lexicon, negative_threshold=-0.9)).score(mild, "de")
+    sensitive = build_scorer(replace(lexicon, negative_threshold=-0.01)).score(mild, "de")
     assert strict.label is Label.NEUTRAL
     assert sensitive.label is Label.NEGATIVE
 
@@ -64,3 +66,27 @@ def test_a_more_sensitive_threshold_never_turns_praise_negative() -> None:
     scorer = build_scorer(SentimentSettings(negative_threshold=-0.01))
     assert scorer.score("I love this, great service", "en").label is Label.POSITIVE
     assert scorer.score("Super Service, danke!", "de").label is Label.POSITIVE
+
+
+@pytest.mark.parametrize("backend", ["embedded", "lexicon"])
+def test_settings_toml_selects_the_trained_or_the_rule_backend(
+    tmp_path: Path, backend: str
+) -> None:
+    from monitor.settings import load_settings
+
+    path = tmp_path / "settings.toml"
+    path.write_text(
+        f'[sentiment]\nbackend = "{backend}"\n\n[[topics]]\nname = "acme"\nterms = ["Acme"]\n',
+        encoding="utf-8",
+    )
+    settings = load_settings(path, environ={}).sentiment
+    assert settings.backend == backend and settings.problems() == []
+    # Only the rule scorers read the thresholds; the trained models label by probability.
+    mild = "Die Lieferung hat etwas länger gedauert, leider"
+    lenient = build_scorer(replace(settings, negative_threshold=-0.99)).score(mild, "de")
+    default = build_scorer(settings).score(mild, "de")
+    assert (lenient.label == default.label) is (backend == "embedded")
+
+
+def test_model_path_is_flagged_for_the_lexicon_backend_too() -> None:
+    assert keys(SentimentSettings(backend="lexicon", model_path=Path("m"))) == ["model_path"]

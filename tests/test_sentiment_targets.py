@@ -1,7 +1,9 @@
-"""The embedded scorers meet the issue's targets on the shared dev sets (skipped without them).
+"""Both embedded backends keep their figures on the shared dev sets (skipped without them).
 
 Each file is scored with its language as the hint, as a source that tags languages would.
-PotTS rows labelled "mixed" are excluded.
+PotTS rows labelled "mixed" are excluded. The floors sit just under what each backend measured
+(README, "Figures"), so a change that loses ground fails here; the issue's targets for the
+trained models (negative F1 >= 0.60 everywhere) are not reached yet, see the README.
 """
 
 from __future__ import annotations
@@ -15,21 +17,28 @@ from monitor.sentiment.evaluation import evaluate, read_labelled
 
 DEV = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "sentiment-dev"
 
-# file, language, {figure: minimum}
-TARGETS = [
-    ("en_tweeteval_val.tsv", "en", {"macro_recall": 0.64}),
-    ("de_sb10k_dev.tsv", "de", {"negative_f1": 0.45, "macro_f1": 0.52}),
-    ("de_potts_dev.tsv", "de", {"negative_f1": 0.45, "macro_f1": 0.55}),
-    ("de_germeval2017_dev.tsv", "de", {"negative_f1": 0.45}),
+# backend, file, language, {figure: minimum}
+FLOORS = [
+    ("embedded", "en_tweeteval_val.tsv", "en", {"macro_recall": 0.64}),
+    ("embedded", "de_sb10k_dev.tsv", "de", {"negative_f1": 0.51, "macro_f1": 0.64}),
+    ("embedded", "de_potts_dev.tsv", "de", {"negative_f1": 0.48, "macro_f1": 0.64}),
+    ("embedded", "de_germeval2017_dev.tsv", "de", {"negative_f1": 0.51}),
+    ("lexicon", "en_tweeteval_val.tsv", "en", {"macro_recall": 0.64}),
+    ("lexicon", "de_sb10k_dev.tsv", "de", {"negative_f1": 0.45, "macro_f1": 0.52}),
+    ("lexicon", "de_potts_dev.tsv", "de", {"negative_f1": 0.45, "macro_f1": 0.55}),
+    ("lexicon", "de_germeval2017_dev.tsv", "de", {"negative_f1": 0.45}),
 ]
 
 
-@pytest.mark.parametrize(("name", "lang", "minimums"), TARGETS, ids=[t[0] for t in TARGETS])
-def test_dev_set_targets(name: str, lang: str, minimums: dict[str, float]) -> None:
+@pytest.mark.parametrize(
+    ("backend", "name", "lang", "minimums"), FLOORS, ids=[f"{t[0]}-{t[1]}" for t in FLOORS]
+)
+def test_dev_set_floors(backend: str, name: str, lang: str, minimums: dict[str, float]) -> None:
     path = DEV / name
     if not path.is_file():
         pytest.skip(f"{path} is absent (shared dev data not available)")
-    outcome = evaluate(read_labelled(path), build_scorer(SentimentSettings()), lang)
+    scorer = build_scorer(SentimentSettings(backend=backend))  # type: ignore[arg-type]
+    outcome = evaluate(read_labelled(path), scorer, lang)
     measured = {
         "macro_recall": outcome.figures.macro_recall,
         "macro_f1": outcome.figures.macro_f1,

@@ -1,8 +1,9 @@
 """Sentiment of mentions in German and English: the Scorer contract and the factory for it.
 
-``build_scorer(settings)`` gives the embedded rule scorers by default, or a local transformer
-or ONNX model when settings.toml selects one. Language routing and counting sit in front of
-every backend alike.
+``build_scorer(settings)`` gives the trained models shipped with the package by default
+(``embedded``), the rule scorers (``lexicon``), or a local transformer or ONNX model when
+settings.toml selects one. Language routing, counting and the neutralising of the topic's own
+terms sit in front of every backend alike.
 """
 
 from __future__ import annotations
@@ -29,16 +30,23 @@ def build_backend(settings: SentimentSettings) -> Backend:
     Raises :class:`SentimentBackendError` naming the key when a package or model is missing.
     """
     if settings.backend == "embedded":
-        from monitor.sentiment.embedded import EmbeddedBackend
+        from monitor.sentiment.trained import TrainedBackend
 
-        return EmbeddedBackend(settings)
+        return TrainedBackend(settings)
+    if settings.backend == "lexicon":
+        from monitor.sentiment.lexicon import LexiconBackend
+
+        return LexiconBackend(settings)
     from monitor.sentiment.heavy import load_model_backend
 
     return load_model_backend(settings)
 
 
-def build_scorer(settings: SentimentSettings, languages: Sequence[str] = ()) -> RoutingScorer:
-    """A thread-safe scorer for a topic whose configured ``languages`` hint detection.
+def build_scorer(
+    settings: SentimentSettings, languages: Sequence[str] = (), terms: Sequence[str] = ()
+) -> RoutingScorer:
+    """A thread-safe scorer for a topic whose ``languages`` hint detection and whose search
+    ``terms`` carry no sentiment of their own.
 
     The result is a :class:`Scorer` that also reports ``language_counts()`` and
     ``fallback_count()``. Construction is cheap: lexicons and models are shared per process.
@@ -47,5 +55,6 @@ def build_scorer(settings: SentimentSettings, languages: Sequence[str] = ()) -> 
         build_backend(settings),
         fallback_language=settings.fallback_language,
         topic_languages=languages,
+        topic_terms=terms,
         min_detect_letters=settings.min_detect_letters,
     )

@@ -1,13 +1,15 @@
 """``shitstorm sentiment``: score stdin line by line, or evaluate against a labelled TSV.
 
 One JSON object per input line, in order (an empty line gets a neutral verdict, so output
-line N always answers input line N).
+line N always answers input line N); ``--with-text`` adds the text to it, ``--topic`` first
+neutralises that topic's terms, as the daemon does.
 """
 
 from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
@@ -35,19 +37,28 @@ def run_sentiment(
     settings: SentimentSettings,
     stdin: TextIO,
     stdout: TextIO,
+    *,
+    terms: Sequence[str] = (),
+    with_text: bool = False,
 ) -> int:
     """Runs the command and returns its exit code: 0, 2 for bad input, 1 for a broken backend.
 
-    Errors are one line on stderr, naming the file or settings key, so stdout stays pure JSON.
+    ``terms`` are the topic's search terms, neutralised before scoring. Errors are one line on
+    stderr, naming the file or settings key, so stdout stays pure JSON.
     """
     if lang not in LANG_CHOICES:
         return _fail(f"--lang must be one of {', '.join(LANG_CHOICES)}, not {lang!r}")
     hint = None if lang == "auto" else lang
     try:
-        scorer = build_scorer(settings)
+        scorer = build_scorer(settings, terms=terms)
     except SentimentBackendError as error:
         return _fail(str(error), EXIT_ERROR)
     if eval_path is None:
+        if stdin.isatty():
+            sys.stderr.write(
+                "shitstorm sentiment: reading texts from standard input, one per line "
+                "(Ctrl-D to end)\n"
+            )
         for line in stdin:
             text = line.rstrip("\r\n")
             result = scorer.score(text, hint)
@@ -56,7 +67,10 @@ def run_sentiment(
                 "score": round(result.score, 4),
                 "lang": result.lang,
             }
+            if with_text:
+                record["text"] = text
             stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
+            stdout.flush()
         return EXIT_OK
     try:
         data = read_labelled(eval_path)

@@ -1,6 +1,7 @@
 """Settings of the ``[sentiment]`` table: which backend scores mentions, and how.
 
-The embedded default needs nothing but the installed packages. The heavier backends load a local
+The embedded default (trained models shipped inside the package) and the rule-based "lexicon"
+backend need nothing but the installed packages. The heavier backends load a local
 model directory or ONNX file named by ``model_path``; nothing is ever downloaded.
 """
 
@@ -17,7 +18,8 @@ from monitor.sentiment.language import normalize_language
 class SentimentSettings:
     """How mentions are scored. Every key has a default, so an absent table means "embedded"."""
 
-    backend: Literal["embedded", "transformers", "onnx"] = "embedded"
+    # "embedded": the trained models shipped with the package; "lexicon": the rule scorers.
+    backend: Literal["embedded", "lexicon", "transformers", "onnx"] = "embedded"
     # A Hugging Face model directory (transformers) or a directory / .onnx file (onnx). Only read
     # when the backend needs it, never fetched from a hub.
     model_path: Path | None = None
@@ -25,8 +27,8 @@ class SentimentSettings:
     # neutral instead (and they are still counted).
     fallback_language: str = "en"
     # Polarity at or below which a mention counts as negative, and at or above which positive,
-    # for the embedded backend (whose scorers were tuned to these defaults; a model backend
-    # labels by its most probable class). Raise negative_threshold towards 0 to flag more.
+    # for the lexicon backend (whose scorers were tuned to these defaults; the trained and the
+    # model backends label by the most probable class). Raise negative_threshold to flag more.
     negative_threshold: float = -0.2
     positive_threshold: float = 0.35
     # Texts with fewer letters than this are not language-identified (emoji only, links only).
@@ -37,9 +39,9 @@ class SentimentSettings:
     def problems(self) -> list[tuple[str, str]]:
         """Cross-field checks beyond the types, as ``(key, message)`` pairs."""
         found: list[tuple[str, str]] = []
-        if self.backend != "embedded" and self.model_path is None:
+        if self.backend in ("transformers", "onnx") and self.model_path is None:
             found.append(("model_path", f'backend "{self.backend}" needs model_path'))
-        if self.model_path is not None and self.backend == "embedded":
+        if self.model_path is not None and self.backend in ("embedded", "lexicon"):
             found.append(
                 ("model_path", 'model_path is only used by backend "transformers" or "onnx"')
             )

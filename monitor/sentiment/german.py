@@ -67,7 +67,10 @@ class GermanScorer:
     """Polarity in [-1, 1] of a German text. Stateless after construction, so thread-safe."""
 
     def polarity(self, text: str) -> float:
-        tokens = tokenize(text)
+        return self.polarity_of_tokens(text, tokenize(text))
+
+    def polarity_of_tokens(self, text: str, tokens: list[Token]) -> float:
+        """The polarity of ``text`` whose ``tokenize`` result the caller already has."""
         items, words = _items(tokens)
         if not items:
             return 0.0

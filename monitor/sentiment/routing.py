@@ -3,7 +3,8 @@
 The source's language tag is trusted when present; otherwise the text is identified offline.
 A text in a language no scorer reads goes to the fallback language's scorer (or is called
 neutral when the fallback is "und"); either way it is counted, so a topic that suddenly receives
-Turkish posts shows up in the counts instead of silently as "neutral".
+Turkish posts shows up in the counts instead of silently as "neutral". The topic's own terms
+are neutralised before the backend reads the text (``topic_terms.py``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from types import MappingProxyType
 from monitor.models import Label, Sentiment
 from monitor.sentiment.base import Backend
 from monitor.sentiment.language import UNDETERMINED, LanguageDetector, normalize_language
+from monitor.sentiment.topic_terms import neutralise, term_pattern
 
 
 class RoutingScorer:
@@ -32,9 +34,11 @@ class RoutingScorer:
         *,
         fallback_language: str,
         topic_languages: Iterable[str] = (),
+        topic_terms: Iterable[str] = (),
         min_detect_letters: int = 3,
     ) -> None:
         self._backend = backend
+        self._topic_terms = term_pattern(topic_terms)
         self._supported = backend.languages()
         self._fallback = normalize_language(fallback_language) or UNDETERMINED
         if self._supported is not None and self._fallback not in self._supported:
@@ -62,7 +66,7 @@ class RoutingScorer:
             self._fallbacks += fell_back
         if used == UNDETERMINED:
             return Sentiment(Label.NEUTRAL, 0.0, UNDETERMINED)
-        label, polarity = self._backend.judge(text, used)
+        label, polarity = self._backend.judge(neutralise(text, self._topic_terms), used)
         return Sentiment(label, max(-1.0, min(1.0, polarity)), used)
 
     def language_counts(self) -> Mapping[str, int]:

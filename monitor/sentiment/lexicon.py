@@ -1,9 +1,9 @@
-"""The default backend: the rule scorers shipped with the package, English and German.
+"""The rule-based backend (``backend = "lexicon"``): lexicons and rules, English and German.
 
-No download, no model: it works from a plain ``pip install`` and scores thousands of texts a
-second. The two scorers' raw polarities do not mean the same (VADER's -0.05 is already a
-complaint, the German rules' is not), so each is mapped onto one common scale on which the
-settings' thresholds hold for every language alike.
+No model at all: it scores thousands of texts a second, and the trained default backend reads
+its polarities as features. The two scorers' raw polarities do not mean the same (VADER's -0.05
+is already a complaint, the German rules' is not), so each is mapped onto one common scale on
+which the settings' thresholds hold for every language alike.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ def calibrate(raw: float, tuned: tuple[float, float]) -> float:
     return reference_positive + (raw - positive) * (1 - reference_positive) / (1 - positive)
 
 
-class EmbeddedBackend:
+class LexiconBackend:
     """English (VADER plus complaint vocabulary) and German (the project's rules)."""
 
     def __init__(self, settings: SentimentSettings) -> None:
