@@ -623,9 +623,9 @@ def deliver(
     """
     started = time.perf_counter()
     sent = 0
-    paused = store.rate_limits(now)
     for notification in store.due_notifications(now, limit=500):
-        if notification.alerter in paused or store.waits_behind(notification):
+        # Read for each one: another job (the Slack token check) may have been told to wait.
+        if notification.alerter in store.rate_limits(now) or store.waits_behind(notification):
             continue
         alerter = alerters.get(notification.alerter)
         if alerter is None:
@@ -645,9 +645,7 @@ def deliver(
             if exc.retry_after is not None and not exc.permanent:
                 # The wait counts from when the answer came, not from when this run began.
                 answered_at = now + timedelta(seconds=time.perf_counter() - started)
-                paused[notification.alerter] = _rate_limited(
-                    store, notification.alerter, exc, answered_at
-                )
+                _rate_limited(store, notification.alerter, exc, answered_at)
             continue
         except Exception as exc:  # an alerter bug must not stop the outbox
             log.exception("%s: delivering notification %d crashed", alerter.name, notification.id)
@@ -664,7 +662,7 @@ def deliver(
     return sent
 
 
-def _rate_limited(store: Store, alerter: str, exc: AlertError, answered_at: datetime) -> datetime:
+def _rate_limited(store: Store, alerter: str, exc: AlertError, answered_at: datetime) -> None:
     """Record that ``alerter`` must not be called before its ``Retry-After`` has passed."""
     assert exc.retry_after is not None
     until = answered_at + exc.retry_after
@@ -674,7 +672,6 @@ def _rate_limited(store: Store, alerter: str, exc: AlertError, answered_at: date
         alerter,
         until.isoformat(timespec="seconds"),
     )
-    return until
 
 
 def _superseded(store: Store, notification: Notification, now: datetime) -> bool:
