@@ -265,12 +265,10 @@ def run_backtest(
         key, message = problems[0]
         print(f"error: detection.{key}: {message}", file=stdout)
         return 2
-    try:
-        points = read_series(series)
-        windows = read_windows(labels, series) if labels is not None else []
-    except BacktestError as error:
-        print(f"error: {error}", file=stdout)
+    inputs = _read_inputs(series, labels, stdout)
+    if inputs is None:
         return 2
+    points, windows = inputs
     rows = replay(points, settings, topic=series.stem, progress=progress)
     if output is not None:
         write_output(rows, output)
@@ -293,12 +291,10 @@ def run_injected(
 
     from monitor.calibrate import print_calibration, with_tone
 
-    try:
-        points = read_series(series)
-        windows = read_windows(labels, series) if labels is not None else []
-    except BacktestError as error:
-        print(f"error: {error}", file=stdout)
+    inputs = _read_inputs(series, labels, stdout)
+    if inputs is None:
         return 2
+    points, windows = inputs
     width = bucket_width([at for at, _ in points])
     buckets = with_tone(points, width, random.Random(series.stem), topic=series.stem)
     print(
@@ -308,3 +304,16 @@ def run_injected(
         file=stdout,
     )
     return print_calibration(buckets, settings, UTC, stdout, avoid=windows)
+
+
+def _read_inputs(
+    series: Path, labels: Path | None, stdout: TextIO
+) -> tuple[list[tuple[datetime, float]], list[tuple[datetime, datetime]]] | None:
+    """The series and its labelled windows, or None after printing what is wrong."""
+    try:
+        points = read_series(series)
+        windows = read_windows(labels, series) if labels is not None else []
+    except BacktestError as error:
+        print(f"error: {error}", file=stdout)
+        return None
+    return points, windows

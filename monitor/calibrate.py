@@ -26,6 +26,7 @@ from typing import TextIO
 
 from alerts.incidents import ALERTING, IncidentPolicy, advance
 from detectors import SENSITIVITIES, DetectionSettings, build_detector
+from detectors.synthetic import poisson
 from monitor.models import Bucket, Incident, NotificationKind
 
 OPENING = frozenset({NotificationKind.OPENED, NotificationKind.REOPENED})
@@ -237,8 +238,8 @@ def inject(
             if i is None or not out[i].complete:
                 continue
             middle = out[i].start_at + width / 2 - storm.start_at
-            extra_negative = _poisson(rng, (storm.shape.factor(middle) - 1.0) * usual_negative[i])
-            extra_positive = _poisson(rng, (storm.shape.campaign - 1.0) * usual_positive[i])
+            extra_negative = poisson(rng, (storm.shape.factor(middle) - 1.0) * usual_negative[i])
+            extra_positive = poisson(rng, (storm.shape.campaign - 1.0) * usual_positive[i])
             neg, neu, pos = _read(rng, extra_negative, confusion["negative"])
             n2, u2, p2 = _read(rng, extra_positive, confusion["positive"])
             b = out[i]
@@ -260,18 +261,6 @@ def _read(
     rest = posts - negative
     positive = _binomial(rng, rest, row[2] / (row[1] + row[2])) if rest else 0
     return negative, rest - positive, positive
-
-
-def _poisson(rng: random.Random, mean: float) -> int:
-    if mean <= 0:
-        return 0
-    if mean > 50:
-        return max(round(rng.gauss(mean, math.sqrt(mean))), 0)
-    limit, product, count = math.exp(-mean), rng.random(), 0
-    while product > limit:
-        product *= rng.random()
-        count += 1
-    return count
 
 
 def _binomial(rng: random.Random, n: int, p: float) -> int:
