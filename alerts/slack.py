@@ -337,7 +337,8 @@ class SlackAlerter:
                 message += f" ({detail})"
             return SlackCallError(self.name, f"{method}: {message}", code=code, permanent=True)
         # Unknown ok:false errors (e.g. internal_error, fatal_error, request_timeout) are
-        # treated as transient: the outbox's retry budget bounds how often we try again.
+        # treated as transient: the outbox retries them with backoff (retry_initial doubling
+        # up to retry_max) for as long as they last.
         return SlackCallError(self.name, f"{method} failed: {code}", code=code)
 
 

@@ -24,14 +24,27 @@ log = logging.getLogger("monitor.actions")
 GroupMembers = Callable[[str], Collection[str] | None]
 
 
+class CannotAct(LookupError):
+    """An action on an incident that cannot be applied; the message says why, for people."""
+
+
 def act(
     store: Store, settings: Settings, incident_id: int, action: str, actor: str, now: datetime
 ) -> Transition:
-    """Apply ``action`` ("acknowledge", "resolve" or a feedback) atomically; ``KeyError``
-    when there is no such incident. The returned transition has no events when the action
-    changed nothing (already acknowledged, already resolved, same feedback)."""
+    """Apply ``action`` ("acknowledge", "resolve" or a feedback) atomically; :class:`CannotAct`
+    when there is no such incident or its topic is no longer configured. The returned
+    transition has no events when the action changed nothing (already acknowledged, already
+    resolved, same feedback)."""
     with store.transaction():
-        incident = store.incident(incident_id)
+        try:
+            incident = store.incident(incident_id)
+        except KeyError as exc:
+            raise CannotAct(f"Incident #{incident_id} does not exist (any more).") from exc
+        if incident.topic not in {topic.name for topic in settings.topics}:
+            raise CannotAct(
+                f"Incident #{incident_id} belongs to topic {incident.topic!r}, which is no "
+                "longer configured in settings.toml."
+            )
         if action == "acknowledge":
             transition = acknowledge(incident, actor, now)
         elif action == "resolve":
@@ -63,8 +76,8 @@ def apply_action(
         return "You are not on the list of people who may act on shitstorm incidents."
     try:
         act(store, settings, action.incident_id, action.action, action.actor, action.at)
-    except KeyError:
-        return f"Incident #{action.incident_id} does not exist (any more)."
+    except CannotAct as exc:
+        return str(exc)
     return None
 
 

@@ -489,14 +489,14 @@ def cmd_incidents_feedback(args: argparse.Namespace) -> int:
 
 def _act(args: argparse.Namespace, action: str, done: str) -> int:
     """Apply ``action`` exactly as a Slack button click does (``monitor.actions.act``)."""
-    from monitor.actions import act
+    from monitor.actions import CannotAct, act
 
     settings = settings_from(args)
     store = open_store(settings)
     try:
         transition = act(store, settings, args.id, action, args.by, now_utc())
-    except KeyError:
-        print(f"shitstorm incidents: no incident #{args.id}", file=sys.stderr)
+    except CannotAct as exc:
+        print(f"shitstorm incidents: {exc}", file=sys.stderr)
         return EXIT_USAGE
     incident = transition.incident
     assert incident is not None

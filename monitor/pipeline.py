@@ -311,8 +311,11 @@ class Detectors:
             try:
                 detector = pickle.loads(saved[2])
                 since = self.saved_at[topic.name] = saved[1]
-            except Exception:
-                log.warning("%s: saved detector state unreadable; rebuilding", topic.name)
+            except Exception as exc:  # any unpickling failure: rebuild from stored buckets
+                log.warning(
+                    "%s: saved detector state unreadable (%s: %s); rebuilding from stored buckets",
+                    topic.name, type(exc).__name__, exc,
+                )  # fmt: skip
                 detector = None
         if detector is None:
             detector = build_detector(

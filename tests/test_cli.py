@@ -247,3 +247,17 @@ def test_calibrate_injects_storms_into_the_topics_own_history(
     assert short[0] == 2 and "calibration needs at least 4" in short[1]
     unknown = run(capsys, "--config", config, "calibrate", "nosuch")
     assert unknown[0] == 2 and "unknown topic 'nosuch'" in unknown[2]
+
+
+def test_acting_on_an_incident_of_a_topic_no_longer_configured_says_so(
+    copy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The topic was renamed in settings.toml after its incident opened: the action is refused
+    # with the reason, not reported as a missing incident.
+    copy.write_text(copy.read_text(encoding="utf-8").replace('name = "acme"', 'name = "acme2"'),
+                    encoding="utf-8")  # fmt: skip
+    code, _, err = run(capsys, "--config", str(copy), "incidents", "ack", "1", "--by", "lena")
+    assert code == 2
+    assert "belongs to topic 'acme', which is no longer configured" in err
+    missing = run(capsys, "--config", str(copy), "incidents", "ack", "99", "--by", "lena")
+    assert missing[0] == 2 and "Incident #99 does not exist" in missing[2]

@@ -131,7 +131,7 @@ def test_cli_acknowledge_and_resolve_are_idempotent(tmp_path: Path) -> None:
     shitstorm("incidents", "resolve", "1", "--by", "lena", "--config", str(config))
     assert incidents(config)[0]["status"] == "resolved"
     missing = shitstorm("incidents", "ack", "99", "--by", "lena", "--config", str(config))
-    assert missing.returncode == 2 and "no incident #99" in missing.stderr
+    assert missing.returncode == 2 and "Incident #99 does not exist" in missing.stderr
 
 
 HN_SOURCE = '\n[[topics.sources]]\ntype = "hackernews"\n'

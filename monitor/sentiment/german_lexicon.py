@@ -12,11 +12,14 @@ Valences are on a scale of about ±1 for a clear word; swearing and outrage go t
 from __future__ import annotations
 
 import importlib.util
+import logging
 import re
 import threading
 from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
+
+log = logging.getLogger("monitor.sentiment")
 
 
 def _words(valence: float, text: str) -> dict[str, float]:
@@ -342,11 +345,20 @@ def _read_base_lexicon() -> dict[str, float]:
     # nltk and takes seconds, and only this data file is needed.
     spec = importlib.util.find_spec("textblob_de")
     if spec is None or not spec.submodule_search_locations:
+        log.warning(
+            "textblob-de is not installed: German posts are scored without the German "
+            "Polarity Lexicon (pip install textblob-de)"
+        )
         return {}
     path = Path(next(iter(spec.submodule_search_locations))) / "data" / "de-sentiment.xml"
     try:
         text = path.read_text(encoding="utf-8")
-    except OSError:
+    except OSError as exc:
+        log.warning(
+            "cannot read the German Polarity Lexicon at %s (%s): German posts are scored "
+            "without it",
+            path, exc.strerror or exc,
+        )  # fmt: skip
         return {}
     # The licence header quotes an example entry; the entries start after the root element.
     text = text[text.find("<sentiment ") :]
