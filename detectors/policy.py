@@ -119,7 +119,7 @@ class TopicDetector:
         self._evidence: EvidenceWindows | None = None  # sized by the first bucket's width
         self._profile_hours = settings.profile_half_life.total_seconds() / 3600.0
         self._learned_hours = 0.0
-        # Hours since the baseline last learnt: flagged or suspicious buckets in a row.
+        # Hours of flagged buckets in a row (the baselines learn nothing from them).
         self._unlearnt_hours = 0.0
         self._in_storm = False
 
@@ -215,14 +215,18 @@ class TopicDetector:
         """Whether the bucket belongs to a storm, the storm's level, and why, in a sentence."""
         bar = self._hold if self._in_storm else self.threshold
         minimum = self.settings.min_negative
-        # A storm makes the topic more negative: a span whose negative share fell (a campaign's
-        # happy posts, its few misread ones included) is no storm, however many negatives.
-        share = usual_share
-        surprising = [
-            w
-            for w in windows
-            if w.observed >= minimum and w.z >= bar and w.observed >= share * w.volume
-        ]
+
+        def storm_like(window: Window, above: float) -> bool:
+            # Enough negatives ("0 vs 3" is no storm), surprising enough, and the topic more
+            # negative than usual: a span whose share fell (a campaign's happy posts, its few
+            # misread ones included) is no storm, however many negatives.
+            return (
+                window.observed >= minimum
+                and window.z >= above
+                and window.observed >= usual_share * window.volume
+            )
+
+        surprising = [w for w in windows if storm_like(w, bar)]
         # A storm opens on a bucket that is itself above normal (not on the echo of an earlier
         # burst in a longer sum), but one quiet bucket inside a storm does not end it.
         elevated = self._in_storm or bucket.negative > expected
@@ -233,11 +237,7 @@ class TopicDetector:
             # bar), not only those that crossed the opening bar: otherwise a storm opened by its
             # latest bucket "climbs" one bucket later, when a longer span that was elevated all
             # along reaches the hold bar, and pages twice for one burst.
-            sized = [
-                w
-                for w in windows
-                if w.z >= self._hold and w.observed >= minimum and w.observed >= share * w.volume
-            ]
+            sized = [w for w in windows if storm_like(w, self._hold)]
             level = max(severity(w.observed, w.expected, minimum) for w in sized)
         best = max(surprising or windows, key=lambda w: w.z)
         return anomalous, level, self._reason(best, bucket.width, usual_share, warming_up)
