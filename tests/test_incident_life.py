@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 
 from alerts.base import Alerter
+from alerts.formatting import severity_label
 from alerts.incidents import acknowledge
-from alerts.slack_blocks import severity_label
 from monitor import pipeline
 from monitor.models import Notification
 from monitor.offline.replay import read_recording, replay
