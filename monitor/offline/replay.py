@@ -23,7 +23,7 @@ from monitor.models import Mention, Sentiment
 from monitor.sentiment import Scorer, build_scorer
 from monitor.settings import Settings, TopicSettings
 from monitor.sources import PUSH_TYPES
-from monitor.sources.base import parse_instant
+from monitor.sources.items import parse_instant
 from monitor.sources.webhook import PayloadError, parse_mention_with_topic
 from monitor.store import Store
 

@@ -31,14 +31,8 @@ from typing import Any, ClassVar
 from urllib.parse import urlencode, urlsplit
 
 from monitor.models import Mention
-from monitor.sources.base import (
-    USER_AGENT,
-    SourceSettings,
-    StreamBatch,
-    StreamSink,
-    Subscription,
-    parse_instant,
-)
+from monitor.sources.base import USER_AGENT, SourceSettings, StreamBatch, StreamSink, Subscription
+from monitor.sources.items import parse_instant
 from monitor.sources.matching import TermMatcher
 
 log = logging.getLogger("monitor.sources.jetstream")
