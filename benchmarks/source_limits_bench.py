@@ -60,7 +60,7 @@ def child(client_kind: str, base_url: str) -> None:
     import httpx
 
     from monitor.runtime.service import http_client
-    from monitor.settings import parse_duration
+    from monitor.settings_values import parse_duration
     from monitor.sources.base import SourceError, TopicTerms
     from monitor.sources.hackernews import HackerNewsSettings, HackerNewsSource
 
