@@ -22,13 +22,8 @@ from monitor.runtime.service import Runtime
 from monitor.runtime.streaming import StoreSink, build_streams
 from monitor.settings import ConfigError, Settings
 from monitor.sources.base import StreamBatch, Subscription, TopicTerms
-from monitor.sources.jetstream import (
-    REWIND,
-    JetstreamSettings,
-    JetstreamStream,
-    micros,
-    post_mention,
-)
+from monitor.sources.jetstream import REWIND, JetstreamSettings, JetstreamStream
+from monitor.sources.jetstream_posts import micros, post_mention
 from monitor.sources.matching import TermMatcher
 from monitor.store import Store
 from tests.fake_jetstream import (
