@@ -24,7 +24,7 @@ from monitor.sentiment import Scorer, build_scorer
 from monitor.settings import Settings, TopicSettings
 from monitor.sources import PUSH_TYPES
 from monitor.sources.items import parse_instant
-from monitor.sources.webhook import PayloadError, parse_mention_with_topic
+from monitor.sources.webhook_payload import PayloadError, parse_mention_with_topic
 from monitor.store import Store
 
 log = logging.getLogger("monitor.offline.replay")
