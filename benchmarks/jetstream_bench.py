@@ -120,7 +120,7 @@ def render_frames(
             continue
         if roll < ACCOUNT_SHARE + DELETE_SHARE and recent:
             did, rkey = recent[rng.randrange(len(recent))]
-            commit = {"rev": f"3l{n:x}", "operation": "delete", "rkey": rkey}
+            commit: dict[str, Any] = {"rev": f"3l{n:x}", "operation": "delete", "rkey": rkey}
             commit["collection"] = "app.bsky.feed.post"
             yield json.dumps({"did": did, "time_us": time_us, "kind": "commit", "commit": commit})
             continue
@@ -237,10 +237,11 @@ def run_client(settings: Settings, total: int, timeout: float) -> tuple[Counting
     scorers: dict[tuple[str, ...], Scorer] = {}
 
     def store() -> Store:
-        if getattr(local, "store", None) is None:
-            local.store = Store(settings.monitor.database)
-            local.store.migrate()
-        return local.store  # type: ignore[no-any-return]
+        current: Store | None = getattr(local, "store", None)
+        if current is None:
+            current = local.store = Store(settings.monitor.database)
+            current.migrate()
+        return current
 
     def scorer(topic: TopicSettings) -> Scorer:
         key = tuple(topic.languages)
