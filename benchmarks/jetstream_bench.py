@@ -237,11 +237,10 @@ def run_client(settings: Settings, total: int, timeout: float) -> tuple[Counting
     scorers: dict[tuple[str, ...], Scorer] = {}
 
     def store() -> Store:
-        current: Store | None = getattr(local, "store", None)
-        if current is None:
-            current = local.store = Store(settings.monitor.database)
-            current.migrate()
-        return current
+        if getattr(local, "store", None) is None:
+            local.store = Store(settings.monitor.database)
+            local.store.migrate()
+        return local.store  # type: ignore[no-any-return]
 
     def scorer(topic: TopicSettings) -> Scorer:
         key = tuple(topic.languages)
