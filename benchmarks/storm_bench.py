@@ -12,7 +12,9 @@ without storms, outside NAB's labelled windows (real events of unknown tone).
 
 ``--confusion`` only measures and prints the scorer's confusion matrix on the dev posts;
 ``--sweep`` prints the false pages per topic-week at a range of opening bars, the curve the
-sensitivities are calibrated from (``detectors/config.py``).
+sensitivities are calibrated from (``detectors/config.py``); ``--ceiling`` only prints what a
+best-case detector that knows the exact calm rates catches at the same budget
+(``benchmarks/storm_ceiling.py``), which the default run prints too.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks import storm_ceiling  # noqa: E402
 from benchmarks.common import SHARED_DATA, machine  # noqa: E402
 from detectors import DetectionSettings  # noqa: E402
 from detectors.config import SENSITIVITIES  # noqa: E402
@@ -139,12 +142,29 @@ def sweep(confusion: Mapping[str, tuple[float, float, float]], seeds: tuple[int,
         print(f"  {bar:4.2f}: {pages:.0f} in {weeks:.0f} topic-weeks = {pages / weeks:.3f}")
 
 
+def print_ceiling(
+    confusion: Mapping[str, tuple[float, float, float]], seeds: tuple[int, ...], sensitivity: str
+) -> None:
+    """What the best case catches on the same series and storms, at ``sensitivity``'s budget."""
+    settings = DetectionSettings(sensitivity=sensitivity)
+    files = sorted((NAB_DIR / "realTweets").glob("*.csv"))
+    runs = storm_ceiling.replay(
+        files, NAB_DIR / "labels" / "windows.json", confusion, seeds, settings.min_negative
+    )
+    print(f"ceiling at sensitivity = {sensitivity!r} ({len(seeds)} seed(s)):")
+    for line in storm_ceiling.report_lines(runs, settings.false_alarms_per_week):
+        print(f"  {line}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--confusion", action="store_true", help="only print the confusion matrix")
     parser.add_argument("--sensitivity", choices=SENSITIVITIES, default=None)
     parser.add_argument("--seeds", type=int, default=len(SEEDS))
     parser.add_argument("--sweep", action="store_true", help="false pages at a range of bars")
+    parser.add_argument(
+        "--ceiling", action="store_true", help="only what a best-case detector would catch"
+    )
     parser.add_argument(
         "--backend", default=None, help="sentiment backend reading the posts (default: settings')"
     )
@@ -164,6 +184,10 @@ def main() -> int:
         return 0
     if args.sweep:
         sweep(confusion, tuple(range(args.seeds)))
+        return 0
+    seeds = tuple(range(args.seeds))
+    print_ceiling(confusion, seeds, args.sensitivity or "balanced")
+    if args.ceiling:
         return 0
     names = [args.sensitivity] if args.sensitivity else list(SENSITIVITIES)
     for name in names:

@@ -296,7 +296,34 @@ def with_tone(
     ``wander`` on the log-odds scale, pulled back towards the mean), the positive share
     likewise, and each post is read by the scorer through ``confusion``.
     """
+    buckets, _ = toned_series(
+        series,
+        width,
+        rng,
+        topic=topic,
+        negative_share=negative_share,
+        positive_share=positive_share,
+        wander=wander,
+        confusion=confusion,
+    )
+    return buckets
+
+
+def toned_series(
+    series: Iterable[tuple[datetime, float]],
+    width: timedelta,
+    rng: random.Random,
+    *,
+    topic: str = "backtest",
+    negative_share: float = 0.15,
+    positive_share: float = 0.25,
+    wander: float = 0.35,
+    confusion: Mapping[str, tuple[float, float, float]] = DEFAULT_CONFUSION,
+) -> tuple[list[Bucket], list[float]]:
+    """:func:`with_tone`, and per bucket the negative mentions it holds *on average*: the
+    exact calm rate that only the generator knows (what a best-case detector is given)."""
     buckets: list[Bucket] = []
+    rates: list[float] = []
     day: datetime | None = None
     walk_neg = walk_pos = 0.0
     shares = (negative_share, positive_share)
@@ -320,7 +347,13 @@ def with_tone(
             negative += n
             positive += p
         buckets.append(Bucket(topic, start_at, start_at + width, total, negative, positive))
-    return buckets
+        read_negative = (
+            shares[0] * confusion["negative"][0]
+            + (1.0 - shares[0] - shares[1]) * confusion["neutral"][0]
+            + shares[1] * confusion["positive"][0]
+        )
+        rates.append(total * read_negative)
+    return buckets, rates
 
 
 def _shifted(share: float, walk: float) -> float:
