@@ -34,7 +34,7 @@ from benchmarks import storm_ceiling  # noqa: E402
 from benchmarks.common import SHARED_DATA, machine  # noqa: E402
 from detectors import DetectionSettings  # noqa: E402
 from detectors.config import SENSITIVITIES  # noqa: E402
-from monitor.offline import backtest, calibrate  # noqa: E402
+from monitor.offline import backtest, calibrate, storms, toned  # noqa: E402
 
 NAB_DIR = SHARED_DATA / "nab"
 DEV_DIR = SHARED_DATA / "sentiment-dev"
@@ -66,16 +66,16 @@ def measured_confusion(
     if sentiment is None:
         raise SystemExit(f"storm benchmark: --backend: {'; '.join(errors)}")
     scorer = build_scorer(sentiment)
-    rows: dict[str, list[tuple[float, float, float]]] = {label: [] for label in calibrate.LABELS}
+    rows: dict[str, list[tuple[float, float, float]]] = {label: [] for label in storms.LABELS}
     for path, lang in paths:
-        counts: dict[str, dict[str, int]] = {t: dict.fromkeys(calibrate.LABELS, 0)
-                                             for t in calibrate.LABELS}
+        counts: dict[str, dict[str, int]] = {t: dict.fromkeys(storms.LABELS, 0)
+                                             for t in storms.LABELS}
         for row in read_labelled(path).rows:
             counts[row.label][scorer.score(row.text, lang).label] += 1
         for true, predicted in counts.items():
             total = sum(predicted.values())
             if total:
-                rows[true].append(tuple(predicted[p] / total for p in calibrate.LABELS))  # type: ignore[arg-type]
+                rows[true].append(tuple(predicted[p] / total for p in storms.LABELS))  # type: ignore[arg-type]
     return {
         label: tuple(statistics.fmean(r[i] for r in found) for i in range(3))  # type: ignore[misc]
         for label, found in rows.items()
@@ -99,7 +99,7 @@ def run(
             series = backtest.read_series(path)
             width = backtest.bucket_width([at for at, _ in series])
             rng = random.Random(f"{path.stem}-{seed}")
-            buckets = calibrate.with_tone(series, width, rng, topic=path.stem, confusion=confusion)
+            buckets = toned.with_tone(series, width, rng, topic=path.stem, confusion=confusion)
             windows = backtest.read_windows(labels, path)
             report = calibrate.calibrate(
                 buckets, settings, UTC, seed=seed, avoid=windows, confusion=confusion
@@ -128,8 +128,8 @@ def sweep(confusion: Mapping[str, tuple[float, float, float]], seeds: tuple[int,
         windows = backtest.read_windows(labels, path)
         for seed in seeds:
             rng = random.Random(f"{path.stem}-{seed}")
-            toned = calibrate.with_tone(points, width, rng, topic=path.stem, confusion=confusion)
-            series.append((toned, windows))
+            buckets = toned.with_tone(points, width, rng, topic=path.stem, confusion=confusion)
+            series.append((buckets, windows))
     print("opening bar -> false pages per topic-week (storm-free series, outside NAB windows):")
     for bar in (3.5, 3.75, 4.0, 4.25, 4.5):
         settings = DetectionSettings(threshold=bar, hold_threshold=min(3.0, bar))
@@ -173,7 +173,7 @@ def main() -> int:
     confusion = measured_confusion(args.backend)
     if confusion is None:
         print(f"sentiment dev sets: {DEV_DIR.resolve()} absent: default confusion used")
-        confusion = calibrate.DEFAULT_CONFUSION
+        confusion = storms.DEFAULT_CONFUSION
     print("scorer confusion (true label: share read negative / neutral / positive):")
     for label, row in confusion.items():
         print(f"  {label:8} " + " / ".join(f"{share:.2f}" for share in row))

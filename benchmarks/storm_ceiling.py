@@ -23,7 +23,7 @@ from pathlib import Path
 
 from detectors.counts import count_z
 from monitor.models import Bucket
-from monitor.offline import backtest, calibrate
+from monitor.offline import backtest, storms, toned
 
 LONGEST_SPAN = 48
 BARS = tuple(2.0 + 0.125 * i for i in range(25))  # 2.0 … 5.0
@@ -37,7 +37,7 @@ class Replayed:
     """One toned series with storms: the best case's score per bucket, with and without."""
 
     buckets: list[Bucket]
-    storms: list[calibrate.PlannedStorm]
+    storms: list[storms.PlannedStorm]
     calm_scores: list[float]
     storm_scores: list[float]
     counted: list[bool]  # the bucket counts for false pages (after SKIP, outside labels)
@@ -86,23 +86,23 @@ def replay(
             series = backtest.read_series(path)
             width = backtest.bucket_width([at for at, _ in series])
             rng = random.Random(f"{path.stem}-{seed}")
-            buckets, rates = calibrate.toned_series(
+            buckets, rates = toned.toned_series(
                 series, width, rng, topic=path.stem, confusion=confusion
             )
             windows = backtest.read_windows(labels, path)
             rng = random.Random(seed)
-            storms = calibrate.plan_storms(buckets, rng, avoid=windows)
-            stormy = calibrate.inject(buckets, storms, UTC, rng, confusion)
+            planned = storms.plan_storms(buckets, rng, avoid=windows)
+            stormy = storms.inject(buckets, planned, UTC, rng, confusion)
             start = buckets[0].start_at + SKIP
             counted = [
                 b.complete and b.start_at >= start and not _inside(b.start_at, windows)
                 for b in buckets
             ]
-            usual, _ = calibrate.usual_counts(buckets, UTC)
+            usual, _ = storms.usual_counts(buckets, UTC)
             out.append(
                 Replayed(
                     buckets,
-                    storms,
+                    planned,
                     best_scores([b.negative for b in buckets], rates, minimum),
                     best_scores([b.negative for b in stormy], rates, minimum),
                     counted,

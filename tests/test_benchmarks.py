@@ -91,7 +91,7 @@ def test_best_case_sees_a_storm_in_poisson_noise_and_pages_once_per_crossing() -
 def test_toned_series_knows_the_calm_rate_its_buckets_average() -> None:
     from datetime import UTC, datetime, timedelta
 
-    from monitor.offline.calibrate import toned_series
+    from monitor.offline.toned import toned_series
 
     start, width = datetime(2026, 3, 2, tzinfo=UTC), timedelta(minutes=5)
     series = [(start + i * width, 200.0) for i in range(288)]  # one day, one tone
