@@ -54,11 +54,17 @@ def measured_confusion(
     the four dev files pooled with equal weight; None when the dev data is absent."""
     from monitor.sentiment import SentimentSettings, build_scorer
     from monitor.sentiment.evaluation import read_labelled
+    from monitor.settings_values import build
 
     paths = [(DEV_DIR / name, lang) for name, lang in DEV_FILES.items()]
     if not all(path.is_file() for path, _ in paths):
         return None
-    sentiment = SentimentSettings() if backend is None else SentimentSettings(backend=backend)
+    errors: list[str] = []
+    # Built as settings.toml's [sentiment] table would be, so a wrong --backend is named.
+    sentiment = build(SentimentSettings, {} if backend is None else {"backend": backend},
+                      "sentiment", errors)  # fmt: skip
+    if sentiment is None:
+        raise SystemExit(f"storm benchmark: --backend: {'; '.join(errors)}")
     scorer = build_scorer(sentiment)
     rows: dict[str, list[tuple[float, float, float]]] = {label: [] for label in storms.LABELS}
     for path, lang in paths:

@@ -191,8 +191,8 @@ def report_lines(runs: Sequence[Replayed], budget: float, name: str) -> list[str
         f"best case that {name}, bar {bar:.2f}: "
         f"{false_pages_per_week(runs, bar):.2f} false pages per topic-week (budget {budget:.2f})"
     ]
-    for name, (hit, total) in caught.items():
-        lines.append(f"{name:10} caught {hit:3}/{total:<3} ({hit / total:4.0%}) by full strength")
+    for name, (hits, total) in caught.items():
+        lines.append(f"{name:10} caught {hits:3}/{total:<3} ({hits / total:4.0%}) by full strength")
     lines.append(
         "by topic size: " + ", ".join(f"{n} {h}/{t}" for n, (h, t) in sized.items() if t)
     )

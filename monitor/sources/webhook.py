@@ -28,7 +28,7 @@ import httpx
 
 from monitor.models import Mention
 from monitor.runtime import metrics
-from monitor.runtime.http import Request, Response
+from monitor.runtime.http_messages import Request, Response
 from monitor.sources.base import PollResult, SourceError, SourceSettings, TopicTerms
 from monitor.sources.webhook_payload import PayloadError, parse_mentions
 
