@@ -5,6 +5,10 @@ upgraded in place on start. Tables are created and altered through sqlite-utils,
 every column with its SQLite type: ``sqlite-utils tables --columns`` and Datasette show them as
 they are meant (instants are ``TEXT`` in ISO 8601 UTC, flags are ``INTEGER`` 0/1).
 
+A change ``ALTER TABLE`` cannot make (a column's type, a key, a dropped column) is a
+``table.transform(...)`` step: sqlite-utils rebuilds the table, indexes included, inside the
+migration's transaction.
+
 A migration, once released, is never edited: an old database must end up where a new one
 starts. ``tests/test_store_migrations.py`` builds databases as earlier versions wrote them and
 checks that they upgrade to the same schema without losing a row.
