@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from detectors.severity import MAX_SEVERITY, SEVERITY_LABELS
 
+# The most terms "what is driving it" names in one line.
 MAX_DRIVERS: Final = 8
 
 
