@@ -12,7 +12,7 @@ from alerts.socket_mode import answer_ephemerally
 from monitor import metrics
 from monitor.http import HttpServer, Request, Response
 from monitor.models import Mention
-from monitor.pipeline import screen
+from monitor.pipeline.ingest import screen
 from monitor.secrets import read_secret
 from monitor.settings import Settings
 from monitor.sources import PUSH_TYPES

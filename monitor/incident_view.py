@@ -13,7 +13,7 @@ from typing import Any
 from alerts.console import render
 from alerts.slack_blocks import severity_label
 from monitor.models import Incident, Notification, NotificationKind
-from monitor.pipeline import silence_at
+from monitor.pipeline.notify import silence_at
 from monitor.report import incident_payload
 from monitor.settings import Settings
 from monitor.store import Store
