@@ -21,7 +21,7 @@ from monitor.models import IncidentStatus, NotificationKind
 from monitor.pipeline.context import Context
 from monitor.pipeline.notify import apply
 from monitor.pipeline.outbox import deliver
-from monitor.service import Daemon
+from monitor.runtime.service import Daemon
 from monitor.store import Store
 from tests.fake_slack import FakeSlack
 from tests.support import BASE_SETTINGS, TOPIC, at, open_incident_at_noon, settings_in, wait_for

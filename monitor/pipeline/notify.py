@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from alerts.incidents import IncidentPolicy, Transition, escalate_if_due
+from alerts.report import incident_payload, source_payload
 from monitor.models import Incident, NotificationKind
 from monitor.pipeline.context import Context
-from monitor.report import incident_payload, source_payload
 from monitor.settings import Settings, TopicSettings
 from monitor.store import Store
 
