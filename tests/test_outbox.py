@@ -85,6 +85,33 @@ def test_notifications_go_to_slack_only_when_a_token_is_set(
     assert alerter_names(settings, ENV) == ["slack"]
 
 
+@pytest.mark.parametrize(
+    ("process_env", "daemon_env", "expected"),
+    [({}, ENV, ["slack"]), (ENV, {}, ["console"])],
+    ids=["token given to the daemon only", "token in the process environment only"],
+)
+def test_the_daemon_notifies_the_alerters_of_the_environment_it_was_given(
+    tmp_path: Path,
+    slack: FakeSlack,
+    monkeypatch: pytest.MonkeyPatch,
+    process_env: dict[str, str],
+    daemon_env: dict[str, str],
+    expected: list[str],
+) -> None:
+    """What it writes for is what it delivers with: the outbox holds nothing it cannot send."""
+    monkeypatch.delenv("SLACK_BOT_TOKEN", raising=False)
+    for name, value in process_env.items():
+        monkeypatch.setenv(name, value)
+    settings = slack_settings(tmp_path, slack)
+    daemon = Daemon(settings, stdout=io.StringIO(), clock=lambda: at(12, 5), environ=daemon_env)
+    store = daemon.store()
+    store.migrate()
+    incident = store.save_incident(open_incident_at_noon())
+    apply(daemon.context(), Transition(incident, [NotificationKind.OPENED]), at(12, 5), "detector")
+    assert [n.alerter for n, _ in store.notifications()] == expected
+    assert list(daemon.runtime.alerters) == expected
+
+
 def test_slack_outage_delays_but_delivers_exactly_once(outbox: Outbox, slack: FakeSlack) -> None:
     settings, store, alerters = outbox.settings, outbox.store, outbox.alerters
     slack.fail_next("chat.postMessage", status=500, times=2)

@@ -48,8 +48,8 @@ class PollSchedule:
     @classmethod
     def configured(cls, topic: TopicSettings) -> PollSchedule:
         """Every source the topic polls; pushed ones (webhooks) are never waited for."""
-        return cls(tuple((s.source_name, s.interval) for s in topic.sources
-                         if s.type not in PUSH_TYPES))  # fmt: skip
+        polled = [s for s in topic.sources if s.type not in PUSH_TYPES]
+        return cls(tuple((s.source_name, s.interval) for s in polled))
 
 
 class Watch(Enum):
@@ -101,7 +101,8 @@ def evaluate(
     """
     store = ctx.store
     width, lateness = ctx.settings.monitor.bucket, ctx.settings.monitor.lateness
-    schedule = schedule or PollSchedule.configured(topic)
+    if schedule is None:
+        schedule = PollSchedule.configured(topic)
     start = (
         store.last_bucket_end(topic.name)
         or schedule.starts_at

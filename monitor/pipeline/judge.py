@@ -20,6 +20,8 @@ log = logging.getLogger("monitor.pipeline")
 
 @dataclass(frozen=True)
 class Judged:
+    """A closed bucket as it was stored, and what it did to the topic's incident."""
+
     bucket: Bucket
     transition: Transition
 
@@ -31,29 +33,19 @@ def judge_closed(
     bucket: Bucket,
     written_off: Sequence[str],
 ) -> Judged:
-    """Judge a bucket that closed, without the ``written_off`` sources when there are any."""
-    if written_off:
-        return _judge_without(ctx, topic, detectors, bucket, written_off)
-    detectors.end_written_off(topic)
-    return _judge(ctx, topic, detectors.get(ctx.store, topic), bucket)
+    """Judge a bucket that closed; while sources are ``written_off``, on the others alone.
 
-
-def _judge_without(
-    ctx: Context,
-    topic: TopicSettings,
-    detectors: Detectors,
-    bucket: Bucket,
-    written_off: Sequence[str],
-) -> Judged:
-    """Judge a bucket on the sources that work, learning nothing from it.
-
-    The topic's detector sees a gap, as for any incomplete bucket, so its baseline keeps the
-    full set of sources and nothing is off when the failed one returns. The verdict comes from
-    the copy made when the stretch began (:meth:`Detectors.written_off`). The bucket is stored
-    as incomplete, with the reason saying how it was judged: a restart learns nothing from it
-    either, and an open incident does not resolve during it.
+    Judged without a source, a bucket teaches nothing: the topic's detector sees a gap, as
+    for any incomplete bucket, so its baseline keeps the full set of sources and nothing is
+    off when the failed one returns. The verdict comes from the copy made when the stretch
+    began (:meth:`Detectors.written_off`). The bucket is stored as incomplete, with the reason
+    saying how it was judged: a restart learns nothing from it either, and an open incident
+    does not resolve during it.
     """
     detector = detectors.get(ctx.store, topic)
+    if not written_off:
+        detectors.end_written_off(topic)
+        return _judge(ctx, topic, detector, bucket)
     partial = detectors.written_off(ctx.store, topic)
     gap = replace(bucket, complete=False)
     detector.observe(gap)
