@@ -1,8 +1,8 @@
 """The three steps of the monitor — ingest, evaluate, deliver — as plain functions of ``now``.
 
-``service.py`` calls them from scheduler jobs with the wall clock; ``replay`` calls them with a
-simulated one. Neither the steps nor anything they call reads the clock. Each module has one
-job, in the order a mention travels:
+``monitor/runtime/service.py`` calls them from scheduler jobs with the wall clock;
+``monitor/offline/replay.py`` with a simulated one. Neither the steps nor anything they
+call reads the clock. Each module has one job, in the order a mention travels:
 
 - :mod:`.ingest`: a poll's result → stored mentions and cursor, or a failure; blind checks.
 - :mod:`.buckets`: when a bucket closes and whether it was watched well enough to be judged.

@@ -13,9 +13,9 @@ class Context:
     """A store connection, the settings, and the alerters notifications are written for.
 
     ``alerter_names`` is decided once by whoever runs the pipeline, from its own environment:
-    the daemon from the environment it was started with (``service.alerter_names``), replay
-    from the alerters it delivers to. A notification written for an alerter nobody delivers to
-    would wait in the outbox forever.
+    the daemon from the environment it was started with
+    (:func:`monitor.runtime.service.alerter_names`), replay from the alerters it delivers to.
+    A notification written for an alerter nobody delivers to would wait in the outbox forever.
     """
 
     store: Store

@@ -1,7 +1,7 @@
 """Ingest: one poll's result → stored mentions and cursor, or a recorded failure.
 
 A source failing for ``blind_after`` is reported once ("source down") and its recovery once
-("source up"); streaming sources (``monitor/streaming.py``) share those checks.
+("source up"); streaming sources (``monitor/runtime/streaming.py``) share those checks.
 """
 
 from __future__ import annotations
@@ -67,6 +67,8 @@ class PollOutcome:
 
 @dataclass(frozen=True)
 class PollFailure:
+    """A poll that failed, as it is recorded against its source."""
+
     error: str
     retry_at: datetime | None
     seconds: float  # how long the failed poll took
