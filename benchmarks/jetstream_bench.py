@@ -121,7 +121,7 @@ def render_frames(
             continue
         if roll < ACCOUNT_SHARE + DELETE_SHARE and recent:
             did, rkey = recent[rng.randrange(len(recent))]
-            commit = {"rev": f"3l{n:x}", "operation": "delete", "rkey": rkey}
+            commit: dict[str, Any] = {"rev": f"3l{n:x}", "operation": "delete", "rkey": rkey}
             commit["collection"] = "app.bsky.feed.post"
             yield json.dumps({"did": did, "time_us": time_us, "kind": "commit", "commit": commit})
             continue

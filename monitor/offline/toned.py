@@ -10,10 +10,11 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from monitor.models import Bucket
-from monitor.offline.storms import DEFAULT_CONFUSION, binomial, read_posts
+from monitor.offline.storms import DEFAULT_CONFUSION, LABELS, binomial, read_posts
 
 
 def with_tone(
@@ -46,6 +47,15 @@ def with_tone(
     return buckets
 
 
+@dataclass(frozen=True, slots=True)
+class CalmRate:
+    """The mentions a bucket holds on average, as the scorer reads them: what only the
+    generator knows (and a best-case detector is given)."""
+
+    negative: float
+    neutral: float
+
+
 def toned_series(
     series: Iterable[tuple[datetime, float]],
     width: timedelta,
@@ -56,11 +66,10 @@ def toned_series(
     positive_share: float = 0.25,
     wander: float = 0.35,
     confusion: Mapping[str, tuple[float, float, float]] = DEFAULT_CONFUSION,
-) -> tuple[list[Bucket], list[float]]:
-    """:func:`with_tone`, and per bucket the negative mentions it holds *on average*: the
-    exact calm rate that only the generator knows (what a best-case detector is given)."""
+) -> tuple[list[Bucket], list[CalmRate]]:
+    """:func:`with_tone`, and per bucket its exact calm rates of negative and neutral reads."""
     buckets: list[Bucket] = []
-    rates: list[float] = []
+    rates: list[CalmRate] = []
     day: datetime | None = None
     walk_neg = walk_pos = 0.0
     shares = (negative_share, positive_share)
@@ -84,12 +93,12 @@ def toned_series(
             negative += n
             positive += p
         buckets.append(Bucket(topic, start_at, start_at + width, total, negative, positive))
-        read_negative = (
-            shares[0] * confusion["negative"][0]
-            + (1.0 - shares[0] - shares[1]) * confusion["neutral"][0]
-            + shares[1] * confusion["positive"][0]
-        )
-        rates.append(total * read_negative)
+        mix = (shares[0], 1.0 - shares[0] - shares[1], shares[1])
+        read = [
+            sum(share * confusion[label][column] for share, label in zip(mix, LABELS, strict=True))
+            for column in (0, 1)
+        ]
+        rates.append(CalmRate(total * read[0], total * read[1]))
     return buckets, rates
 
 
