@@ -282,8 +282,8 @@ def measure(folder: Path, brands: list[str], events: int, rate: float, seed: int
         server.kill()
         server.wait()
     store = Store(settings.monitor.database)
-    stored = int(next(store.each("SELECT count(*) FROM mentions"))[0])
-    deleted = int(next(store.each("SELECT count(*) FROM mentions WHERE deleted_at IS NOT NULL"))[0])
+    stored = store.mention_count()
+    deleted = store.mention_count(deleted_only=True)
     return sink, wall, cpu, stored, deleted
 
 
