@@ -14,7 +14,7 @@ from alerts.console import render
 from alerts.formatting import severity_label
 from alerts.report import incident_payload
 from monitor.models import Incident, Notification, NotificationKind
-from monitor.pipeline import silence_at
+from monitor.pipeline.notify import silence_at
 from monitor.settings import Settings
 from monitor.store import Store
 
