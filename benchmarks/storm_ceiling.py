@@ -193,7 +193,5 @@ def report_lines(runs: Sequence[Replayed], budget: float, name: str) -> list[str
     ]
     for name, (hits, total) in caught.items():
         lines.append(f"{name:10} caught {hits:3}/{total:<3} ({hits / total:4.0%}) by full strength")
-    lines.append(
-        "by topic size: " + ", ".join(f"{n} {h}/{t}" for n, (h, t) in sized.items() if t)
-    )
+    lines.append("by topic size: " + ", ".join(f"{n} {h}/{t}" for n, (h, t) in sized.items() if t))
     return lines
