@@ -34,7 +34,7 @@ from benchmarks import storm_ceiling  # noqa: E402
 from benchmarks.common import SHARED_DATA, machine  # noqa: E402
 from detectors import DetectionSettings  # noqa: E402
 from detectors.config import SENSITIVITIES  # noqa: E402
-from monitor.offline import backtest, calibrate, storms, toned  # noqa: E402
+from monitor.offline import calibrate, storms  # noqa: E402
 
 NAB_DIR = SHARED_DATA / "nab"
 DEV_DIR = SHARED_DATA / "sentiment-dev"
@@ -95,15 +95,7 @@ def run(
     for seed in seeds:
         per_seed = calibrate.CalibrationReport()
         for path in files:
-            import random
-
-            series = backtest.read_series(path)
-            width = backtest.bucket_width([at for at, _ in series])
-            rng = random.Random(f"{path.stem}-{seed}")
-            buckets, _ = toned.toned_series(
-                series, width, rng, topic=path.stem, confusion=confusion
-            )
-            windows = backtest.read_windows(labels, path)
+            buckets, _, windows = storm_ceiling.toned_file(path, labels, seed, confusion)
             report = calibrate.calibrate(
                 buckets, settings, UTC, seed=seed, avoid=windows, confusion=confusion
             )
@@ -123,19 +115,11 @@ def run(
 
 def sweep(confusion: Mapping[str, tuple[float, float, float]], seeds: tuple[int, ...]) -> None:
     """False pages per topic-week on the storm-free series at a range of opening bars."""
-    import random
-
     labels = NAB_DIR / "labels" / "windows.json"
     series = []
     for path in sorted((NAB_DIR / "realTweets").glob("*.csv")):
-        points = backtest.read_series(path)
-        width = backtest.bucket_width([at for at, _ in points])
-        windows = backtest.read_windows(labels, path)
         for seed in seeds:
-            rng = random.Random(f"{path.stem}-{seed}")
-            buckets, _ = toned.toned_series(
-                points, width, rng, topic=path.stem, confusion=confusion
-            )
+            buckets, _, windows = storm_ceiling.toned_file(path, labels, seed, confusion)
             series.append((buckets, windows))
     print("opening bar -> false pages per topic-week (storm-free series, outside NAB windows):")
     for bar in (3.5, 3.75, 4.0, 4.25, 4.5):
