@@ -152,13 +152,10 @@ class LanguageDetector:
     def _by_function_words(self, words: Sequence[str]) -> str | None:
         if self.languages and not self.languages <= {"de", "en"}:
             return None  # another candidate language could share these words
-        german = english = 0
-        for word in words:
-            lowered = word.lower()
-            if lowered in _DE_WORDS:
-                german += 1
-            elif lowered in _EN_WORDS:
-                english += 1
+        # The two word lists share no word, so each word counts for one language at most.
+        lowered = [word.lower() for word in words]
+        german = sum(map(_DE_WORDS.__contains__, lowered))
+        english = sum(map(_EN_WORDS.__contains__, lowered))
         # Demand a share of the text too: a Dutch or Scandinavian text may contain a few.
         if german >= 2 and english == 0 and german * 10 >= len(words):
             return "de"
