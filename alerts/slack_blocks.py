@@ -246,7 +246,7 @@ def _int(value: Any, default: int = 0) -> int:
 
 def levels(payload: Mapping[str, Any]) -> tuple[int, int]:
     """The storm's peak and its level now (the last quarter hour sized on its own; see
-    ``monitor.report``), falling back to the incident's own severity."""
+    ``alerts.report``), falling back to the incident's own severity."""
     incident = _incident(payload)
     severity = _int(incident.get("severity"))
     now = _int(_mapping(payload, "recent").get("severity"), severity)

@@ -34,9 +34,9 @@ sys.path.insert(0, str(ROOT))
 from alerts.incidents import IncidentPolicy, advance  # noqa: E402
 from benchmarks.common import SHARED_DATA, machine, pin_to_one_core  # noqa: E402
 from detectors import SENSITIVITIES, DetectionSettings, TopicDetector, build_detector  # noqa: E402
-from detectors.synthetic import Event, StreamShape, generate  # noqa: E402
-from monitor import backtest, nab  # noqa: E402
 from monitor.models import Bucket, Incident, NotificationKind  # noqa: E402
+from monitor.offline import backtest, nab  # noqa: E402
+from monitor.offline.synthetic import Event, StreamShape, generate  # noqa: E402
 
 NAB_DIR = SHARED_DATA / "nab"
 BERLIN = ZoneInfo("Europe/Berlin")

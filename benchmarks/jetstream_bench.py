@@ -11,7 +11,7 @@ dev sets' real posts from ``../shared/data`` mixed with generated English and Ge
 (generated only, when the data is absent); about 1 % of the posts name one of the topics' terms
 (a brand word, its hashtag, handle, cashtag or a two-word phrase). The daemon's own code reads
 them: :class:`monitor.sources.jetstream.JetstreamStream` over a real WebSocket, the shared
-:class:`~monitor.sources.matching.TermMatcher`, and :class:`monitor.streaming.StoreSink`
+:class:`~monitor.sources.matching.TermMatcher`, and :class:`monitor.runtime.streaming.StoreSink`
 scoring the matches and storing mentions, cursors, deletes and progress into a SQLite file.
 
 * **Throughput**: the server sends ``--events`` frames as fast as the client takes them; the
@@ -50,11 +50,11 @@ from benchmarks.common import (  # noqa: E402
     pin_to_one_core,
 )
 from benchmarks.load_bench import social_text  # noqa: E402
+from monitor.runtime.streaming import StoreSink, build_streams  # noqa: E402
 from monitor.sentiment import Scorer, build_scorer  # noqa: E402
 from monitor.settings import Settings, TopicSettings, parse_settings  # noqa: E402
 from monitor.sources.base import StreamBatch  # noqa: E402
 from monitor.store import Store  # noqa: E402
-from monitor.streaming import StoreSink, build_streams  # noqa: E402
 
 SYLLABLES = ["vel", "mor", "qui", "tex", "lan", "dra", "zo", "pix", "nor", "cal", "bri", "sto"]
 DELETE_SHARE = 0.08

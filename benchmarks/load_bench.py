@@ -11,8 +11,8 @@ over 30 simulated days.
   scorers and stores mentions, cursor and poll record into a SQLite file, as a live poll does.
   The pages are rendered before the clock starts: the server's work is not ours.
 * **Memory** replays 100 topics × 30 days of 5-minute buckets through
-  :func:`monitor.replay.replay` (ingest → evaluate → deliver with detectors, incidents, outbox
-  and a console alerter writing to ``/dev/null``) into a SQLite file, one day per call, and
+  :func:`monitor.offline.replay.replay` (ingest → evaluate → deliver with detectors, incidents,
+  outbox and a console alerter writing to ``/dev/null``) into a SQLite file, one day per call, and
   samples the resident set as it goes. Its cost is per bucket (864,000 of them), not per
   mention, so the volume is kept low (see :class:`Volume`); it takes about 50 minutes on two
   cores, and later days take longer than early ones (the store's per-bucket queries grow with
@@ -52,12 +52,12 @@ from benchmarks.common import (  # noqa: E402
     peak_rss_bytes,
     pin_to_one_core,
 )
-from detectors.synthetic import poisson  # noqa: E402
 from monitor import pipeline  # noqa: E402
 from monitor.models import Mention  # noqa: E402
-from monitor.replay import Recording, replay  # noqa: E402
+from monitor.offline.replay import Recording, replay  # noqa: E402
+from monitor.offline.synthetic import poisson  # noqa: E402
+from monitor.runtime.service import build_alerters  # noqa: E402
 from monitor.sentiment import Scorer, build_scorer  # noqa: E402
-from monitor.service import build_alerters  # noqa: E402
 from monitor.settings import Settings, parse_settings  # noqa: E402
 from monitor.sources import source_class  # noqa: E402
 from monitor.sources.base import TopicTerms  # noqa: E402

@@ -59,7 +59,7 @@ def child(client_kind: str, base_url: str) -> None:
     """One poll in this fresh process; prints a JSON line with outcome, seconds and peak RSS."""
     import httpx
 
-    from monitor.service import http_client
+    from monitor.runtime.service import http_client
     from monitor.settings import parse_duration
     from monitor.sources.base import SourceError, TopicTerms
     from monitor.sources.hackernews import HackerNewsSettings, HackerNewsSource

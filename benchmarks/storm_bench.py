@@ -7,8 +7,8 @@ mention volumes of five companies over two months, bursts and all. Each gets a t
 topics have one (a negative share wandering from day to day around 15 %), its posts read by the
 default sentiment scorer as it reads the labelled dev posts of ``../shared/data/sentiment-dev``
 (its confusion matrix, measured here), and storms of four shapes at random times of day and
-night (``monitor.calibrate``), several seeds. False pages are counted on the same series without
-storms, outside NAB's labelled windows (real events of unknown tone).
+night (``monitor.offline.calibrate``), several seeds. False pages are counted on the same series
+without storms, outside NAB's labelled windows (real events of unknown tone).
 
 ``--confusion`` only measures and prints the scorer's confusion matrix on the dev posts;
 ``--sweep`` prints the false pages per topic-week at a range of opening bars, the curve the
@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.common import SHARED_DATA, machine  # noqa: E402
 from detectors import DetectionSettings  # noqa: E402
 from detectors.config import SENSITIVITIES  # noqa: E402
-from monitor import backtest, calibrate  # noqa: E402
+from monitor.offline import backtest, calibrate  # noqa: E402
 
 NAB_DIR = SHARED_DATA / "nab"
 DEV_DIR = SHARED_DATA / "sentiment-dev"

@@ -19,10 +19,10 @@ import httpx
 
 from alerts.base import Alerter, AlertError
 from alerts.incidents import IncidentPolicy, Transition, advance, escalate_if_due
+from alerts.report import incident_payload, source_payload
 from detectors import STATE_VERSION, Decision, TopicDetector, build_detector
-from monitor import metrics
 from monitor.models import Bucket, Incident, Mention, Notification, NotificationKind
-from monitor.report import incident_payload, source_payload
+from monitor.runtime import metrics
 from monitor.secrets import read_secret
 from monitor.sentiment import Scorer
 from monitor.settings import Settings, TopicSettings

@@ -36,8 +36,8 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 
 from monitor import pipeline
+from monitor.runtime.service import build_source
 from monitor.sentiment import Scorer, build_scorer
-from monitor.service import build_source
 from monitor.settings import Settings, TopicSettings, parse_settings
 from monitor.store import Store
 

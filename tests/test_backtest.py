@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from detectors import DetectionSettings
-from detectors.synthetic import Event, StreamShape, generate
-from monitor import backtest, nab
+from monitor.offline import backtest, nab
+from monitor.offline.synthetic import Event, StreamShape, generate
 
 START = datetime(2026, 3, 2, tzinfo=UTC)
 WIDTH = timedelta(minutes=5)

@@ -17,9 +17,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from monitor import slack_check
+from alerts import slack_check
 from monitor.cli import main
-from monitor.progress import progress
+from monitor.cli.progress import progress
 from monitor.settings import load_settings
 from monitor.store import Store
 from tests.fake_slack import FakeSlack
@@ -316,7 +316,7 @@ def test_a_failing_token_check_is_retried_every_minute_and_logs_the_recovery(
         assert settings.slack is not None
         env = {"SLACK_BOT_TOKEN": fake.bot_token}
         fake.fail_next("auth.test", status=500)
-        caplog.set_level(logging.INFO, logger="monitor.slack_check")
+        caplog.set_level(logging.INFO, logger="alerts.slack_check")
         failed = slack_check.record_token_check(store, settings.slack, env, at(12), announce=True)
         assert not failed.ok and "HTTP 500" in failed.detail
         assert not slack_check.token_check_due(failed, at(12, 0, 59))

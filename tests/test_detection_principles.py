@@ -4,8 +4,8 @@ A warmed-up topic (three weeks of a seeded stream with a daily and weekly rhythm
 mentions an hour, a fifth of them read as negative) is pickled once; each case restores it and
 continues the same stream with something happening in it: a viral storm at 3 a.m., a slow burn,
 a burst of attention with the usual tone, a campaign that backfires, a topic whose history holds
-one giant burst. Storms are made by :mod:`monitor.calibrate`, as ``shitstorm calibrate`` makes
-them: negative posts read by the scorer as it reads real ones.
+one giant burst. Storms are made by :mod:`monitor.offline.calibrate`, as ``shitstorm calibrate``
+makes them: negative posts read by the scorer as it reads real ones.
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ import pytest
 
 from alerts.incidents import IncidentPolicy, advance
 from detectors import DetectionSettings, TopicDetector, build_detector
-from detectors.synthetic import StreamShape, generate
-from monitor import calibrate
 from monitor.models import Bucket, Incident
+from monitor.offline import calibrate
+from monitor.offline.synthetic import StreamShape, generate
 
 BERLIN = ZoneInfo("Europe/Berlin")
 WIDTH = timedelta(minutes=5)

@@ -14,7 +14,7 @@ import pytest
 from river import base
 
 from detectors import DETECTORS, ToneBaseline
-from detectors.synthetic import poisson
+from monitor.offline.synthetic import poisson
 
 START = datetime(2026, 3, 2, tzinfo=UTC)
 HOUR = timedelta(hours=1)

@@ -18,8 +18,8 @@ from detectors import (
     build_detector,
 )
 from detectors.config import DETECTOR_NAMES, SENSITIVITIES
-from detectors.synthetic import StreamShape, generate, poisson
 from monitor.models import Bucket
+from monitor.offline.synthetic import StreamShape, generate, poisson
 
 START = datetime(2026, 3, 2, tzinfo=UTC)
 WIDTH = timedelta(minutes=5)

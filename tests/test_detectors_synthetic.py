@@ -16,8 +16,8 @@ import pytest
 
 from alerts.incidents import IncidentPolicy, advance
 from detectors import DetectionSettings, TopicDetector, build_detector
-from detectors.synthetic import Event, StreamShape, generate
 from monitor.models import Bucket, Incident, NotificationKind
+from monitor.offline.synthetic import Event, StreamShape, generate
 
 BERLIN = ZoneInfo("Europe/Berlin")
 WIDTH = timedelta(minutes=5)

@@ -19,11 +19,11 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from monitor.endpoints import build_http_server
-from monitor.http import Headers, HttpServer, Request, Response, parse_listen
-from monitor.service import Daemon
+from monitor.runtime.endpoints import build_http_server
+from monitor.runtime.http import Headers, HttpServer, Request, Response, parse_listen
+from monitor.runtime.service import Daemon
+from monitor.sources.webhook import sign
 from monitor.store import Store
-from monitor.webhook import sign
 from tests.support import BASE_SETTINGS, TOPIC, at, open_incident_at_noon, settings_in
 
 SECRET = "s3cr3t-signature-value"
@@ -141,7 +141,7 @@ def test_chunked_bodies_are_refused(client: httpx.Client, server: HttpServer) ->
 def test_a_failing_handler_is_500_and_logged_without_headers(
     client: httpx.Client, server: HttpServer, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with caplog.at_level(logging.ERROR, logger="monitor.http"):
+    with caplog.at_level(logging.ERROR, logger="monitor.runtime.http"):
         response = client.get(f"{server.url}/boom", headers={"X-Shitstorm-Signature": SECRET})
     assert response.status_code == 500
     assert "handler bug" not in response.text
@@ -153,10 +153,10 @@ def test_a_failing_handler_is_500_and_logged_without_headers(
 def test_one_access_log_line_per_request_without_the_query(
     client: httpx.Client, server: HttpServer, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with caplog.at_level(logging.DEBUG, logger="monitor.http"):
+    with caplog.at_level(logging.DEBUG, logger="monitor.runtime.http"):
         client.get(f"{server.url}/items/a/b?token=hunter2")
         client.get(f"{server.url}/nope")
-    lines = [r.getMessage() for r in caplog.records if r.name == "monitor.http"]
+    lines = [r.getMessage() for r in caplog.records if r.name == "monitor.runtime.http"]
     assert lines == ["127.0.0.1 GET /items/a/b 200 130", "127.0.0.1 GET /nope 404 10"]
 
 

@@ -23,8 +23,8 @@ from alerts.incidents import acknowledge
 from alerts.slack_blocks import severity_label
 from monitor import pipeline
 from monitor.models import Notification
-from monitor.replay import read_recording, replay
-from monitor.service import build_alerters
+from monitor.offline.replay import read_recording, replay
+from monitor.runtime.service import build_alerters
 from monitor.settings import Settings
 from monitor.store import Store
 from tests.fake_slack import FakeMessage, FakeSlack, block_kit_problem
@@ -260,8 +260,8 @@ def _line(text: str, label: str) -> str:
 
 
 def test_a_topic_with_its_own_time_zone_is_told_in_it(tmp_path: Path) -> None:
+    from alerts.report import incident_payload
     from alerts.slack_blocks import incident_blocks
-    from monitor.report import incident_payload
     from tests.support import open_incident_at_noon
 
     settings = settings_in(tmp_path, BASE_SETTINGS.replace(

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from monitor import nab
+from monitor.offline import nab
 
 STANDARD, LOW_FP, LOW_FN = nab.PROFILES
 SIGMA_1 = 2.0 / (1.0 + math.exp(-5.0)) - 1.0  # σ(-1), the weight of a window's first row

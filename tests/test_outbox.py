@@ -18,7 +18,7 @@ from alerts.console import ConsoleAlerter
 from alerts.incidents import Transition
 from monitor import pipeline
 from monitor.models import Bucket, Incident, IncidentStatus, NotificationKind
-from monitor.service import Daemon, build_alerters
+from monitor.runtime.service import Daemon, build_alerters
 from monitor.settings import Settings
 from monitor.store import Store
 from tests.fake_slack import FakeSlack

@@ -12,8 +12,8 @@ import pytest
 
 from monitor import pipeline
 from monitor.models import Label, NotificationKind
+from monitor.runtime.service import build_source
 from monitor.sentiment import build_scorer
-from monitor.service import build_source
 from monitor.settings import Settings
 from monitor.store import Store
 from tests.sources_support import Canned, FakeAPI

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.service import Daemon
+from monitor.runtime.service import Daemon
 from monitor.settings import load_settings
 from monitor.store import Store
 from tests.sources_support import Canned, FakeAPI

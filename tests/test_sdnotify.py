@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor import sdnotify
+from monitor.runtime import sdnotify
 
 
 @pytest.fixture

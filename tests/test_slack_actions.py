@@ -19,7 +19,7 @@ from alerts.incidents import Transition
 from alerts.slack_blocks import ACTION_IDS
 from monitor import pipeline
 from monitor.models import IncidentStatus, NotificationKind
-from monitor.service import Daemon
+from monitor.runtime.service import Daemon
 from monitor.store import Store
 from tests.fake_slack import FakeSlack
 from tests.support import BASE_SETTINGS, TOPIC, at, open_incident_at_noon, settings_in, wait_for

@@ -8,8 +8,8 @@ from pathlib import Path
 import httpx
 
 from monitor import pipeline
+from monitor.runtime.service import build_source
 from monitor.sentiment import build_scorer
-from monitor.service import build_source
 from monitor.store import Store
 from tests.sources_support import Canned, FakeAPI
 from tests.support import ALERTS, TOPIC, settings_in

@@ -14,10 +14,12 @@ from pathlib import Path
 import pytest
 
 from monitor import pipeline
-from monitor.endpoints import health_problems
+from monitor.cli.probe import probe_sources
+from monitor.cli.status import render_status
 from monitor.models import Label
-from monitor.probe import probe_sources
-from monitor.service import Runtime
+from monitor.runtime.endpoints import health_problems
+from monitor.runtime.service import Runtime
+from monitor.runtime.streaming import StoreSink, build_streams
 from monitor.settings import ConfigError, Settings
 from monitor.sources.base import StreamBatch, Subscription, TopicTerms
 from monitor.sources.jetstream import (
@@ -28,9 +30,7 @@ from monitor.sources.jetstream import (
     post_mention,
 )
 from monitor.sources.matching import TermMatcher
-from monitor.status import render_status
 from monitor.store import Store
-from monitor.streaming import StoreSink, build_streams
 from tests.fake_jetstream import (
     DID,
     FakeJetstream,
@@ -495,8 +495,8 @@ def test_status_shows_how_far_the_stream_has_read(session: Session) -> None:
 
 
 def test_an_incident_no_longer_quotes_a_post_its_author_deleted(tmp_path: Path) -> None:
+    from alerts.report import incident_payload
     from monitor.models import Mention, Sentiment
-    from monitor.report import incident_payload
     from tests.support import at, open_incident_at_noon
 
     settings = settings_in(tmp_path, BASE_SETTINGS, TOPIC)

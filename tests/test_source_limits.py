@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 import pytest
 
-from monitor.service import http_client
+from monitor.runtime.service import http_client
 from monitor.sources.base import SourceError, TopicTerms
 from monitor.sources.hackernews import HackerNewsSettings, HackerNewsSource
 from monitor.sources.limits import ResponseLimits, source_client

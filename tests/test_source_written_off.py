@@ -13,7 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from monitor.replay import read_recording, replay
+from monitor.offline.replay import read_recording, replay
 from monitor.store import JudgedBucket, Store
 from tests.support import ALERTS, BASE_SETTINGS, TOPIC, at, calm_then_storm, settings_in
 

@@ -11,10 +11,10 @@ from typing import Any
 import httpx
 import pytest
 
-from monitor import metrics
-from monitor.http import HttpServer
 from monitor.models import Mention
-from monitor.webhook import (
+from monitor.runtime import metrics
+from monitor.runtime.http import HttpServer
+from monitor.sources.webhook import (
     MAX_ITEMS,
     PayloadError,
     make_ingest_handler,

@@ -14,9 +14,9 @@ import tomllib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from detectors.synthetic import poisson
 from monitor.models import Mention
-from monitor.replay import Outage, Recording
+from monitor.offline.replay import Outage, Recording
+from monitor.offline.synthetic import poisson
 from monitor.settings import Settings, parse_settings
 
 START_AT = datetime(2026, 11, 2, tzinfo=UTC)  # a Monday

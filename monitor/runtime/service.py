@@ -3,7 +3,7 @@
 Three kinds of job run on one APScheduler: one ingest job per source of each topic, one
 evaluate job that closes due buckets, and one deliver job that empties the outbox. Streaming
 sources (Jetstream) are no jobs: each shared connection reads on a thread of its own
-(``monitor/streaming.py``). Each thread opens its own SQLite connection. SIGTERM/SIGINT let
+(``monitor/runtime/streaming.py``). Each thread opens its own SQLite connection. SIGTERM/SIGINT let
 the job in flight finish and commit, and streams store their last batch; SIGHUP re-reads
 settings.toml and keeps the old settings when the new file is broken.
 """
@@ -31,9 +31,12 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from alerts.base import Alerter
 from alerts.console import ConsoleAlerter
 from alerts.interactions import Action
-from monitor import pipeline, sdnotify, streaming
-from monitor.actions import SlackGroupMembers, apply_action
+from alerts.slack_members import SlackGroupMembers
+from monitor import pipeline
 from monitor.credentials import load_checked_settings
+from monitor.runtime import sdnotify, streaming
+from monitor.runtime.actions import apply_action
+from monitor.runtime.endpoints import build_http_server
 from monitor.secrets import read_secret
 from monitor.sentiment import Scorer, build_scorer
 from monitor.settings import ConfigError, Settings, TopicSettings
@@ -42,7 +45,7 @@ from monitor.sources.base import USER_AGENT, Source, SourceSettings, TopicTerms
 from monitor.sources.limits import source_client
 from monitor.store import Store
 
-log = logging.getLogger("monitor.service")
+log = logging.getLogger("monitor.runtime.service")
 
 # How long a stop waits for the job in flight before it gives up on it. Its transaction is
 # then rolled back by SQLite, so nothing half-written remains. With the ~3 s that closing
@@ -271,7 +274,7 @@ class Daemon:
 
     def _check_slack(self) -> None:
         """Slack's ``auth.test``: at start, on reload, every minute while it fails, hourly else."""
-        from monitor import slack_check
+        from alerts import slack_check
 
         slack, store, now = self.settings.slack, self.store(), self.clock()
         if slack is None or not (
@@ -395,8 +398,6 @@ class Daemon:
     def _start_http(self) -> None:
         if not self.settings.http.enabled:
             return
-        from monitor.endpoints import build_http_server
-
         try:
             self.http = build_http_server(self)
             self.http.start()
@@ -406,7 +407,7 @@ class Daemon:
             return
         log.info("HTTP endpoint on %s", self.http.url)
 
-    # -- streams (long-lived connections, monitor/streaming.py) --------------------------------
+    # -- streams (long-lived connections, monitor/runtime/streaming.py) ------------------------
 
     def _start_streams(self) -> None:
         """One thread per shared connection; each resumes from its topics' stored cursors."""

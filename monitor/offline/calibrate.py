@@ -26,8 +26,8 @@ from typing import TextIO
 
 from alerts.incidents import ALERTING, IncidentPolicy, advance
 from detectors import SENSITIVITIES, DetectionSettings, build_detector
-from detectors.synthetic import poisson
 from monitor.models import Bucket, Incident, NotificationKind
+from monitor.offline.synthetic import poisson
 
 OPENING = frozenset({NotificationKind.OPENED, NotificationKind.REOPENED})
 LABELS = ("negative", "neutral", "positive")

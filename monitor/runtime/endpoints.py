@@ -5,25 +5,46 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from alerts.interactions import parse_action, payload_from_form, verify_signature
+from alerts.interactions import Action, parse_action, payload_from_form, verify_signature
 from alerts.socket_mode import answer_ephemerally
-from monitor import metrics
-from monitor.http import HttpServer, Request, Response
 from monitor.models import Mention
 from monitor.pipeline import screen
+from monitor.runtime import metrics
+from monitor.runtime.http import HttpServer, Request, Response
 from monitor.secrets import read_secret
-from monitor.settings import Settings
+from monitor.sentiment import Scorer
+from monitor.settings import Settings, TopicSettings
 from monitor.sources import PUSH_TYPES
-from monitor.sources.webhook import WebhookSettings
+from monitor.sources.webhook import WebhookSettings, make_ingest_handler
 from monitor.store import Store
-from monitor.webhook import make_ingest_handler
 
-if TYPE_CHECKING:
-    from monitor.service import Daemon
+log = logging.getLogger("monitor.runtime.endpoints")
 
-log = logging.getLogger("monitor.endpoints")
+
+class Scorers(Protocol):
+    def scorer(self, topic: TopicSettings) -> Scorer: ...
+
+
+class Daemon(Protocol):
+    """What the routes use of the running daemon (:class:`monitor.runtime.service.Daemon`).
+
+    A protocol rather than an import: the daemon builds this server, so importing the daemon
+    here would close an import cycle.
+    """
+
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def environ(self) -> Mapping[str, str]: ...
+    @property
+    def last_tick_at(self) -> datetime | None: ...
+    @property
+    def runtime(self) -> Scorers: ...
+    def clock(self) -> datetime: ...
+    def store(self) -> Store: ...
+    def on_action(self, action: Action) -> str | None: ...
 
 
 def health_problems(

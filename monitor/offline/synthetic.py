@@ -99,7 +99,7 @@ def generate(
     Examples
     --------
     >>> from datetime import UTC, datetime, timedelta
-    >>> from detectors.synthetic import Event, generate
+    >>> from monitor.offline.synthetic import Event, generate
     >>> start = datetime(2026, 3, 2, tzinfo=UTC)
     >>> storm = Event("storm", start + timedelta(hours=14), timedelta(hours=1))
     >>> buckets = list(generate(start, timedelta(days=1), timedelta(minutes=5),

@@ -15,11 +15,11 @@ from datetime import datetime
 from typing import TextIO
 
 from monitor.models import Mention
-from monitor.service import build_source, http_client
+from monitor.runtime.service import build_source, http_client
+from monitor.runtime.streaming import build_streams
 from monitor.settings import TopicSettings
 from monitor.sources import PUSH_TYPES, STREAM_TYPES
 from monitor.sources.base import SourceError, StreamBatch
-from monitor.streaming import build_streams
 
 # How many matches per topic ``sources test`` prints from a stream.
 SHOWN_MATCHES = 3

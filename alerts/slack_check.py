@@ -25,7 +25,7 @@ from monitor.secrets import SecretLookup, read_secret
 from monitor.settings import Settings, SlackSettings
 from monitor.store import Check, Store
 
-log = logging.getLogger("monitor.slack_check")
+log = logging.getLogger("alerts.slack_check")
 
 Status = Literal["ok", "warn", "fail"]
 # The daemon re-checks a failing token this often, and a good one this often (a revoked token

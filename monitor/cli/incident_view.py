@@ -1,7 +1,7 @@
 """``shitstorm incidents show ID``: what the Slack message says, on a terminal, plus the timeline.
 
 The text is the console alerter's rendering of the same payload a notification would carry
-(:func:`monitor.report.incident_payload`), so the CLI and Slack cannot drift apart; the
+(:func:`alerts.report.incident_payload`), so the CLI and Slack cannot drift apart; the
 timeline adds every recorded event with who caused it.
 """
 
@@ -11,10 +11,10 @@ from datetime import datetime
 from typing import Any
 
 from alerts.console import render
+from alerts.report import incident_payload
 from alerts.slack_blocks import severity_label
 from monitor.models import Incident, Notification, NotificationKind
 from monitor.pipeline import silence_at
-from monitor.report import incident_payload
 from monitor.settings import Settings
 from monitor.store import Store
 

@@ -52,7 +52,7 @@ def scaled_sigmoid(x: float) -> float:
 
     Examples
     --------
-    >>> from monitor.nab import scaled_sigmoid
+    >>> from monitor.offline.nab import scaled_sigmoid
     >>> scaled_sigmoid(0.0)
     0.0
     >>> round(scaled_sigmoid(-1.0), 4)
@@ -96,7 +96,7 @@ def score_file(
     Ten rows, one window over rows 4–7: an alert on its first row earns ``A_TP``; one alert far
     before it costs ``A_FP``; a file without alerts costs ``A_FN`` (probation is 1 row here).
 
-    >>> from monitor.nab import PROFILES, score_file
+    >>> from monitor.offline.nab import PROFILES, score_file
     >>> standard = PROFILES[0]
     >>> hit = [False] * 10
     >>> hit[4] = True
@@ -155,7 +155,7 @@ def normalised(scores: Sequence[FileScore], profile: Profile) -> float:
 
     Examples
     --------
-    >>> from monitor.nab import PROFILES, FileScore, normalised
+    >>> from monitor.offline.nab import PROFILES, FileScore, normalised
     >>> perfect = FileScore(score=2.0, windows=2, detected=2, false_alarms=0, delays=(0, 0))
     >>> missed = FileScore(score=-2.0, windows=2, detected=0, false_alarms=0, delays=())
     >>> normalised([perfect, missed], PROFILES[0])

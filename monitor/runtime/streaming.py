@@ -17,15 +17,16 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from monitor import metrics, pipeline
+from monitor import pipeline
 from monitor.models import Mention, Sentiment
+from monitor.runtime import metrics
 from monitor.sentiment import Scorer
 from monitor.settings import Settings, TopicSettings
 from monitor.sources import STREAM_TYPES, stream_class
 from monitor.sources.base import Stream, StreamBatch, Subscription, TopicTerms
 from monitor.store import SourceState, Store
 
-log = logging.getLogger("monitor.streaming")
+log = logging.getLogger("monitor.runtime.streaming")
 
 
 def subscriptions_by_connection(

@@ -24,10 +24,10 @@ from monitor.sentiment import Scorer, build_scorer
 from monitor.settings import Settings, TopicSettings
 from monitor.sources import PUSH_TYPES
 from monitor.sources.base import parse_instant
+from monitor.sources.webhook import PayloadError, parse_mention_with_topic
 from monitor.store import Store
-from monitor.webhook import PayloadError, parse_mention_with_topic
 
-log = logging.getLogger("monitor.replay")
+log = logging.getLogger("monitor.offline.replay")
 
 
 class ReplayError(Exception):

@@ -9,9 +9,8 @@ clicking at once leave one state change behind.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable, Collection
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from alerts.incidents import Transition, acknowledge, give_feedback, resolve
 from alerts.interactions import Action, is_allowed
@@ -19,7 +18,7 @@ from monitor import pipeline
 from monitor.settings import Settings
 from monitor.store import Store
 
-log = logging.getLogger("monitor.actions")
+log = logging.getLogger("monitor.runtime.actions")
 
 GroupMembers = Callable[[str], Collection[str] | None]
 
@@ -79,28 +78,3 @@ def apply_action(
     except CannotAct as exc:
         return str(exc)
     return None
-
-
-class SlackGroupMembers:
-    """Members of a Slack user group, fetched with ``usergroups.users.list`` and cached."""
-
-    def __init__(self, client: object, ttl: timedelta = timedelta(minutes=10)) -> None:
-        self.client = client
-        self.ttl = ttl
-        self._cache: dict[str, tuple[datetime, frozenset[str]]] = {}
-        self._lock = threading.Lock()
-
-    def members(self, group: str, now: datetime) -> Collection[str] | None:
-        with self._lock:
-            cached = self._cache.get(group)
-            if cached and now - cached[0] < self.ttl:
-                return cached[1]
-        try:
-            response = self.client.usergroups_users_list(usergroup=group)  # type: ignore[attr-defined]
-            users = frozenset(str(u) for u in response.get("users") or [])
-        except Exception as exc:  # Slack down: keep the last known members, else fail closed
-            log.warning("cannot read members of Slack user group %s: %s", group, exc)
-            return cached[1] if cached else None
-        with self._lock:
-            self._cache[group] = (now, users)
-        return users

@@ -24,9 +24,9 @@ from typing import TextIO
 
 from alerts.incidents import IncidentPolicy, advance
 from detectors import Decision, DetectionSettings, build_detector
-from monitor import nab
+from monitor.cli.progress import progress as progress_of
 from monitor.models import Bucket, Incident
-from monitor.progress import progress as progress_of
+from monitor.offline import nab
 
 # Inputs shorter than this finish before a progress bar would be worth drawing.
 _PROGRESS_MIN_ROWS = 5000
@@ -289,7 +289,7 @@ def run_injected(
     """``backtest --inject``: the series as mention volume with a tone, storms injected."""
     import random
 
-    from monitor.calibrate import print_calibration, with_tone
+    from monitor.offline.calibrate import print_calibration, with_tone
 
     inputs = _read_inputs(series, labels, stdout)
     if inputs is None:

@@ -62,8 +62,8 @@ def settings_from(args: argparse.Namespace) -> Settings:
 
 
 def now_utc() -> datetime:
-    """The wall clock, read where the daemon reads it (``monitor.service``)."""
-    from monitor import service
+    """The wall clock, read where the daemon reads it (``monitor.runtime.service``)."""
+    from monitor.runtime import service
 
     return service.now_utc()
 
@@ -307,7 +307,7 @@ def _with_silence_verb(argv: list[str]) -> list[str]:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from monitor.credentials import check_credentials
-    from monitor.service import Daemon, setup_logging
+    from monitor.runtime.service import Daemon, setup_logging
 
     settings = settings_from(args)
     report = check_credentials(settings)
@@ -343,7 +343,7 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
-    from monitor.replay import ReplayError, read_file
+    from monitor.offline.replay import ReplayError, read_file
 
     settings = settings_from(args)
     try:
@@ -373,8 +373,8 @@ MAX_BAD_LINES_SHOWN = 20
 
 
 def _replay(settings: Settings, recording: object, stdout: TextIO) -> int:
-    from monitor.replay import Recording, replay
-    from monitor.service import build_alerters, setup_logging
+    from monitor.offline.replay import Recording, replay
+    from monitor.runtime.service import build_alerters, setup_logging
 
     assert isinstance(recording, Recording)
     setup_logging("warning")
@@ -398,7 +398,7 @@ def _replay(settings: Settings, recording: object, stdout: TextIO) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     import tempfile
 
-    from monitor.demo import demo_recording, demo_settings, write_demo_settings
+    from monitor.offline.demo import demo_recording, demo_settings, write_demo_settings
 
     keep: Path | None = args.keep
     if keep is not None and keep.exists():
@@ -435,7 +435,7 @@ def cmd_incidents_list(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     incidents = store.incidents(args.topic)
     if args.json:
-        from monitor.export import incident_row
+        from monitor.cli.export import incident_row
 
         print(json.dumps([incident_row(i) for i in incidents], indent=2))
         return EXIT_OK
@@ -455,7 +455,7 @@ def cmd_incidents_list(args: argparse.Namespace) -> int:
 
 
 def cmd_incidents_show(args: argparse.Namespace) -> int:
-    from monitor.incident_view import incident_snapshot, render_incident
+    from monitor.cli.incident_view import incident_snapshot, render_incident
 
     settings = settings_from(args)
     store = open_store(settings)
@@ -488,8 +488,8 @@ def cmd_incidents_feedback(args: argparse.Namespace) -> int:
 
 
 def _act(args: argparse.Namespace, action: str, done: str) -> int:
-    """Apply ``action`` exactly as a Slack button click does (``monitor.actions.act``)."""
-    from monitor.actions import CannotAct, act
+    """Apply ``action`` exactly as a Slack button click does (``monitor.runtime.actions.act``)."""
+    from monitor.runtime.actions import CannotAct, act
 
     settings = settings_from(args)
     store = open_store(settings)
@@ -510,13 +510,13 @@ def _act(args: argparse.Namespace, action: str, done: str) -> int:
 
 def cmd_backtest(args: argparse.Namespace) -> int:
     from detectors.config import DetectionSettings
-    from monitor.backtest import run_backtest
+    from monitor.offline.backtest import run_backtest
 
     detection = DetectionSettings()
     if args.config or config_path(args).exists():
         detection = settings_from(args).detection
     if args.inject:
-        from monitor.backtest import run_injected
+        from monitor.offline.backtest import run_injected
 
         return run_injected(args.series, detection, args.labels, sys.stdout)
     return run_backtest(
@@ -533,7 +533,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
     from alerts.incidents import DISMISSING_FEEDBACK
-    from monitor.calibrate import print_calibration
+    from monitor.offline.calibrate import print_calibration
 
     settings = settings_from(args)
     if not _known_topic(settings, args.topic, "calibrate"):
@@ -625,7 +625,7 @@ def cmd_silence(args: argparse.Namespace) -> int:
 
 
 def cmd_silence_list(args: argparse.Namespace) -> int:
-    from monitor.status import render_silences
+    from monitor.cli.status import render_silences
 
     store = open_store(settings_from(args))
     now = now_utc()
@@ -653,7 +653,7 @@ def cmd_silence_lift(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from monitor.status import render_status
+    from monitor.cli.status import render_status
 
     settings = settings_from(args)
     store = open_store(settings)
@@ -662,7 +662,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_buckets(args: argparse.Namespace) -> int:
-    from monitor.status import bucket_window, render_buckets
+    from monitor.cli.status import bucket_window, render_buckets
 
     settings = settings_from(args)
     if not _known_topic(settings, args.topic, "buckets"):
@@ -676,8 +676,8 @@ def cmd_buckets(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from monitor import export
-    from monitor.status import bucket_window
+    from monitor.cli import export
+    from monitor.cli.status import bucket_window
 
     settings = settings_from(args)
     if args.topic is not None and not _known_topic(settings, args.topic, "export"):
@@ -729,7 +729,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
 
 
 def cmd_sources_test(args: argparse.Namespace) -> int:
-    from monitor.probe import probe_sources
+    from monitor.cli.probe import probe_sources
 
     settings = settings_from(args)
     topics = settings.topics
@@ -742,8 +742,8 @@ def cmd_sources_test(args: argparse.Namespace) -> int:
 
 
 def cmd_slack_test(args: argparse.Namespace) -> int:
+    from alerts.slack_check import run_slack_test
     from monitor.secrets import SecretLookup, find_secret
-    from monitor.slack_check import run_slack_test
 
     settings = settings_from(args)
     token = find_secret(settings.slack.token_env) if settings.slack else SecretLookup(None)
