@@ -23,6 +23,7 @@ test: install
 lint: install
 	$(BIN)/ruff check monitor detectors alerts tests benchmarks
 	$(BIN)/mypy
+	$(BIN)/mypy tests benchmarks
 
 demo: install
 	$(BIN)/shitstorm demo

@@ -70,10 +70,10 @@ def incident_payload(
         # What the detector said of the bucket that opened the incident ("why it opened"),
         # and of the latest one ("what it is now"); buckets keep their reason for good.
         "opening": _opening(opening),
-        "reason": _reason(store, topic.name, current),
+        "reason": _reason(current),
         "current": _current(current),
         "recent": _recent(series, current, settings.detection.min_negative, incident),
-        "expected": _expected(store, topic.name, current),
+        "expected": _expected(current),
         "trend": trend,
         "totals": _totals(storm),
         "top_posts": [_post(group) for group in _top(negatives)],
@@ -150,17 +150,8 @@ def _incident(incident: Incident) -> dict[str, Any]:
     }
 
 
-def _reason(store: Store, topic: str, current: JudgedBucket | None) -> str:
-    if current is None:
-        return ""
-    row = next(
-        store.each(
-            "SELECT reason FROM buckets WHERE topic = ? AND start_at = ?",
-            (topic, iso(current.bucket.start_at)),
-        ),
-        None,
-    )
-    return str(row[0]) if row and row[0] else ""
+def _reason(current: JudgedBucket | None) -> str:
+    return (current.reason or "") if current else ""
 
 
 def _opening(opening: JudgedBucket | None) -> dict[str, Any] | None:
@@ -234,20 +225,13 @@ def _next_page_at(settings: Settings, incident: Incident) -> str | None:
     return iso(since + settings.alerts.escalate_after)
 
 
-def _expected(store: Store, topic: str, current: JudgedBucket | None) -> dict[str, Any] | None:
+def _expected(current: JudgedBucket | None) -> dict[str, Any] | None:
     if current is None:
         return None
-    row = next(
-        store.each(
-            "SELECT expected_share FROM buckets WHERE topic = ? AND start_at = ?",
-            (topic, iso(current.bucket.start_at)),
-        ),
-        None,
-    )
     return {
         "negative": current.expected_negative,
         "negative_high": current.expected_high,
-        "share": row[0] if row else None,
+        "share": current.expected_share,
     }
 
 

@@ -120,7 +120,7 @@ def render_frames(
             continue
         if roll < ACCOUNT_SHARE + DELETE_SHARE and recent:
             did, rkey = recent[rng.randrange(len(recent))]
-            commit = {"rev": f"3l{n:x}", "operation": "delete", "rkey": rkey}
+            commit: dict[str, Any] = {"rev": f"3l{n:x}", "operation": "delete", "rkey": rkey}
             commit["collection"] = "app.bsky.feed.post"
             yield json.dumps({"did": did, "time_us": time_us, "kind": "commit", "commit": commit})
             continue
@@ -281,8 +281,8 @@ def measure(folder: Path, brands: list[str], events: int, rate: float, seed: int
         server.kill()
         server.wait()
     store = Store(settings.monitor.database)
-    stored = int(next(store.each("SELECT count(*) FROM mentions"))[0])
-    deleted = int(next(store.each("SELECT count(*) FROM mentions WHERE deleted_at IS NOT NULL"))[0])
+    stored = store.mention_count()
+    deleted = store.mention_count(deleted_only=True)
     return sink, wall, cpu, stored, deleted
 
 

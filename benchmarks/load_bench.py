@@ -670,7 +670,7 @@ def measure_steady_memory(
                 samples.append(day_sample)
                 if on_day is not None:
                     on_day(day_sample)
-        incomplete = next(store.each("SELECT count(*) FROM buckets WHERE complete = 0"))[0]
+        incomplete = store.bucket_count(complete=False)
         incidents = len(store.incidents())
     finally:
         store.close()

@@ -20,6 +20,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Literal
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -32,7 +33,7 @@ DEV = ROOT / ".." / "shared" / "data" / "sentiment-dev"
 TRAIN = ROOT / ".." / "shared" / "data" / "sentiment-train"
 CPU_CLOCK = time.process_time
 ROUNDS = 5  # best of five timed passes, after one warm-up pass that loads lexicons and models
-BACKENDS = ("embedded", "lexicon")
+BACKENDS: tuple[Literal["embedded", "lexicon"], ...] = ("embedded", "lexicon")
 
 # Run in a fresh interpreter: resident memory before and after the scorer is built and has read
 # one text per language, and the seconds that took.

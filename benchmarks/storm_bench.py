@@ -12,7 +12,9 @@ without storms, outside NAB's labelled windows (real events of unknown tone).
 
 ``--confusion`` only measures and prints the scorer's confusion matrix on the dev posts;
 ``--sweep`` prints the false pages per topic-week at a range of opening bars, the curve the
-sensitivities are calibrated from (``detectors/config.py``).
+sensitivities are calibrated from (``detectors/config.py``); ``--ceiling`` only prints what a
+best-case detector that knows the exact calm rates catches at the same budget
+(``benchmarks/storm_ceiling.py``), which the default run prints too.
 """
 
 from __future__ import annotations
@@ -28,10 +30,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks import storm_ceiling  # noqa: E402
 from benchmarks.common import SHARED_DATA, machine  # noqa: E402
 from detectors import DetectionSettings  # noqa: E402
 from detectors.config import SENSITIVITIES  # noqa: E402
-from monitor.offline import backtest, calibrate  # noqa: E402
+from monitor.offline import backtest, calibrate, storms, toned  # noqa: E402
 
 NAB_DIR = SHARED_DATA / "nab"
 DEV_DIR = SHARED_DATA / "sentiment-dev"
@@ -51,22 +54,28 @@ def measured_confusion(
     the four dev files pooled with equal weight; None when the dev data is absent."""
     from monitor.sentiment import SentimentSettings, build_scorer
     from monitor.sentiment.evaluation import read_labelled
+    from monitor.settings import build
 
     paths = [(DEV_DIR / name, lang) for name, lang in DEV_FILES.items()]
     if not all(path.is_file() for path, _ in paths):
         return None
-    sentiment = SentimentSettings() if backend is None else SentimentSettings(backend=backend)
+    errors: list[str] = []
+    # Built as settings.toml's [sentiment] table would be, so a wrong --backend is named.
+    sentiment = build(SentimentSettings, {} if backend is None else {"backend": backend},
+                      "sentiment", errors)  # fmt: skip
+    if sentiment is None:
+        raise SystemExit(f"storm benchmark: --backend: {'; '.join(errors)}")
     scorer = build_scorer(sentiment)
-    rows: dict[str, list[tuple[float, float, float]]] = {label: [] for label in calibrate.LABELS}
+    rows: dict[str, list[tuple[float, float, float]]] = {label: [] for label in storms.LABELS}
     for path, lang in paths:
-        counts: dict[str, dict[str, int]] = {t: dict.fromkeys(calibrate.LABELS, 0)
-                                             for t in calibrate.LABELS}
+        counts: dict[str, dict[str, int]] = {t: dict.fromkeys(storms.LABELS, 0)
+                                             for t in storms.LABELS}
         for row in read_labelled(path).rows:
             counts[row.label][scorer.score(row.text, lang).label] += 1
         for true, predicted in counts.items():
             total = sum(predicted.values())
             if total:
-                rows[true].append(tuple(predicted[p] / total for p in calibrate.LABELS))  # type: ignore[arg-type]
+                rows[true].append(tuple(predicted[p] / total for p in storms.LABELS))  # type: ignore[arg-type]
     return {
         label: tuple(statistics.fmean(r[i] for r in found) for i in range(3))  # type: ignore[misc]
         for label, found in rows.items()
@@ -90,7 +99,7 @@ def run(
             series = backtest.read_series(path)
             width = backtest.bucket_width([at for at, _ in series])
             rng = random.Random(f"{path.stem}-{seed}")
-            buckets = calibrate.with_tone(series, width, rng, topic=path.stem, confusion=confusion)
+            buckets = toned.with_tone(series, width, rng, topic=path.stem, confusion=confusion)
             windows = backtest.read_windows(labels, path)
             report = calibrate.calibrate(
                 buckets, settings, UTC, seed=seed, avoid=windows, confusion=confusion
@@ -119,8 +128,8 @@ def sweep(confusion: Mapping[str, tuple[float, float, float]], seeds: tuple[int,
         windows = backtest.read_windows(labels, path)
         for seed in seeds:
             rng = random.Random(f"{path.stem}-{seed}")
-            toned = calibrate.with_tone(points, width, rng, topic=path.stem, confusion=confusion)
-            series.append((toned, windows))
+            buckets = toned.with_tone(points, width, rng, topic=path.stem, confusion=confusion)
+            series.append((buckets, windows))
     print("opening bar -> false pages per topic-week (storm-free series, outside NAB windows):")
     for bar in (3.5, 3.75, 4.0, 4.25, 4.5):
         settings = DetectionSettings(threshold=bar, hold_threshold=min(3.0, bar))
@@ -133,12 +142,31 @@ def sweep(confusion: Mapping[str, tuple[float, float, float]], seeds: tuple[int,
         print(f"  {bar:4.2f}: {pages:.0f} in {weeks:.0f} topic-weeks = {pages / weeks:.3f}")
 
 
+def print_ceiling(
+    confusion: Mapping[str, tuple[float, float, float]], seeds: tuple[int, ...], sensitivity: str
+) -> None:
+    """What the best case catches on the same series and storms, at ``sensitivity``'s budget."""
+    settings = DetectionSettings(sensitivity=sensitivity)
+    files = sorted((NAB_DIR / "realTweets").glob("*.csv"))
+    labels = NAB_DIR / "labels" / "windows.json"
+    print(f"ceiling at sensitivity = {sensitivity!r} ({len(seeds)} seed(s)):")
+    for name, expectation in storm_ceiling.BEST_CASES.items():
+        runs = storm_ceiling.replay(
+            files, labels, confusion, seeds, settings.min_negative, expectation
+        )
+        for line in storm_ceiling.report_lines(runs, settings.false_alarms_per_week, name):
+            print(f"  {line}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--confusion", action="store_true", help="only print the confusion matrix")
     parser.add_argument("--sensitivity", choices=SENSITIVITIES, default=None)
     parser.add_argument("--seeds", type=int, default=len(SEEDS))
     parser.add_argument("--sweep", action="store_true", help="false pages at a range of bars")
+    parser.add_argument(
+        "--ceiling", action="store_true", help="only what a best-case detector would catch"
+    )
     parser.add_argument(
         "--backend", default=None, help="sentiment backend reading the posts (default: settings')"
     )
@@ -147,7 +175,7 @@ def main() -> int:
     confusion = measured_confusion(args.backend)
     if confusion is None:
         print(f"sentiment dev sets: {DEV_DIR.resolve()} absent: default confusion used")
-        confusion = calibrate.DEFAULT_CONFUSION
+        confusion = storms.DEFAULT_CONFUSION
     print("scorer confusion (true label: share read negative / neutral / positive):")
     for label, row in confusion.items():
         print(f"  {label:8} " + " / ".join(f"{share:.2f}" for share in row))
@@ -158,6 +186,10 @@ def main() -> int:
         return 0
     if args.sweep:
         sweep(confusion, tuple(range(args.seeds)))
+        return 0
+    seeds = tuple(range(args.seeds))
+    print_ceiling(confusion, seeds, args.sensitivity or "balanced")
+    if args.ceiling:
         return 0
     names = [args.sensitivity] if args.sensitivity else list(SENSITIVITIES)
     for name in names:

@@ -23,7 +23,7 @@ from typing import Any, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from detectors.config import SENSITIVITIES, DetectionSettings
-from monitor.runtime.http import parse_listen
+from monitor.runtime.http_messages import parse_listen
 from monitor.sentiment.config import SentimentSettings
 from monitor.sources import SOURCE_TYPES, source_class
 from monitor.sources.base import SourceSettings, url_problem

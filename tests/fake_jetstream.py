@@ -10,6 +10,7 @@ or, for the malformed case, any raw text. ``drop_after(n)`` closes the next conn
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 from collections.abc import Iterator, Mapping
@@ -164,7 +165,7 @@ class FakeJetstream:
 
         while True:
             with self._changed:
-                self._changed.wait_for(lambda i=index, n=sent: due(i, n), timeout=0.2)
+                self._changed.wait_for(functools.partial(due, index, sent), timeout=0.2)
                 if self._stopping:
                     return
                 if self._drop_after is not None and sent >= self._drop_after:

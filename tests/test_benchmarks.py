@@ -71,3 +71,34 @@ def test_run_all_reports_crashed_benchmarks_and_skips_missing_ones(tmp_path: Pat
     ]
 
     assert run_sections(sections) == ["crashes"]
+
+
+def test_best_case_sees_a_storm_in_poisson_noise_and_pages_once_per_crossing() -> None:
+    from benchmarks.storm_ceiling import best_scores, pages
+
+    rates = [2.0] * 30
+    calm = [2] * 30
+    storm = [2] * 20 + [12] * 10
+
+    assert max(best_scores(calm, rates, [0.0] * 30, minimum=8)) < 1.0
+    scores = best_scores(storm, rates, [0.0] * 30, minimum=8)
+    assert max(scores[:20]) < 1.0 < 5.0 < scores[-1]
+    # One page for the storm; a second only after the score fell a point below the bar.
+    assert pages(scores, 4.0) == [next(i for i, s in enumerate(scores) if s >= 4.0)]
+    assert pages([4.5, 3.6, 4.5, 2.9, 4.5], 4.0) == [0, 4]
+
+
+def test_toned_series_knows_the_calm_rate_its_buckets_average() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from monitor.offline.toned import toned_series
+
+    start, width = datetime(2026, 3, 2, tzinfo=UTC), timedelta(minutes=5)
+    series = [(start + i * width, 200.0) for i in range(288)]  # one day, one tone
+    buckets, rates = toned_series(series, width, random.Random(1))
+
+    mean_negative = sum(b.negative for b in buckets) / len(buckets)
+    mean_neutral = sum(b.volume - b.negative - b.positive for b in buckets) / len(buckets)
+    assert len(rates) == len(buckets) and len(set(rates)) == 1
+    assert abs(mean_negative - rates[0].negative) < 0.05 * rates[0].negative
+    assert abs(mean_neutral - rates[0].neutral) < 0.05 * rates[0].neutral

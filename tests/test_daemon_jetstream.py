@@ -20,6 +20,8 @@ from tests.support import ALERTS, TOPIC, wait_for, write_settings
 from tests.test_daemon import SETTINGS, Daemon
 
 T0 = micros(datetime.now(UTC) - timedelta(seconds=30))
+# Every instant a stored mention can have.
+EVER = (datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC))
 
 
 def us(seconds: float) -> int:
@@ -59,8 +61,8 @@ def stored(path: Path) -> list[tuple[str, bool]]:
         return []
     store = Store(path)
     try:
-        rows = store.each("SELECT id, deleted_at IS NOT NULL FROM mentions ORDER BY id")
-        return [(row[0], bool(row[1])) for row in rows]
+        rows = store.mentions("acme", EVER[0], EVER[1])
+        return sorted((row.mention.id, row.deleted_at is not None) for row in rows)
     except sqlite3.OperationalError:
         return []
     finally:
@@ -116,7 +118,11 @@ def test_every_matching_post_is_stored_exactly_once_across_a_drop_and_a_restart(
         (uri("m5"), False),
     ]
     store = Store(database)
-    replies = dict(store.each("SELECT id, reply_to FROM mentions WHERE reply_to IS NOT NULL"))
+    replies = {
+        m.mention.id: m.mention.reply_to
+        for m in store.mentions("acme", EVER[0], EVER[1])
+        if m.mention.reply_to is not None
+    }
     assert replies == {uri("m2"): uri("n1")}
 
 

@@ -4,7 +4,7 @@ A warmed-up topic (three weeks of a seeded stream with a daily and weekly rhythm
 mentions an hour, a fifth of them read as negative) is pickled once; each case restores it and
 continues the same stream with something happening in it: a viral storm at 3 a.m., a slow burn,
 a burst of attention with the usual tone, a campaign that backfires, a topic whose history holds
-one giant burst. Storms are made by :mod:`monitor.offline.calibrate`, as ``shitstorm calibrate``
+one giant burst. Storms are made by :mod:`monitor.offline.storms`, as ``shitstorm calibrate``
 makes them: negative posts read by the scorer as it reads real ones.
 """
 
@@ -22,7 +22,7 @@ import pytest
 from alerts.incidents import IncidentPolicy, advance
 from detectors import DetectionSettings, TopicDetector, build_detector
 from monitor.models import Bucket, Incident
-from monitor.offline import calibrate
+from monitor.offline import calibrate, storms
 from monitor.offline.synthetic import StreamShape, generate
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -30,7 +30,7 @@ WIDTH = timedelta(minutes=5)
 START = datetime(2026, 3, 2, tzinfo=BERLIN).astimezone(UTC)  # a Monday, local midnight
 WARMUP = timedelta(days=21)
 SHAPE = StreamShape(mentions_per_hour=1200.0, negative_share=0.2, positive_share=0.3)
-SHAPES = {shape.name: shape for shape in calibrate.SHAPES}
+SHAPES = {shape.name: shape for shape in storms.SHAPES}
 
 
 def local(day: int, hour: int) -> datetime:
@@ -76,8 +76,8 @@ def pages(detector: TopicDetector, buckets: Sequence[Bucket]) -> list[datetime]:
 
 
 def with_storm(history: list[Bucket], shape: str, at: datetime, seed: int = 3) -> list[Bucket]:
-    storm = calibrate.PlannedStorm(SHAPES[shape], at)
-    return calibrate.inject(history, [storm], BERLIN, random.Random(seed))
+    storm = storms.PlannedStorm(SHAPES[shape], at)
+    return storms.inject(history, [storm], BERLIN, random.Random(seed))
 
 
 def first_page_after(found: list[datetime], at: datetime) -> timedelta:

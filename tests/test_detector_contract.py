@@ -3,6 +3,7 @@ all of its estimators): the API, determinism, no learning while scoring, picklin
 
 from __future__ import annotations
 
+import functools
 import pickle
 import random
 from collections.abc import Callable, Iterator
@@ -42,7 +43,7 @@ def tone_samples(seed: int = 1, days: int = 10) -> Iterator[Sample]:
 # Every estimator with its samples and a way to make a sample more anomalous than another.
 ESTIMATORS: dict[str, tuple[Callable[[], base.AnomalyDetector], Callable[[], Iterator[Sample]]]] = {
     **{
-        name: (lambda cls=cls: cls(timezone=ZoneInfo("Europe/Berlin")), count_samples)
+        name: (functools.partial(cls, timezone=ZoneInfo("Europe/Berlin")), count_samples)
         for name, cls in DETECTORS.items()
     },
     "tone": (ToneBaseline, tone_samples),

@@ -20,7 +20,8 @@ import httpx
 import pytest
 
 from monitor.runtime.endpoints import build_http_server
-from monitor.runtime.http import Headers, HttpServer, Request, Response, parse_listen
+from monitor.runtime.http import HttpServer
+from monitor.runtime.http_messages import Headers, Request, Response, parse_listen
 from monitor.runtime.service import Daemon
 from monitor.sources.webhook import sign
 from monitor.store import Store

@@ -90,10 +90,10 @@ class Recorder:
 class _Noting:
     recorder: Recorder
     inner: Alerter
+    name: str = field(init=False)  # the inner alerter's: notifications are routed by it
 
-    @property
-    def name(self) -> str:
-        return self.inner.name
+    def __post_init__(self) -> None:
+        self.name = self.inner.name
 
     def send(
         self, notification: Notification, message_ref: str | None, *, retrying: bool

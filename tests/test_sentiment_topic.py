@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import pytest
 
 from monitor.models import Label
 from monitor.sentiment import SentimentSettings, build_scorer
 from monitor.sentiment.topic_terms import PLACEHOLDER, neutralise, term_pattern
+
+# The backends that need nothing but the installed packages.
+Backend = Literal["embedded", "lexicon"]
 
 TOPICS = [
     (["Kill Bill", "#KillBill"], "Kill Bill is on TV tonight", "en"),
@@ -18,7 +23,7 @@ TOPICS = [
 @pytest.mark.parametrize("backend", ["embedded", "lexicon"])
 @pytest.mark.parametrize(("terms", "text", "lang"), TOPICS, ids=[t[1] for t in TOPICS])
 def test_a_topic_named_like_a_complaint_is_not_negative(
-    backend: str, terms: list[str], text: str, lang: str
+    backend: Backend, terms: list[str], text: str, lang: str
 ) -> None:
     settings = SentimentSettings(backend=backend)
     plain = build_scorer(settings).score(text, lang)
@@ -28,7 +33,7 @@ def test_a_topic_named_like_a_complaint_is_not_negative(
 
 
 @pytest.mark.parametrize("backend", ["embedded", "lexicon"])
-def test_what_is_said_about_the_topic_still_counts(backend: str) -> None:
+def test_what_is_said_about_the_topic_still_counts(backend: Backend) -> None:
     scorer = build_scorer(SentimentSettings(backend=backend), terms=["Monster"])
     assert (
         scorer.score("Monster is the worst drink ever, never again!", "en").label is Label.NEGATIVE

@@ -296,6 +296,7 @@ def test_source_down_and_up_are_plain_channel_messages(slack: FakeSlack) -> None
     first, second = slack.messages["C0ALERTS"]
     assert "mastodon" in first.text and "failing" in first.text and "back" in second.text
     assert not first.updates
+    assert first.metadata is not None
     assert first.metadata["event_payload"]["notification_id"] == 1
 
 

@@ -46,6 +46,7 @@ from tests.support import BASE_SETTINGS, settings_in, wait_for
 NOW = datetime.now(UTC).replace(microsecond=0)
 # The fake's posts say they were written on 2026-01-01 (earlier than Jetstream saw them).
 SINCE = datetime(2025, 1, 1, tzinfo=UTC)
+FAR_FUTURE = datetime(2100, 1, 1, tzinfo=UTC)
 T0 = micros(NOW - timedelta(minutes=1))
 
 
@@ -209,8 +210,7 @@ class Session:
         self.threads.clear()
 
     def ids(self, topic: str = "acme") -> list[str]:
-        rows = self.store.each("SELECT id FROM mentions WHERE topic = ? ORDER BY id", (topic,))
-        return [row[0] for row in rows]
+        return sorted(m.mention.id for m in self.store.mentions(topic, SINCE, FAR_FUTURE))
 
     def cursor(self, topic: str = "acme") -> int:
         value = self.store.cursor(topic, "jetstream")
@@ -269,9 +269,9 @@ def test_a_delete_marks_the_stored_post_deleted_and_it_still_counts(session: Ses
     assert session.store.count("acme", SINCE, NOW)[0] == 2
     quotable = session.store.mentions("acme", SINCE, NOW, include_deleted=False)
     assert [m.mention.id for m in quotable] == [uri("a2")]
-    erased = session.store.each("SELECT text, deleted_at FROM mentions WHERE id = ?", (uri("a1"),))
-    text, deleted_at = next(erased)
-    assert text == "" and deleted_at is not None
+    stored = session.store.mentions("acme", SINCE, FAR_FUTURE)
+    (erased,) = [m for m in stored if m.mention.id == uri("a1")]
+    assert erased.mention.text == "" and erased.deleted_at is not None
 
 
 def test_malformed_and_oversized_frames_are_logged_and_skipped(
@@ -364,9 +364,9 @@ url = [{dead!r}, {url!r}]
             wait_for(lambda: session.cursor() == us(1), timeout=10)
         finally:
             session.halt()
-        polls = list(store.each("SELECT ok, error FROM polls ORDER BY rowid"))
-        assert polls[0][0] == 0 and "cannot connect to 127.0.0.1" in polls[0][1]
-        assert polls[-1][0] == 1
+        polls = store.polls("acme", "jetstream")
+        assert not polls[0].ok and "cannot connect to 127.0.0.1" in (polls[0].error or "")
+        assert polls[-1].ok
         state = store.source_state("acme", "jetstream")
         assert state is not None and state.failing_since is None
 

@@ -172,7 +172,7 @@ def test_compressed_answers_within_the_cap_are_read_whole(encode: Callable[[byte
 
     def handler(request: httpx.Request) -> httpx.Response:
         sent.append(request)
-        coding = {gzip.compress: "gzip", zlib.compress: "deflate"}.get(encode, "deflate")
+        coding = "gzip" if encode is gzip.compress else "deflate"
         headers = {"content-type": "application/json"}
         if encode(b"x") != b"x":
             headers["content-encoding"] = coding

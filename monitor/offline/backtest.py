@@ -289,7 +289,8 @@ def run_injected(
     """``backtest --inject``: the series as mention volume with a tone, storms injected."""
     import random
 
-    from monitor.offline.calibrate import print_calibration, with_tone
+    from monitor.offline.calibrate import print_calibration
+    from monitor.offline.toned import with_tone
 
     inputs = _read_inputs(series, labels, stdout)
     if inputs is None:

@@ -12,7 +12,8 @@ from alerts.socket_mode import answer_ephemerally
 from monitor.models import Mention
 from monitor.pipeline import screen
 from monitor.runtime import metrics
-from monitor.runtime.http import HttpServer, Request, Response
+from monitor.runtime.http import HttpServer
+from monitor.runtime.http_messages import Request, Response
 from monitor.secrets import read_secret
 from monitor.sentiment import Scorer
 from monitor.settings import Settings, TopicSettings

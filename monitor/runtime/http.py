@@ -2,9 +2,9 @@
 
 It is the standard library's ``ThreadingHTTPServer`` in a background thread with a tiny
 router in front, because a few loopback endpoints do not justify a web framework. Handlers are
-plain functions from :class:`Request` and path parameters to :class:`Response`, so they are
-tested without sockets; the server adds the HTTP rules (400, 404, 405, 408, 413, 500) once for
-all.
+plain functions from a :class:`~monitor.runtime.http_messages.Request` and path parameters to a
+:class:`~monitor.runtime.http_messages.Response`, so they are tested without sockets; the server
+adds the HTTP rules (400, 404, 405, 408, 413, 500) once for all.
 
 Clients are not trusted to be quick or well-formed. The request line and headers must arrive
 within ``header_timeout`` and the body within ``body_timeout`` of them, however the bytes are
@@ -25,16 +25,24 @@ import socketserver
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from monitor.runtime.http_messages import (
+    DEFAULT_LISTEN,
+    Handler,
+    Headers,
+    Request,
+    Response,
+    parse_listen,
+)
+
 log = logging.getLogger(__name__)
 
-DEFAULT_LISTEN = "127.0.0.1:8787"
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 # RFC 9110 token characters: what a method may be made of.
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
@@ -67,83 +75,12 @@ DRAIN_LIMIT_BYTES = 8 * 1_048_576
 SHUTDOWN_POLL_SECONDS = 0.1
 
 
-class Headers(Mapping[str, str]):
-    """Request headers looked up case-insensitively; repeated headers are joined with ", "."""
-
-    def __init__(self, items: Iterable[tuple[str, str]] = ()) -> None:
-        self._items: dict[str, str] = {}
-        for name, value in items:
-            key = name.lower()
-            self._items[key] = f"{self._items[key]}, {value}" if key in self._items else value
-
-    def __getitem__(self, name: str) -> str:
-        return self._items[name.lower()]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._items)
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-    def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and name.lower() in self._items
-
-    def __repr__(self) -> str:
-        # Names only: values may be signatures or tokens, and reprs end up in logs.
-        return f"Headers({sorted(self._items)})"
-
-
-@dataclass
-class Request:
-    """One HTTP request as a handler sees it; ``body`` is complete and within ``max_body``."""
-
-    method: str
-    path: str
-    query: dict[str, list[str]]
-    headers: Mapping[str, str]
-    body: bytes
-    client: str
-
-
-@dataclass
-class Response:
-    """What a handler answers. ``Content-Length`` is added by the server."""
-
-    status: int
-    body: bytes
-    content_type: str = "text/plain; charset=utf-8"
-    headers: dict[str, str] = field(default_factory=dict)
-
-    @classmethod
-    def text(cls, status: int, text: str) -> Response:
-        return cls(status, (text + "\n").encode("utf-8"))
-
-
-Handler = Callable[[Request, dict[str, str]], Response]
-
-
 @dataclass(frozen=True)
 class _Route:
     method: str
     pattern: str
     regex: re.Pattern[str]
     handler: Handler
-
-
-def parse_listen(listen: str) -> tuple[str, int]:
-    """``"host:port"`` or ``"[ipv6]:port"`` as ``(host, port)``; ValueError names the value."""
-    problem = f"[http] listen: expected 'host:port' or '[ipv6]:port', got {listen!r}"
-    if listen.startswith("["):
-        host, sep, port_text = listen[1:].partition("]:")
-        if not sep or not host:
-            raise ValueError(problem)
-    else:
-        host, sep, port_text = listen.rpartition(":")
-        if not sep or not host or ":" in host:
-            raise ValueError(problem)
-    if not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
-        raise ValueError(f"{problem}: the port must be a number from 0 to 65535")
-    return host, int(port_text)
 
 
 def compile_pattern(pattern: str) -> re.Pattern[str]:

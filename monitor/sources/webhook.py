@@ -36,7 +36,7 @@ import httpx
 
 from monitor.models import Mention
 from monitor.runtime import metrics
-from monitor.runtime.http import Request, Response
+from monitor.runtime.http_messages import Request, Response
 from monitor.sources.base import PollResult, SourceError, SourceSettings, TopicTerms
 
 log = logging.getLogger(__name__)
