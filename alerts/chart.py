@@ -24,7 +24,8 @@ from matplotlib.axes import Axes
 from matplotlib.dates import AutoDateLocator, DateFormatter, date2num
 from matplotlib.figure import Figure
 
-from alerts.slack_blocks import format_clock, headline, parse_at, zone_of
+from alerts.formatting import format_clock, parse_at, zone_of
+from alerts.wording import headline
 
 MIN_POINTS = 2
 # Calm shown before the storm in the close-up: at least this much, and at least as long as

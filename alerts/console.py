@@ -7,9 +7,7 @@ import textwrap
 from collections.abc import Mapping
 from typing import Any, TextIO
 
-from alerts.slack_blocks import (
-    FEEDBACK_LABELS,
-    SCALE_TEXT,
+from alerts.formatting import (
     actor_name,
     copies_text,
     drivers_text,
@@ -17,17 +15,21 @@ from alerts.slack_blocks import (
     format_clock,
     format_day,
     format_duration,
+    parse_at,
+    split_text,
+    truncate,
+    zone_of,
+)
+from alerts.source_status import plain_source_status_text
+from alerts.wording import (
+    FEEDBACK_LABELS,
+    SCALE_TEXT,
     headline,
     paging_text,
-    parse_at,
-    plain_source_status_text,
     silence_text,
-    split_text,
     summary_lines,
     top_posts,
-    truncate,
     why_lines,
-    zone_of,
 )
 from monitor.models import Notification, NotificationKind
 
@@ -70,7 +72,7 @@ def render(notification: Notification) -> str:
     """The text block for one notification, ending without a newline.
 
     It says what the Slack message says, in the same words (the pieces come from
-    :mod:`alerts.slack_blocks`), laid out for a terminal.
+    :mod:`alerts.wording` and :mod:`alerts.formatting`), laid out for a terminal.
     """
     payload = notification.payload
     zone = zone_of(payload)

@@ -34,7 +34,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
-from alerts import slack_blocks
+from alerts import slack_blocks, source_status
 from alerts.base import AlertError
 from monitor.models import Notification, NotificationKind
 
@@ -164,8 +164,8 @@ class SlackAlerter:
             channel, SOURCE_STATUS_EVENT_TYPE, "notification_id", notification.id
         ):
             return
-        text = slack_blocks.plain_source_status_text(notification.kind, notification.payload)
-        mrkdwn = slack_blocks.source_status_text(notification.kind, notification.payload)
+        text = source_status.plain_source_status_text(notification.kind, notification.payload)
+        mrkdwn = source_status.source_status_text(notification.kind, notification.payload)
         blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": mrkdwn}}]
         metadata = {
             "event_type": SOURCE_STATUS_EVENT_TYPE,

@@ -50,6 +50,7 @@ from benchmarks.common import (  # noqa: E402
     pin_to_one_core,
 )
 from benchmarks.load_bench import social_text  # noqa: E402
+from monitor.pipeline.context import Context  # noqa: E402
 from monitor.runtime.streaming import StoreSink, build_streams  # noqa: E402
 from monitor.sentiment import Scorer, build_scorer  # noqa: E402
 from monitor.settings import Settings, TopicSettings, parse_settings  # noqa: E402
@@ -236,11 +237,11 @@ def run_client(settings: Settings, total: int, timeout: float) -> tuple[Counting
     local = threading.local()
     scorers: dict[tuple[str, ...], Scorer] = {}
 
-    def store() -> Store:
+    def context() -> Context:  # the benchmark delivers nothing: no alerters
         if getattr(local, "store", None) is None:
             local.store = Store(settings.monitor.database)
             local.store.migrate()
-        return local.store  # type: ignore[no-any-return]
+        return Context(local.store, settings, ())
 
     def scorer(topic: TopicSettings) -> Scorer:
         key = tuple(topic.languages)
@@ -252,7 +253,7 @@ def run_client(settings: Settings, total: int, timeout: float) -> tuple[Counting
     ((stream, subscriptions),) = build_streams(settings.topics, clock, resume=False)
     done, stop = threading.Event(), threading.Event()
     sink = CountingSink(
-        stream.name, subscriptions, store, lambda: settings, scorer, clock, total=total, done=done
+        stream.name, subscriptions, context, scorer, clock, total=total, done=done
     )
     wall, cpu = time.perf_counter(), time.process_time()
     reader = threading.Thread(target=stream.run, args=(sink, stop), daemon=True)

@@ -4,11 +4,12 @@ Run from the repository root: ``python benchmarks/load_bench.py`` (``make bench`
 (README): at least 2,000 mentions/s on one core, and flat memory under 200 MB with 100 topics
 over 30 simulated days.
 
-* **Throughput** runs the daemon's own ingest step (:func:`monitor.pipeline.ingest`) against a
-  Hacker News source whose HTTP API is an ``httpx.MockTransport`` serving pages shaped like
-  Algolia's: each poll fetches its pages through httpx, decodes the JSON, turns HTML comments
-  into text, identifies the language (HN gives none), scores the sentiment with the embedded
-  scorers and stores mentions, cursor and poll record into a SQLite file, as a live poll does.
+* **Throughput** runs the daemon's own ingest step (:func:`monitor.pipeline.ingest.ingest`)
+  against a Hacker News source whose HTTP API is an ``httpx.MockTransport`` serving pages
+  shaped like Algolia's: each poll fetches its pages through httpx, decodes the JSON, turns HTML
+  comments into text, identifies the language (HN gives none), scores the sentiment with the
+  embedded scorers and stores mentions, cursor and poll record into a SQLite file, as a live
+  poll does.
   The pages are rendered before the clock starts: the server's work is not ours.
 * **Memory** replays 100 topics × 30 days of 5-minute buckets through
   :func:`monitor.offline.replay.replay` (ingest → evaluate → deliver with detectors, incidents,
@@ -52,10 +53,11 @@ from benchmarks.common import (  # noqa: E402
     peak_rss_bytes,
     pin_to_one_core,
 )
-from monitor import pipeline  # noqa: E402
 from monitor.models import Mention  # noqa: E402
 from monitor.offline.replay import Recording, replay  # noqa: E402
 from monitor.offline.synthetic import poisson  # noqa: E402
+from monitor.pipeline.context import Context  # noqa: E402
+from monitor.pipeline.ingest import Feed, ingest  # noqa: E402
 from monitor.runtime.service import build_alerters  # noqa: E402
 from monitor.sentiment import Scorer, build_scorer  # noqa: E402
 from monitor.settings import Settings, parse_settings  # noqa: E402
@@ -390,12 +392,12 @@ def measure_ingest_throughput(
     ingested = 0
     try:
         with httpx.Client(transport=httpx.MockTransport(pages.respond)) as client:
+            context = Context(store, settings, ())  # no source fails: nothing to notify
+            feed = Feed(topic, source_settings, source, client)
             started, cpu_started = time.perf_counter(), time.process_time()
             for poll in range(len(polls)):
                 now = START_AT + (poll + 1) * interval
-                outcome = pipeline.ingest(
-                    store, settings, topic, source_settings, source, client, scorer, now
-                )
+                outcome = ingest(context, feed, scorer, now)
                 if not outcome.ok:
                     raise RuntimeError(f"poll {poll} failed: {outcome.error}")
                 ingested += outcome.fetched

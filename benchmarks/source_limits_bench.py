@@ -60,7 +60,7 @@ def child(client_kind: str, base_url: str) -> None:
     import httpx
 
     from monitor.runtime.service import http_client
-    from monitor.settings import parse_duration
+    from monitor.settings_values import parse_duration
     from monitor.sources.base import SourceError, TopicTerms
     from monitor.sources.hackernews import HackerNewsSettings, HackerNewsSource
 
@@ -112,8 +112,8 @@ def show(case: str, kind: str, runs: list[dict[str, object]]) -> None:
 
 
 def score_huge_comment() -> None:
-    from monitor import pipeline
     from monitor.models import Mention
+    from monitor.pipeline.ingest import cap_text
     from monitor.sentiment import build_scorer
     from monitor.sentiment.config import SentimentSettings
 
@@ -126,7 +126,7 @@ def score_huge_comment() -> None:
     cases = [
         ("25 KB whole", sentence * 500),
         ("51 KB whole", sentence * 1000),
-        ("2 MiB, capped", pipeline.cap_text(huge).text),
+        ("2 MiB, capped", cap_text(huge).text),
     ]
     for label, text in cases:
         times = []

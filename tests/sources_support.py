@@ -35,8 +35,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
-from monitor import pipeline
-from monitor.runtime.service import build_source
+from monitor.pipeline.context import Context
+from monitor.pipeline.ingest import Feed, PollOutcome, ingest
+from monitor.runtime.service import alerter_names, build_source
 from monitor.sentiment import Scorer, build_scorer
 from monitor.settings import Settings, TopicSettings, parse_settings
 from monitor.store import Store
@@ -304,13 +305,13 @@ class OneSource:
     def topic(self) -> TopicSettings:
         return self.settings.topics[0]
 
-    def ingest(self, client: httpx.Client, now: datetime) -> pipeline.PollOutcome:
+    def ingest(self, client: httpx.Client, now: datetime) -> PollOutcome:
         """One scheduled poll at ``now`` through the daemon's ingest step."""
         (source_settings,) = self.topic.sources
         source = build_source(self.topic, source_settings)
-        return pipeline.ingest(
-            self.store, self.settings, self.topic, source_settings, source, client, self.scorer, now
-        )
+        context = Context(self.store, self.settings, tuple(alerter_names(self.settings, {})))
+        feed = Feed(self.topic, source_settings, source, client)
+        return ingest(context, feed, self.scorer, now)
 
 
 def one_source(folder: Path, source: Mapping[str, Any]) -> OneSource:

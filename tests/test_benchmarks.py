@@ -22,6 +22,10 @@ from benchmarks.load_bench import (
 )
 from benchmarks.run_all import Section, run_sections
 
+# The kernel's RSS counters are cached per thread and synced lazily, so the current reading and
+# the peak, taken a moment apart, can disagree by a few pages.
+RSS_SLACK = 4 * 1024 * 1024
+
 
 def test_throughput_stores_every_polled_mention(tmp_path: Path) -> None:
     result = measure_ingest_throughput(tmp_path, 250, hits_per_page=40, pages_per_poll=3)
@@ -41,7 +45,7 @@ def test_memory_replay_continues_day_after_day_and_alerts_on_the_storm(tmp_path:
     assert result.buckets == 2 * BUCKETS_PER_DAY and result.incomplete_buckets == 0
     assert result.incidents == 1 and result.notifications_sent >= 1
     last = result.samples[-1]
-    assert last.max_rss_bytes >= (last.rss_bytes or 0) > 0
+    assert last.max_rss_bytes + RSS_SLACK >= (last.rss_bytes or 0) > 0
 
 
 def test_texts_are_mostly_distinct_and_in_both_languages() -> None:
@@ -55,7 +59,8 @@ def test_texts_are_mostly_distinct_and_in_both_languages() -> None:
 
 @pytest.mark.skipif(sys.platform != "linux", reason="reads /proc/self/status")
 def test_memory_readings_and_machine_name() -> None:
-    assert 0 < (current_rss_bytes() or 0) <= peak_rss_bytes()
+    current = current_rss_bytes() or 0
+    assert 0 < current <= peak_rss_bytes() + RSS_SLACK
     assert "Python" in machine()
 
 

@@ -40,7 +40,8 @@ def test_new_incident_says_what_where_how_bad_why_and_shows_posts_and_drivers() 
 def test_console_and_slack_say_the_same_things() -> None:
     import json
 
-    from alerts.slack_blocks import headline, incident_blocks, why_lines
+    from alerts.slack_blocks import incident_blocks
+    from alerts.wording import headline, why_lines
 
     payload = {**incident_update(sample_payload(), escalations=3, peak_severity=5),
                "trend": "falling", "recent": {**sample_payload()["recent"], "severity": 2}}

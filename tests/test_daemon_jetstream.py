@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.sources.jetstream import micros
+from monitor.sources.jetstream_posts import micros
 from monitor.store import Store
 from tests.fake_jetstream import DID, FakeJetstream, account, delete, identity, like, post
 from tests.support import ALERTS, TOPIC, wait_for, write_settings

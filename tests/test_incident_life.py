@@ -19,11 +19,13 @@ from typing import Any
 import pytest
 
 from alerts.base import Alerter
+from alerts.formatting import severity_label
 from alerts.incidents import acknowledge
-from alerts.slack_blocks import severity_label
-from monitor import pipeline
 from monitor.models import Notification
 from monitor.offline.replay import read_recording, replay
+from monitor.pipeline.context import Context
+from monitor.pipeline.notify import apply
+from monitor.pipeline.outbox import deliver
 from monitor.runtime.service import build_alerters
 from monitor.settings import Settings
 from monitor.store import Store
@@ -166,16 +168,15 @@ def life_settings(folder: Path, slack: FakeSlack) -> Settings:
     )
 
 
-def live_through(tmp_path: Path, slack: FakeSlack, monkeypatch: pytest.MonkeyPatch,
-                 ack_after: timedelta) -> Recorder:
+def live_through(tmp_path: Path, slack: FakeSlack, ack_after: timedelta) -> Recorder:
     """Replay the storm; ``ack_after`` past its start Dana acknowledges it, as her click on
-    the Slack button does (``pipeline.apply``), and the replay goes on."""
-    monkeypatch.setenv("SLACK_BOT_TOKEN", slack.bot_token)
+    the Slack button does (``monitor.pipeline.notify.apply``), and the replay goes on."""
     settings = life_settings(tmp_path, slack)
     store = Store(settings.monitor.database)
     store.migrate()
     out = io.StringIO()
-    recorder = Recorder(slack, build_alerters(settings, out), out)
+    recorder = Recorder(slack, build_alerters(settings, out, {"SLACK_BOT_TOKEN": slack.bot_token}),
+                        out)
     alerters = recorder.as_alerters()
     lines = [json.dumps(line) for line in storm_lines()]
     ack_at = START + timedelta(minutes=STORM_AT) + ack_after
@@ -184,17 +185,17 @@ def live_through(tmp_path: Path, slack: FakeSlack, monkeypatch: pytest.MonkeyPat
     incident = store.active_incident("acme")
     assert incident is not None, "the storm opened no incident"
     now = ack_at + timedelta(seconds=20)
-    pipeline.apply(store, settings, acknowledge(incident, "U0DANA|Dana", now), now,
-                   "U0DANA|Dana")
-    pipeline.deliver(store, settings, alerters, now)
+    context = Context(store, settings, tuple(alerters))  # the replay's own
+    apply(context, acknowledge(incident, "U0DANA|Dana", now), now, "U0DANA|Dana")
+    deliver(context, alerters, now)
     replay(read_recording(lines[len(before):], settings), store, settings, alerters)
     return recorder
 
 
 def test_the_message_stays_right_through_the_incident_life(
-    tmp_path: Path, slack: FakeSlack, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, slack: FakeSlack
 ) -> None:
-    life = live_through(tmp_path, slack, monkeypatch, ack_after=timedelta(minutes=25))
+    life = live_through(tmp_path, slack, ack_after=timedelta(minutes=25))
     kinds = [s.kind for s in life.seen]
     assert kinds[0] == "opened" and kinds[-1] == "resolved"
     assert {"severity_up", "escalated", "acknowledged"} <= set(kinds)

@@ -16,15 +16,22 @@ import pytest
 from alerts.base import Alerter
 from alerts.console import ConsoleAlerter
 from alerts.incidents import Transition
-from monitor import pipeline
 from monitor.models import Bucket, Incident, IncidentStatus, NotificationKind
-from monitor.runtime.service import Daemon, build_alerters
+from monitor.pipeline.context import Context
+from monitor.pipeline.notify import apply, escalate
+from monitor.pipeline.outbox import deliver
+from monitor.runtime.service import Daemon, alerter_names, build_alerters
 from monitor.settings import Settings
 from monitor.store import Store
 from tests.fake_slack import FakeSlack
 from tests.support import BASE_SETTINGS, TOPIC, at, open_incident_at_noon, settings_in
 
 ENV = {"SLACK_BOT_TOKEN": "xoxb-test"}
+
+
+def context(store: Store, settings: Settings) -> Context:
+    """The daemon's, run with the Slack token set."""
+    return Context(store, settings, tuple(alerter_names(settings, ENV)))
 
 
 @pytest.fixture
@@ -49,23 +56,23 @@ class Outbox:
     incident: Incident
 
     def deliver(self, now: datetime) -> int:
-        return pipeline.deliver(self.store, self.settings, self.alerters, now)
+        return deliver(context(self.store, self.settings), self.alerters, now)
 
 
 @pytest.fixture
-def outbox(tmp_path: Path, slack: FakeSlack, monkeypatch: pytest.MonkeyPatch) -> Outbox:
+def outbox(tmp_path: Path, slack: FakeSlack) -> Outbox:
     settings = slack_settings(tmp_path, slack)
     store = Store(settings.monitor.database)
     store.migrate()
-    incident = open_incident(store, settings, monkeypatch)
+    incident = open_incident(store, settings)
     return Outbox(settings, store, build_alerters(settings, io.StringIO(), ENV), incident)
 
 
-def open_incident(store: Store, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Incident:
-    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test")
+def open_incident(store: Store, settings: Settings) -> Incident:
     incident = store.save_incident(open_incident_at_noon())
-    pipeline.apply(
-        store, settings, Transition(incident, [NotificationKind.OPENED]), at(12, 5), "detector"
+    apply(
+        context(store, settings), Transition(incident, [NotificationKind.OPENED]), at(12, 5),
+        "detector",
     )
     return incident
 
@@ -74,27 +81,55 @@ def test_notifications_go_to_slack_only_when_a_token_is_set(
     tmp_path: Path, slack: FakeSlack
 ) -> None:
     settings = slack_settings(tmp_path, slack)
-    assert pipeline.alerter_names(settings, {}) == ["console"]
-    assert pipeline.alerter_names(settings, ENV) == ["slack"]
+    assert alerter_names(settings, {}) == ["console"]
+    assert alerter_names(settings, ENV) == ["slack"]
+
+
+@pytest.mark.parametrize(
+    ("process_env", "daemon_env", "expected"),
+    [({}, ENV, ["slack"]), (ENV, {}, ["console"])],
+    ids=["token given to the daemon only", "token in the process environment only"],
+)
+def test_the_daemon_notifies_the_alerters_of_the_environment_it_was_given(
+    tmp_path: Path,
+    slack: FakeSlack,
+    monkeypatch: pytest.MonkeyPatch,
+    process_env: dict[str, str],
+    daemon_env: dict[str, str],
+    expected: list[str],
+) -> None:
+    """What it writes for is what it delivers with: the outbox holds nothing it cannot send."""
+    monkeypatch.delenv("SLACK_BOT_TOKEN", raising=False)
+    for name, value in process_env.items():
+        monkeypatch.setenv(name, value)
+    settings = slack_settings(tmp_path, slack)
+    daemon = Daemon(settings, stdout=io.StringIO(), clock=lambda: at(12, 5), environ=daemon_env)
+    store = daemon.store()
+    store.migrate()
+    incident = store.save_incident(open_incident_at_noon())
+    apply(daemon.context(), Transition(incident, [NotificationKind.OPENED]), at(12, 5), "detector")
+    assert [n.alerter for n, _ in store.notifications()] == expected
+    assert list(daemon.runtime.alerters) == expected
 
 
 def test_slack_outage_delays_but_delivers_exactly_once(outbox: Outbox, slack: FakeSlack) -> None:
     settings, store, alerters = outbox.settings, outbox.store, outbox.alerters
     slack.fail_next("chat.postMessage", status=500, times=2)
 
-    assert pipeline.deliver(store, settings, alerters, at(12, 5)) == 0
-    assert pipeline.deliver(store, settings, alerters, at(12, 5, 10)) == 0  # not due yet
-    assert pipeline.deliver(store, settings, alerters, at(12, 5, 31)) == 0  # second failure
+    assert deliver(context(store, settings), alerters, at(12, 5)) == 0
+    assert deliver(context(store, settings), alerters, at(12, 5, 10)) == 0  # not due yet
+    assert deliver(context(store, settings), alerters, at(12, 5, 31)) == 0  # second failure
     # Backoff doubles: 30 s, then 60 s.
-    assert pipeline.deliver(store, settings, alerters, at(12, 6, 20)) == 0
-    assert pipeline.deliver(store, settings, alerters, at(12, 6, 31)) == 1
-    assert pipeline.deliver(store, settings, alerters, at(12, 10)) == 0
+    assert deliver(context(store, settings), alerters, at(12, 6, 20)) == 0
+    assert deliver(context(store, settings), alerters, at(12, 6, 31)) == 1
+    assert deliver(context(store, settings), alerters, at(12, 10)) == 0
 
     # After a restart (new connection, new client) nothing is sent again.
     store.close()
     store = Store(settings.monitor.database)
     assert (
-        pipeline.deliver(store, settings, build_alerters(settings, io.StringIO(), ENV), at(12, 20))
+        deliver(context(store, settings), build_alerters(settings, io.StringIO(), ENV),
+                at(12, 20))
         == 0
     )
     posted = slack.messages[slack.channel_id("#social-alerts") or ""]
@@ -110,7 +145,7 @@ def test_a_crash_after_posting_does_not_post_twice(outbox: Outbox, slack: FakeSl
     store.begin_attempt(notification.id)
     alerters["slack"].send(notification, None, retrying=False)
 
-    assert pipeline.deliver(store, settings, alerters, at(12, 6)) == 1
+    assert deliver(context(store, settings), alerters, at(12, 6)) == 1
     channel = slack.channel_id("#social-alerts") or ""
     assert len(slack.messages[channel]) == 1
     assert store.message_ref(incident.id, "slack") is not None
@@ -121,19 +156,18 @@ def test_updates_reuse_the_message_and_later_ones_supersede_earlier(
 ) -> None:
     settings, store, alerters = outbox.settings, outbox.store, outbox.alerters
     incident = outbox.incident
-    assert pipeline.deliver(store, settings, alerters, at(12, 5)) == 1
+    assert deliver(context(store, settings), alerters, at(12, 5)) == 1
     # Three updates pile up while Slack is rate limiting us; only the newest is sent.
     for minute in (6, 7, 8):
-        pipeline.apply(
-            store,
-            settings,
+        apply(
+            context(store, settings),
             Transition(incident, [NotificationKind.UPDATED]),
             at(12, minute),
             "detector",
         )
     slack.fail_next("chat.update", status=429, retry_after=5)
-    assert pipeline.deliver(store, settings, alerters, at(12, 8)) == 0
-    assert pipeline.deliver(store, settings, alerters, at(12, 9)) == 1
+    assert deliver(context(store, settings), alerters, at(12, 8)) == 0
+    assert deliver(context(store, settings), alerters, at(12, 9)) == 1
     statuses = [status for _, status in store.notifications(incident.id)]
     assert statuses == ["sent", "superseded", "superseded", "sent"]
     channel = slack.channel_id("#social-alerts") or ""
@@ -144,8 +178,8 @@ def test_updates_reuse_the_message_and_later_ones_supersede_earlier(
 def test_a_permanent_error_is_not_retried(outbox: Outbox, slack: FakeSlack) -> None:
     settings, store, alerters = outbox.settings, outbox.store, outbox.alerters
     slack.fail_next("chat.postMessage", status=200, error="channel_not_found")
-    assert pipeline.deliver(store, settings, alerters, at(12, 5)) == 0
-    assert pipeline.deliver(store, settings, alerters, at(12, 5) + timedelta(hours=1)) == 0
+    assert deliver(context(store, settings), alerters, at(12, 5)) == 0
+    assert deliver(context(store, settings), alerters, at(12, 5) + timedelta(hours=1)) == 0
     assert store.notification_counts() == {("slack", "failed"): 1}
 
 
@@ -154,32 +188,33 @@ def test_console_prints_each_alert_once(tmp_path: Path) -> None:
     store = Store(settings.monitor.database)
     store.migrate()
     incident = store.save_incident(open_incident_at_noon(severity=2))
-    pipeline.apply(
-        store, settings, Transition(incident, [NotificationKind.OPENED]), at(12, 5), "detector"
+    apply(
+        context(store, settings), Transition(incident, [NotificationKind.OPENED]), at(12, 5),
+        "detector",
     )
     out = io.StringIO()
     alerters = {"console": ConsoleAlerter(out)}
-    assert pipeline.deliver(store, settings, alerters, at(12, 5)) == 1
-    assert pipeline.deliver(store, settings, alerters, at(12, 6)) == 0
+    assert deliver(context(store, settings), alerters, at(12, 5)) == 1
+    assert deliver(context(store, settings), alerters, at(12, 6)) == 0
     assert out.getvalue().count("incident #1") == 1
 
 
 def test_a_silence_posts_but_pages_nobody(
-    tmp_path: Path, slack: FakeSlack, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, slack: FakeSlack
 ) -> None:
     settings = slack_settings(tmp_path, slack)
     store = Store(settings.monitor.database)
     store.migrate()
     store.add_silence("acme", at(11), at(14), "Black Friday campaign", "lena")
-    open_incident(store, settings, monkeypatch)
+    open_incident(store, settings)
     topic = settings.topic("acme")
     for minute in range(5, 60, 5):
-        pipeline.escalate(store, settings, topic, at(12, minute))
+        escalate(context(store, settings), topic, at(12, minute))
     kinds = [n.kind for n, _ in store.notifications()]
     assert kinds == [NotificationKind.OPENED]
     (notification, _) = store.notifications()[0]
     assert notification.payload["silenced"]["reason"] == "Black Friday campaign"
-    pipeline.escalate(store, settings, topic, at(14, 1))  # the silence is over
+    escalate(context(store, settings), topic, at(14, 1))  # the silence is over
     assert [n.kind for n, _ in store.notifications()][-1] is NotificationKind.ESCALATED
 
 
@@ -197,11 +232,11 @@ def test_a_retry_after_longer_than_the_backoff_is_honoured(
 
 
 def test_a_rate_limit_holds_back_every_notification_of_the_workspace(
-    outbox: Outbox, slack: FakeSlack, monkeypatch: pytest.MonkeyPatch
+    outbox: Outbox, slack: FakeSlack
 ) -> None:
     settings, store = outbox.settings, outbox.store
     for _ in range(2):  # two more incidents, each with its own "opened" waiting
-        open_incident(store, settings, monkeypatch)
+        open_incident(store, settings)
     slack.fail_next("chat.postMessage", status=429, retry_after=60)
     assert outbox.deliver(at(12, 5)) == 0
     assert outbox.deliver(at(12, 5, 30)) == 0
@@ -209,10 +244,10 @@ def test_a_rate_limit_holds_back_every_notification_of_the_workspace(
     store.close()
     store = Store(settings.monitor.database)
     alerters = build_alerters(settings, io.StringIO(), ENV)
-    assert pipeline.deliver(store, settings, alerters, at(12, 5, 59)) == 0
+    assert deliver(context(store, settings), alerters, at(12, 5, 59)) == 0
     # Nothing but the one rate-limited call went out inside its Retry-After.
     assert [c.method for c in slack.calls] == ["chat.postMessage"]
-    assert pipeline.deliver(store, settings, alerters, at(12, 6, 1)) == 3
+    assert deliver(context(store, settings), alerters, at(12, 6, 1)) == 3
     assert len(slack.messages[slack.channel_id("#social-alerts") or ""]) == 3
 
 
@@ -220,7 +255,7 @@ def test_a_failed_opened_keeps_holding_back_resolved(outbox: Outbox, slack: Fake
     settings, store, incident = outbox.settings, outbox.store, outbox.incident
     resolved = replace(incident, status=IncidentStatus.RESOLVED, resolved_at=at(12, 6),
                        resolved_by="U7|Kim")
-    pipeline.apply(store, settings, Transition(resolved, [NotificationKind.RESOLVED]), at(12, 6),
+    apply(context(store, settings), Transition(resolved, [NotificationKind.RESOLVED]), at(12, 6),
                    "U7|Kim")
     slack.fail_next("chat.postMessage", status=503, times=2)
     for second in (0, 20):
@@ -235,7 +270,7 @@ def test_a_failed_opened_keeps_holding_back_resolved(outbox: Outbox, slack: Fake
 
 
 def test_a_chart_upload_that_failed_is_retried_until_it_is_in_the_thread_once(
-    tmp_path: Path, slack: FakeSlack, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, slack: FakeSlack
 ) -> None:
     settings = settings_in(
         tmp_path,
@@ -251,12 +286,12 @@ def test_a_chart_upload_that_failed_is_retried_until_it_is_in_the_thread_once(
         store.save_bucket(bucket, score=0.0, anomalous=minute > 40, severity=0,
                           expected_negative=4.0, expected_high=8.0, expected_share=0.2,
                           reason=None)
-    open_incident(store, settings, monkeypatch)
+    open_incident(store, settings)
     alerters = build_alerters(settings, io.StringIO(), ENV)
     slack.fail_next("files.completeUploadExternal", status=502)
-    assert pipeline.deliver(store, settings, alerters, at(12, 5)) == 0
-    assert pipeline.deliver(store, settings, alerters, at(12, 6)) == 1
-    assert pipeline.deliver(store, settings, alerters, at(12, 30)) == 0
+    assert deliver(context(store, settings), alerters, at(12, 5)) == 0
+    assert deliver(context(store, settings), alerters, at(12, 6)) == 1
+    assert deliver(context(store, settings), alerters, at(12, 30)) == 0
     [message] = slack.messages[slack.channel_id("#social-alerts") or ""]
     assert len(message.files) == 1
 

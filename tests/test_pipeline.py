@@ -10,9 +10,14 @@ from typing import Any
 import httpx
 import pytest
 
-from monitor import pipeline
 from monitor.models import Label, NotificationKind
-from monitor.runtime.service import build_source
+from monitor.pipeline.buckets import evaluate
+from monitor.pipeline.context import Context
+from monitor.pipeline.detector_state import Detectors
+from monitor.pipeline.ingest import Feed, PollOutcome, ingest
+from monitor.pipeline.judge import Judged
+from monitor.pipeline.prune import prune
+from monitor.runtime.service import alerter_names, build_source
 from monitor.sentiment import build_scorer
 from monitor.settings import Settings
 from monitor.store import Store
@@ -57,28 +62,21 @@ class World:
         self.source_settings = self.topic.sources[0]
         self.source = build_source(self.topic, self.source_settings)
         self.scorer = build_scorer(self.settings.sentiment, self.topic.languages)
-        self.detectors = pipeline.Detectors(self.settings)
+        self.detectors = Detectors(self.settings)
+        self.context = Context(self.store, self.settings, tuple(alerter_names(self.settings, {})))
 
-    def poll(self, now: datetime, answer: Canned) -> pipeline.PollOutcome:
+    def poll(self, now: datetime, answer: Canned) -> PollOutcome:
         """One scheduled poll at ``now``; the fake API gives ``answer`` to every request."""
         api = FakeAPI()
         api.add("GET", "/api/v1/search_by_date", answer)
         with httpx.Client(transport=api.transport(), base_url="http://hn.test") as client:
-            outcome = pipeline.ingest(
-                self.store,
-                self.settings,
-                self.topic,
-                self.source_settings,
-                self.source,
-                client,
-                self.scorer,
-                now,
-            )
+            feed = Feed(self.topic, self.source_settings, self.source, client)
+            outcome = ingest(self.context, feed, self.scorer, now)
         self.requests += api.requests
         return outcome
 
-    def evaluate(self, now: datetime) -> list[pipeline.Judged]:
-        return pipeline.evaluate(self.store, self.settings, self.topic, self.detectors, now)
+    def evaluate(self, now: datetime) -> list[Judged]:
+        return evaluate(self.context, self.topic, self.detectors, now)
 
 
 @pytest.fixture
@@ -186,6 +184,6 @@ def test_a_source_blind_for_too_long_says_so_once_and_then_all_clear(tmp_path: P
 def test_retention_deletes_old_mentions_but_keeps_buckets(world: World) -> None:
     world.poll(at(12, 0, 10), page(hit("1", at(12, 0, 5))))
     world.evaluate(at(12, 1, 30))
-    pipeline.prune(world.store, world.settings, at(12) + timedelta(days=91))
+    prune(world.context, at(12) + timedelta(days=91))
     assert world.store.mention_count("acme") == 0
     assert len(world.store.buckets("acme")) == 1

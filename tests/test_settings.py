@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from monitor.settings import ConfigError, load_settings, parse_duration
+from monitor.settings import ConfigError, load_settings
+from monitor.settings_values import parse_duration
 
 ROOT = Path(__file__).resolve().parents[1]
 

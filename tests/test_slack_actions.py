@@ -17,8 +17,10 @@ import pytest
 
 from alerts.incidents import Transition
 from alerts.slack_blocks import ACTION_IDS
-from monitor import pipeline
 from monitor.models import IncidentStatus, NotificationKind
+from monitor.pipeline.context import Context
+from monitor.pipeline.notify import apply
+from monitor.pipeline.outbox import deliver
 from monitor.runtime.service import Daemon
 from monitor.store import Store
 from tests.fake_slack import FakeSlack
@@ -66,6 +68,9 @@ class Monitor:
         self.env = env
         self.incident = incident
 
+    def context(self) -> Context:
+        return self.daemon.runtime.context(self.store)
+
     def post(self, body: bytes, headers: dict[str, str]) -> httpx.Response:
         return httpx.post(f"{self.url}/slack/actions", content=body, headers=headers, timeout=5)
 
@@ -75,8 +80,7 @@ class Monitor:
 
 
 @pytest.fixture
-def monitor(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Monitor]:
-    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test")
+def monitor(tmp_path: Path) -> Iterator[Monitor]:
     with FakeSlack() as slack:
         m = Monitor(tmp_path, slack)
         yield m
@@ -84,15 +88,14 @@ def monitor(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Monitor
 
 
 def test_acknowledge_is_applied_once_and_updates_the_message(monitor: Monitor) -> None:
-    pipeline.apply(
-        monitor.store,
-        monitor.settings,
+    apply(
+        monitor.context(),
         Transition(monitor.incident, [NotificationKind.OPENED]),
         at(12, 5),
         "detector",
     )
     alerters = monitor.daemon.runtime.alerters
-    assert pipeline.deliver(monitor.store, monitor.settings, alerters, at(12, 5)) == 1
+    assert deliver(monitor.context(), alerters, at(12, 5)) == 1
 
     body = click("acknowledge", "U0LENA", monitor.slack.response_url)
     assert monitor.post(body, signed(body)).status_code == 200
@@ -104,7 +107,7 @@ def test_acknowledge_is_applied_once_and_updates_the_message(monitor: Monitor) -
     assert incident.acknowledged_by == "U0LENA|u0lena" and incident.acknowledged_at == NOW
     assert [kind for _, kind, _ in monitor.store.incident_events(1)] == ["opened", "acknowledged"]
 
-    assert pipeline.deliver(monitor.store, monitor.settings, alerters, NOW) == 1
+    assert deliver(monitor.context(), alerters, NOW) == 1
     channel = monitor.slack.channel_id("#social-alerts") or ""
     (message,) = monitor.slack.messages[channel]
     assert len(message.updates) == 1 and "U0LENA" in json.dumps(message.blocks)
@@ -145,10 +148,7 @@ def test_stale_signatures_are_rejected(monitor: Monitor) -> None:
     assert monitor.store.incident(1).status is IncidentStatus.OPEN
 
 
-def test_the_allowlist_refuses_others_with_an_ephemeral_answer(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test")
+def test_the_allowlist_refuses_others_with_an_ephemeral_answer(tmp_path: Path) -> None:
     with FakeSlack() as slack:
         m = Monitor(tmp_path, slack, extra='allowed_users = ["U0LENA"]\n')
         try:
@@ -170,12 +170,9 @@ def test_an_unknown_incident_is_answered_not_crashed(monitor: Monitor) -> None:
     assert "does not exist" in monitor.slack.responses[0]["text"]
 
 
-def test_socket_mode_clicks_reach_the_incident(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_socket_mode_clicks_reach_the_incident(tmp_path: Path) -> None:
     from tests.fake_slack import FakeSocketMode
 
-    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test")
     with FakeSlack() as slack, FakeSocketMode() as socket:
         slack.socket_url = socket.url
         m = Monitor(tmp_path, slack)

@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
+from alerts.formatting import severity_label
 from alerts.slack_blocks import (
     ACTION_IDS,
     incident_blocks,
     incident_text,
-    severity_label,
     thread_reply_text,
 )
 from monitor.models import NotificationKind

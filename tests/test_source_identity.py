@@ -7,8 +7,9 @@ from pathlib import Path
 
 import httpx
 
-from monitor import pipeline
-from monitor.runtime.service import build_source
+from monitor.pipeline.context import Context
+from monitor.pipeline.ingest import Feed, ingest
+from monitor.runtime.service import alerter_names, build_source
 from monitor.sentiment import build_scorer
 from monitor.store import Store
 from tests.sources_support import Canned, FakeAPI
@@ -54,14 +55,14 @@ def test_the_same_id_from_two_sources_is_stored_as_two_mentions(tmp_path: Path) 
     # The same item id, twice on one page too: within a source it is one mention.
     api.add("GET", "/api/v1/search_by_date", page("42", "42", "43"))
 
+    context = Context(store, settings, tuple(alerter_names(settings, {})))
     new = []
     with httpx.Client(transport=api.transport()) as client:
         for _ in range(2):  # and polling again stores nothing twice
             for source_settings in topic.sources:
                 source = build_source(topic, source_settings)
-                outcome = pipeline.ingest(
-                    store, settings, topic, source_settings, source, client, scorer, NOW
-                )
+                feed = Feed(topic, source_settings, source, client)
+                outcome = ingest(context, feed, scorer, NOW)
                 new.append(outcome.new)
 
     assert new == [2, 2, 0, 0]

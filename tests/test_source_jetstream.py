@@ -13,22 +13,19 @@ from pathlib import Path
 
 import pytest
 
-from monitor import pipeline
 from monitor.cli.probe import probe_sources
 from monitor.cli.status import render_status
 from monitor.models import Label
+from monitor.pipeline.buckets import evaluate
+from monitor.pipeline.context import Context
+from monitor.pipeline.detector_state import Detectors
 from monitor.runtime.endpoints import health_problems
-from monitor.runtime.service import Runtime
+from monitor.runtime.service import Runtime, alerter_names
 from monitor.runtime.streaming import StoreSink, build_streams
 from monitor.settings import ConfigError, Settings
 from monitor.sources.base import StreamBatch, Subscription, TopicTerms
-from monitor.sources.jetstream import (
-    REWIND,
-    JetstreamSettings,
-    JetstreamStream,
-    micros,
-    post_mention,
-)
+from monitor.sources.jetstream import REWIND, JetstreamSettings, JetstreamStream
+from monitor.sources.jetstream_posts import micros, post_mention
 from monitor.sources.matching import TermMatcher
 from monitor.store import Store
 from tests.fake_jetstream import (
@@ -186,18 +183,18 @@ class Session:
     def start(self, clock: datetime = NOW) -> None:
         runtime = Runtime(self.settings, {})
         stores: dict[int, Store] = {}
+        names = tuple(alerter_names(self.settings, {}))
 
-        def store() -> Store:  # one connection per thread, as in the daemon
+        def context() -> Context:  # one connection per thread, as in the daemon
             key = threading.get_ident()
             if key not in stores:
                 stores[key] = Store(self.settings.monitor.database)
-            return stores[key]
+            return Context(stores[key], self.settings, names)
 
         self.stop = threading.Event()
         streams = build_streams(self.settings.topics, lambda: clock, self.store.cursor)
         for stream, subscriptions in streams:
-            sink = StoreSink(stream.name, subscriptions, store, lambda: self.settings,
-                             runtime.scorer, lambda: clock)
+            sink = StoreSink(stream.name, subscriptions, context, runtime.scorer, lambda: clock)
             thread = threading.Thread(target=stream.run, args=(sink, self.stop), daemon=True)
             thread.start()
             self.threads.append(thread)
@@ -385,8 +382,9 @@ def test_a_bucket_is_complete_once_the_stream_passed_it_and_a_gap_while_it_faile
     start = datetime(2026, 3, 2, 12, tzinfo=UTC)
     clock = [start]
     subscription = Subscription(TopicTerms("acme", ("Acme",)), topic.sources[0])
-    sink = StoreSink("jetstream", [subscription], lambda: store, lambda: settings,
-                     Runtime(settings, {}).scorer, lambda: clock[0])
+    context = Context(store, settings, tuple(alerter_names(settings, {})))
+    sink = StoreSink("jetstream", [subscription], lambda: context, Runtime(settings, {}).scorer,
+                     lambda: clock[0])
 
     def read_up_to(seconds: int) -> None:
         position = start + timedelta(seconds=seconds)
@@ -396,14 +394,14 @@ def test_a_bucket_is_complete_once_the_stream_passed_it_and_a_gap_while_it_faile
     sink.connected("ws://fake")
     for second in range(0, 150, 10):
         read_up_to(second)
-    detectors = pipeline.Detectors(settings)
+    detectors = Detectors(settings)
     clock[0] = start + timedelta(seconds=150)
-    judged = pipeline.evaluate(store, settings, topic, detectors, clock[0])
+    judged = evaluate(context, topic, detectors, clock[0])
     # The stream passed 12:01 and 12:02, and lateness (10s) is over for both; 12:02–12:03 waits.
     assert [(j.bucket.start_at.minute, j.bucket.complete) for j in judged] == [(0, True), (1, True)]
     sink.failed("cannot connect to 127.0.0.1:9: ConnectionRefusedError")
     clock[0] = start + timedelta(minutes=5)
-    judged = pipeline.evaluate(store, settings, topic, detectors, clock[0])
+    judged = evaluate(context, topic, detectors, clock[0])
     # 12:02 saw the failure; 12:03 was never passed by the stream: both are gaps, not calm.
     assert [(j.bucket.start_at.minute, j.bucket.complete) for j in judged] == [
         (2, False),

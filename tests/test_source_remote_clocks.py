@@ -16,8 +16,8 @@ from typing import Any
 import httpx
 import pytest
 
-from monitor import pipeline
 from monitor.models import Mention
+from monitor.pipeline.ingest import MAX_TEXT_CHARS, screen
 from monitor.sentiment import build_scorer
 from monitor.sentiment.config import SentimentSettings
 from monitor.sources.base import SourceError, TopicTerms
@@ -238,7 +238,7 @@ def mention(created_at: datetime, text: str = "Acme is down again, terrible") ->
 
 
 def test_the_pipeline_stores_no_mention_dated_beyond_belief() -> None:
-    kept, dropped = pipeline.screen(
+    kept, dropped = screen(
         [
             mention(NOW - timedelta(minutes=3)),
             mention(NOW + timedelta(minutes=2)),  # within the allowed skew
@@ -274,8 +274,8 @@ def test_ingest_logs_the_misdated_items_once_with_the_source_name(
 
 def test_a_huge_text_is_stored_capped_and_marked_and_scores_fast() -> None:
     text = "Acme lost my data. " * 110_000  # ~2 MiB
-    (capped,), _ = pipeline.screen([mention(NOW, text)], NOW)
-    assert len(capped.text) < pipeline.MAX_TEXT_CHARS + 100
+    (capped,), _ = screen([mention(NOW, text)], NOW)
+    assert len(capped.text) < MAX_TEXT_CHARS + 100
     assert capped.text.startswith("Acme lost my data.")
     assert capped.text.endswith(f"[…shortened, {len(text):,} characters in all]")
     scorer = build_scorer(SentimentSettings(), ["en"])

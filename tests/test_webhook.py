@@ -14,15 +14,13 @@ import pytest
 from monitor.models import Mention
 from monitor.runtime import metrics
 from monitor.runtime.http import HttpServer
-from monitor.sources.webhook import (
+from monitor.sources.webhook import make_ingest_handler, sign, verify
+from monitor.sources.webhook_payload import (
     MAX_ITEMS,
     PayloadError,
-    make_ingest_handler,
     parse_mention,
     parse_mention_with_topic,
     parse_mentions,
-    sign,
-    verify,
 )
 
 SECRET = "acme-webhook-secret"

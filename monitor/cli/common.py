@@ -59,7 +59,7 @@ def open_store(settings: Settings) -> Store:
 
 def duration(text: str) -> timedelta:
     """An argparse type for "6h", "2d", "30m": a bad one is a usage error naming the option."""
-    from monitor.settings import parse_duration
+    from monitor.settings_values import parse_duration
 
     try:
         return parse_duration(text)

@@ -158,12 +158,16 @@ def cmd_incidents_feedback(args: argparse.Namespace) -> int:
 
 def _act(args: argparse.Namespace, action: str, done: str) -> int:
     """Apply ``action`` exactly as a Slack button click does (``monitor.runtime.actions.act``)."""
+    from monitor.pipeline.context import Context
     from monitor.runtime.actions import CannotAct, act
+    from monitor.runtime.service import alerter_names
 
     settings = settings_from(args)
-    store = open_store(settings)
+    # Notifications go to the alerters this command's environment configures, and the daemon
+    # delivers them: a shell without the daemon's Slack token writes none for Slack.
+    context = Context(open_store(settings), settings, tuple(alerter_names(settings)))
     try:
-        transition = act(store, settings, args.id, action, args.by, now_utc())
+        transition = act(context, args.id, action, args.by, now_utc())
     except CannotAct as exc:
         print(f"shitstorm incidents: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -11,10 +11,10 @@ from datetime import datetime
 from typing import Any
 
 from alerts.console import render
+from alerts.formatting import severity_label
 from alerts.report import incident_payload
-from alerts.slack_blocks import severity_label
 from monitor.models import Incident, Notification, NotificationKind
-from monitor.pipeline import silence_at
+from monitor.pipeline.notify import silence_at
 from monitor.settings import Settings
 from monitor.store import Store
 

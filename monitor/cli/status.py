@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from monitor.pipeline import silence_at
+from monitor.pipeline.notify import silence_at
 from monitor.settings import Settings
 from monitor.sources import STREAM_TYPES
 from monitor.store import Silence, Store

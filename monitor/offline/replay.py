@@ -18,13 +18,17 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from alerts.base import Alerter
-from monitor import pipeline
 from monitor.models import Mention, Sentiment
+from monitor.pipeline.buckets import PollSchedule, evaluate, floor_time
+from monitor.pipeline.context import Context
+from monitor.pipeline.detector_state import Detectors
+from monitor.pipeline.notify import escalate
+from monitor.pipeline.outbox import deliver
 from monitor.sentiment import Scorer, build_scorer
 from monitor.settings import Settings, TopicSettings
 from monitor.sources import PUSH_TYPES
-from monitor.sources.base import parse_instant
-from monitor.sources.webhook import PayloadError, parse_mention_with_topic
+from monitor.sources.items import parse_instant
+from monitor.sources.webhook_payload import PayloadError, parse_mention_with_topic
 from monitor.store import Store
 
 log = logging.getLogger("monitor.offline.replay")
@@ -173,9 +177,13 @@ def replay(
     *,
     scorers: dict[tuple[str, ...], Scorer] | None = None,
 ) -> ReplaySummary:
-    """Feed the recording through ingest → evaluate → deliver, bucket by bucket."""
+    """Feed the recording through ingest → evaluate → deliver, bucket by bucket.
+
+    Notifications are written for ``alerters``, the ones that deliver them.
+    """
     scorers = {} if scorers is None else scorers
-    detectors = pipeline.Detectors(settings)
+    context = Context(store, settings, tuple(alerters))
+    detectors = Detectors(settings)
     width, lateness = settings.monitor.bucket, settings.monitor.lateness
     mentions = buckets = opened = sent = 0
     for topic in settings.topics:
@@ -187,8 +195,8 @@ def replay(
             key, build_scorer(settings.sentiment, topic.languages, topic.terms)
         )
         sources = _sources(topic, recording)
-        extra = [(name, width) for name in sources]
-        start = pipeline.floor_time(topic_mentions[0].created_at, width)
+        start = floor_time(topic_mentions[0].created_at, width)
+        schedule = _schedule(topic, sources, width, start)
         last = topic_mentions[-1].created_at
         for bucket_start, in_bucket in _by_bucket(topic_mentions, start, width, last):
             bucket_end = bucket_start + width
@@ -205,19 +213,28 @@ def replay(
             )
             mentions += len(in_bucket)
             now = bucket_end + lateness
-            for judged in pipeline.evaluate(
-                store, settings, topic, detectors, now, extra_sources=extra, first_start_at=start
-            ):
+            for judged in evaluate(context, topic, detectors, now, schedule):
                 buckets += 1
                 opened += int(judged.transition.alerts)
-            pipeline.escalate(store, settings, topic, now)
-            sent += pipeline.deliver(store, settings, alerters, now)
+            escalate(context, topic, now)
+            sent += deliver(context, alerters, now)
     return ReplaySummary(mentions, buckets, opened, sent)
 
 
 def _sources(topic: TopicSettings, recording: Recording) -> list[str]:
     configured = [s.source_name for s in topic.sources if s.type not in PUSH_TYPES]
     return configured + sorted(recording.sources(topic.name) - set(configured))
+
+
+def _schedule(
+    topic: TopicSettings, sources: list[str], width: timedelta, start: datetime
+) -> PollSchedule:
+    """The configured sources at their intervals, the recording's others polled every bucket;
+    buckets from the first mention's on (no poll precedes it)."""
+    configured = PollSchedule.configured(topic).sources
+    known = {name for name, _ in configured}
+    others = tuple((name, width) for name in sources if name not in known)
+    return PollSchedule(configured + others, starts_at=start)
 
 
 def _by_bucket(

@@ -14,9 +14,8 @@ from datetime import datetime
 
 from alerts.incidents import Transition, acknowledge, give_feedback, resolve
 from alerts.interactions import Action, is_allowed
-from monitor import pipeline
-from monitor.settings import Settings
-from monitor.store import Store
+from monitor.pipeline.context import Context
+from monitor.pipeline.notify import apply
 
 log = logging.getLogger("monitor.runtime.actions")
 
@@ -27,13 +26,12 @@ class CannotAct(LookupError):
     """An action on an incident that cannot be applied; the message says why, for people."""
 
 
-def act(
-    store: Store, settings: Settings, incident_id: int, action: str, actor: str, now: datetime
-) -> Transition:
+def act(ctx: Context, incident_id: int, action: str, actor: str, now: datetime) -> Transition:
     """Apply ``action`` ("acknowledge", "resolve" or a feedback) atomically; :class:`CannotAct`
     when there is no such incident or its topic is no longer configured. The returned
     transition has no events when the action changed nothing (already acknowledged, already
     resolved, same feedback)."""
+    store, settings = ctx.store, ctx.settings
     with store.transaction():
         try:
             incident = store.incident(incident_id)
@@ -50,20 +48,17 @@ def act(
             transition = resolve(incident, actor, now)
         else:
             transition = give_feedback(incident, action, actor, now)
-        pipeline.apply(store, settings, transition, now, actor)
+        apply(ctx, transition, now, actor)
     if transition.events:
         log.info("incident #%d: %s by %s", incident_id, action, actor)
     return transition
 
 
 def apply_action(
-    store: Store,
-    settings: Settings,
-    action: Action,
-    group_members: GroupMembers | None = None,
+    ctx: Context, action: Action, group_members: GroupMembers | None = None
 ) -> str | None:
     """Apply a click; returns a message for the clicking user when it was refused."""
-    slack = settings.slack
+    slack = ctx.settings.slack
     allowed_users = slack.allowed_users if slack else []
     group = slack.allowed_group if slack else None
     members = None
@@ -74,7 +69,7 @@ def apply_action(
         log.warning("%s may not act on incidents (not on the allowlist)", action.actor)
         return "You are not on the list of people who may act on shitstorm incidents."
     try:
-        act(store, settings, action.incident_id, action.action, action.actor, action.at)
+        act(ctx, action.incident_id, action.action, action.actor, action.at)
     except CannotAct as exc:
         return str(exc)
     return None

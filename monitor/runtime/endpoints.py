@@ -10,7 +10,7 @@ from typing import Protocol
 from alerts.interactions import Action, parse_action, payload_from_form, verify_signature
 from alerts.socket_mode import answer_ephemerally
 from monitor.models import Mention
-from monitor.pipeline import screen
+from monitor.pipeline.ingest import screen
 from monitor.runtime import metrics
 from monitor.runtime.http import HttpServer
 from monitor.runtime.http_messages import Request, Response

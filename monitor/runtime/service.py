@@ -32,8 +32,14 @@ from alerts.base import Alerter
 from alerts.console import ConsoleAlerter
 from alerts.interactions import Action
 from alerts.slack_members import SlackGroupMembers
-from monitor import pipeline
 from monitor.credentials import load_checked_settings
+from monitor.pipeline.buckets import evaluate
+from monitor.pipeline.context import Context
+from monitor.pipeline.detector_state import Detectors
+from monitor.pipeline.ingest import Feed, ingest
+from monitor.pipeline.notify import escalate
+from monitor.pipeline.outbox import deliver
+from monitor.pipeline.prune import prune
 from monitor.runtime import sdnotify, streaming
 from monitor.runtime.actions import apply_action
 from monitor.runtime.endpoints import build_http_server
@@ -73,12 +79,27 @@ def setup_logging(level: str = "info", environ: Mapping[str, str] | None = None)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
 
+def alerter_names(settings: Settings, environ: Mapping[str, str] | None = None) -> list[str]:
+    """Where notifications go: Slack when configured with a token, the console as asked.
+
+    Decided from the environment the command runs in (``environ``, else the process's own),
+    once per version of the settings; the pipeline writes notifications for exactly these.
+    """
+    names = []
+    slack = settings.slack is not None and read_secret(settings.slack.token_env, environ)
+    if settings.alerts.console == "on" or (settings.alerts.console == "auto" and not slack):
+        names.append("console")
+    if slack:
+        names.append("slack")
+    return names
+
+
 def build_alerters(
     settings: Settings, stdout: TextIO, environ: Mapping[str, str] | None = None
 ) -> dict[str, Alerter]:
-    """The alerters that :func:`pipeline.alerter_names` writes notifications for."""
+    """The alerters :func:`alerter_names` chooses, ready to send."""
     alerters: dict[str, Alerter] = {}
-    names = pipeline.alerter_names(settings, environ)
+    names = alerter_names(settings, environ)
     if "console" in names:
         alerters["console"] = ConsoleAlerter(stdout)
     if "slack" in names and settings.slack is not None:
@@ -128,7 +149,7 @@ class Runtime:
     settings: Settings
     alerters: dict[str, Alerter]
     scorers: dict[tuple[str, ...], Scorer] = field(default_factory=dict)
-    detectors: pipeline.Detectors | None = None
+    detectors: Detectors | None = None
 
     def scorer(self, topic: TopicSettings) -> Scorer:
         key = (*topic.languages, "|", *topic.terms)
@@ -138,7 +159,11 @@ class Runtime:
 
     def __post_init__(self) -> None:
         if self.detectors is None:
-            self.detectors = pipeline.Detectors(self.settings)
+            self.detectors = Detectors(self.settings)
+
+    def context(self, store: Store) -> Context:
+        """What the pipeline steps need: notifications go to the alerters that exist."""
+        return Context(store, self.settings, tuple(self.alerters))
 
 
 class Daemon:
@@ -185,6 +210,10 @@ class Daemon:
             self._local.store = store
         return store
 
+    def context(self) -> Context:
+        """This thread's store with the current settings and alerters, for a pipeline step."""
+        return self.runtime.context(self.store())
+
     # -- jobs ----------------------------------------------------------------------------------
 
     def _schedule(self) -> None:
@@ -194,12 +223,16 @@ class Daemon:
             for source_settings in topic.sources:
                 if source_settings.type in PUSH_TYPES | STREAM_TYPES:
                     continue
-                source = build_source(topic, source_settings)
-                client = http_client(source_settings)
+                feed = Feed(
+                    topic,
+                    source_settings,
+                    build_source(topic, source_settings),
+                    http_client(source_settings),
+                )
                 self.scheduler.add_job(
                     self._ingest,
                     "interval",
-                    args=(topic, source_settings, source, client),
+                    args=(feed,),
                     seconds=source_settings.interval.total_seconds(),
                     next_run_time=start,
                     id=f"ingest:{topic.name}:{source_settings.source_name}",
@@ -233,42 +266,28 @@ class Daemon:
                 next_run_time=start,
             )
 
-    def _ingest(
-        self,
-        topic: TopicSettings,
-        source_settings: SourceSettings,
-        source: Source,
-        client: httpx.Client,
-    ) -> None:
+    def _ingest(self, feed: Feed) -> None:
         runtime = self.runtime
-        pipeline.ingest(
-            self.store(),
-            runtime.settings,
-            topic,
-            source_settings,
-            source,
-            client,
-            runtime.scorer(topic),
-            self.clock(),
-        )
+        ingest(runtime.context(self.store()), feed, runtime.scorer(feed.topic), self.clock())
 
     def _evaluate(self) -> None:
         runtime = self.runtime
-        store = self.store()
+        context = runtime.context(self.store())
         assert runtime.detectors is not None
         for topic in runtime.settings.topics:
             try:
-                pipeline.evaluate(store, runtime.settings, topic, runtime.detectors, self.clock())
-                pipeline.escalate(store, runtime.settings, topic, self.clock())
+                evaluate(context, topic, runtime.detectors, self.clock())
+                escalate(context, topic, self.clock())
             except Exception:
                 log.exception("%s: evaluation failed", topic.name)
         self.last_tick_at = self.clock()
 
     def _deliver(self) -> None:
-        pipeline.deliver(self.store(), self.settings, self.runtime.alerters, self.clock())
+        runtime = self.runtime
+        deliver(runtime.context(self.store()), runtime.alerters, self.clock())
 
     def _maintain(self) -> None:
-        removed = pipeline.prune(self.store(), self.settings, self.clock())
+        removed = prune(self.context(), self.clock())
         if removed:
             log.info("retention: removed %d old rows", removed)
 
@@ -305,7 +324,7 @@ class Daemon:
                 return None
             return self.group_members.members(group, self.clock())
 
-        return apply_action(self.store(), self.settings, action, members if slack else None)
+        return apply_action(self.context(), action, members if slack else None)
 
     def _start_slack_interactivity(self) -> None:
         slack = self.settings.slack
@@ -421,8 +440,7 @@ class Daemon:
                     streaming.StoreSink(
                         stream.name,
                         subscriptions,
-                        self.store,
-                        lambda: self.runtime.settings,
+                        self.context,
                         lambda topic: self.runtime.scorer(topic),
                         self.clock,
                     ),

@@ -17,8 +17,9 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from monitor import pipeline
 from monitor.models import Mention, Sentiment
+from monitor.pipeline.context import Context
+from monitor.pipeline.ingest import check_blind, screen, source_recovered
 from monitor.runtime import metrics
 from monitor.sentiment import Scorer
 from monitor.settings import Settings, TopicSettings
@@ -63,21 +64,23 @@ def build_streams(
 
 
 class StoreSink:
-    """Stores one stream's batches for its subscriptions, one transaction per batch."""
+    """Stores one stream's batches for its subscriptions, one transaction per batch.
+
+    ``context()`` is asked for each batch: the stream thread's store connection and the
+    settings and alerters in force now (a reload may have changed them).
+    """
 
     def __init__(
         self,
         name: str,
         subscriptions: Sequence[Subscription],
-        store: Callable[[], Store],
-        settings: Callable[[], Settings],
+        context: Callable[[], Context],
         scorer: Callable[[TopicSettings], Scorer],
         clock: Callable[[], datetime],
     ) -> None:
         self.name = name
         self.subscriptions = list(subscriptions)
-        self._store = store
-        self._settings = settings
+        self._context = context
         self._scorer = scorer
         self._clock = clock
         # Stream time of each subscription's last recorded progress; absent after a (re)connect,
@@ -94,8 +97,8 @@ class StoreSink:
 
     def save(self, batch: StreamBatch) -> None:
         now = self._clock()
-        store = self._store()
-        settings = self._settings()
+        context = self._context()
+        store, settings = context.store, context.settings
         position_at = min(batch.position_at, now)
         due = [
             i
@@ -105,7 +108,7 @@ class StoreSink:
         ]
         before = {i: self._state(store, i) for i in due}
         # The same screening as polled mentions: believable times only, texts capped.
-        screened = {i: pipeline.screen(found, now) for i, found in batch.mentions.items()}
+        screened = {i: screen(found, now) for i, found in batch.mentions.items()}
         misdated = sum(dropped for _, dropped in screened.values())
         if misdated:
             log.warning("%s: skipped %d posts dated beyond belief", self.name, misdated)
@@ -139,7 +142,7 @@ class StoreSink:
             subscription = self.subscriptions[i]
             topic, source = subscription.topic.name, subscription.source_name
             metrics.LAST_SUCCESS.labels(topic, source).set(position_at.timestamp())
-            pipeline.source_recovered(store, settings, settings.topic(topic), source, state, now)
+            source_recovered(context, settings.topic(topic), source, state, now)
         for i, count in new.items():
             if not count:
                 continue
@@ -150,15 +153,15 @@ class StoreSink:
 
     def failed(self, error: str) -> None:
         now = self._clock()
-        store = self._store()
-        settings = self._settings()
+        context = self._context()
+        store, settings = context.store, context.settings
         metrics.STREAM_CONNECTED.labels(self.name).set(0)
         self._progress_at.clear()
         for subscription in self.subscriptions:
             topic, source = subscription.topic.name, subscription.source_name
             metrics.POLL_ERRORS.labels(topic, source).inc()
             store.save_failure(topic, source, now, error)
-            pipeline.check_blind(store, settings, settings.topic(topic), source, now)
+            check_blind(context, settings.topic(topic), source, now)
 
     def _state(self, store: Store, index: int) -> SourceState | None:
         subscription = self.subscriptions[index]

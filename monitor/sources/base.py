@@ -1,10 +1,12 @@
-"""The contract every mention source fulfils, and the HTTP error translation they share.
+"""The contract every mention source fulfils: its settings, what a poll answers, how it fails.
 
 A source is configured by a settings dataclass (its keys in settings.toml) and polled by the
 ingest step with an ``httpx.Client``, the last cursor it returned and the current time. It
 answers with the mentions it found and its next cursor, or raises :class:`SourceError`. It never
 writes to the database and never reads the clock: the pipeline stores mentions and cursor
-together, so a crash between the two cannot lose or double a mention.
+together, so a crash between the two cannot lose or double a mention. The helpers sources share
+for that are in :mod:`monitor.sources.http` (requests and their failures) and
+:mod:`monitor.sources.items` (platform items and their times).
 
 A *streaming* source (:class:`Stream`, a sibling of :class:`Source`) holds a connection open
 instead and hands what it reads to a :class:`StreamSink` in batches; the sink stores each batch
@@ -13,27 +15,17 @@ with the stream's cursor in one transaction, the same guarantee by another road.
 
 from __future__ import annotations
 
-import functools
-import json
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from email.utils import parsedate_to_datetime
-from typing import Any, ClassVar, ParamSpec, Protocol
+from typing import Any, ClassVar, Protocol
 
 import httpx
 
 from monitor.models import Mention
 from monitor.secrets import read_secret
-from monitor.sources.limits import (
-    ByteSize,
-    DeadlineExceeded,
-    ResponseLimits,
-    ResponseTooLarge,
-    format_size,
-)
-from monitor.sources.window import Instant, latest
+from monitor.sources.limits import ByteSize, ResponseLimits, format_size
 
 USER_AGENT = "shitstorm-monitor/0.1 (+https://github.com/shitstorm-monitor)"
 
@@ -186,23 +178,6 @@ class SourceFactory(Protocol):
     def __call__(self, settings: Any, topic: TopicTerms) -> Source: ...
 
 
-def retry_after_from(response: httpx.Response, now: datetime) -> timedelta | None:
-    """How long the server asked us to wait, from ``Retry-After`` (seconds or an HTTP date)."""
-    value = response.headers.get("retry-after")
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return timedelta(seconds=int(value))
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(when - now, timedelta(0))
-
-
 def require_secret(
     source: str,
     var: str,
@@ -232,133 +207,6 @@ def require_secrets(
     return [value for value in values if value]
 
 
-def send(
-    client: httpx.Client,
-    source: str,
-    method: str,
-    url: str,
-    *,
-    params: Mapping[str, Any] | None = None,
-    headers: Mapping[str, str] | None = None,
-    json_data: Any = None,
-    data: Mapping[str, str] | None = None,
-    auth: tuple[str, str] | None = None,
-) -> httpx.Response:
-    """One request whose transport failures (timeouts, refused connections) become SourceError.
-
-    The status is left to the caller, for platforms whose errors need their own reading (else
-    use :func:`fetch`). The error names the exception's class but not its text, which can echo
-    a header value such as a token.
-    """
-    try:
-        return client.request(
-            method,
-            url,
-            params=params,
-            headers=headers,
-            json=json_data,
-            data=data,
-            auth=httpx.USE_CLIENT_DEFAULT if auth is None else auth,
-        )
-    except httpx.HTTPError as exc:
-        raise transport_error(source, url, exc, detail=False) from None
-
-
-def fetch(
-    client: httpx.Client,
-    source: str,
-    url: str,
-    now: datetime,
-    *,
-    params: Mapping[str, Any] | None = None,
-    headers: Mapping[str, str] | None = None,
-    default_backoff: timedelta = timedelta(minutes=1),
-) -> httpx.Response:
-    """GET ``url`` and turn every transport or HTTP failure into a :class:`SourceError`.
-
-    A 304 is returned as is (the caller asked for it with a conditional request).
-    """
-    try:
-        response = client.get(url, params=params, headers=headers)
-    except httpx.HTTPError as exc:
-        raise transport_error(source, url, exc, detail=True) from None
-    check_status(response, source, now, default_backoff=default_backoff)
-    return response
-
-
-def transport_error(source: str, url: str, exc: httpx.HTTPError, *, detail: bool) -> SourceError:
-    """The SourceError for a request that got no usable answer.
-
-    Our own limits say what they are; httpx's text is added only with ``detail``, because it can
-    echo a header value such as a token.
-    """
-    if isinstance(exc, DeadlineExceeded | ResponseTooLarge):
-        return SourceError(source, f"gave up on {url}: {exc}")
-    if isinstance(exc, httpx.TimeoutException):
-        return SourceError(source, f"timed out fetching {url}")
-    text = f": {exc}" if detail else ""
-    return SourceError(source, f"cannot fetch {url}: {exc.__class__.__name__}{text}")
-
-
-def check_status(
-    response: httpx.Response,
-    source: str,
-    now: datetime,
-    *,
-    default_backoff: timedelta = timedelta(minutes=1),
-) -> None:
-    """Raise :class:`SourceError` for any status but 2xx and 304, with advice where we have it."""
-    status = response.status_code
-    if 200 <= status < 300 or status == 304:
-        return
-    url = str(response.request.url.copy_with(query=None)) if response.request else "?"
-    if status == 429:
-        wait = retry_after_from(response, now) or default_backoff
-        raise SourceError(
-            source, f"rate limited (429) by {url}; retrying after {wait}", retry_after=wait
-        )
-    if status in (401, 403):
-        raise SourceError(
-            source, f"{status} from {url}: access denied; check your token or credentials"
-        )
-    if status >= 500:
-        raise SourceError(
-            source, f"server error {status} from {url}", retry_after=retry_after_from(response, now)
-        )
-    raise SourceError(source, f"unexpected HTTP {status} from {url}")
-
-
-def json_body(response: httpx.Response, source: str) -> Any:
-    """The decoded JSON body, or :class:`SourceError` when it is an HTML error page or garbage."""
-    try:
-        return json.loads(response.content)
-    except (ValueError, UnicodeDecodeError):
-        kind = response.headers.get("content-type", "unknown content type")
-        raise SourceError(
-            source, f"expected JSON from {response.request.url}, got {kind}: {response.text[:80]!r}"
-        ) from None
-
-
-def parse_instant(value: Any) -> datetime:
-    """An aware UTC datetime from ISO 8601 text or epoch seconds; ``ValueError`` otherwise.
-
-    Numbers no calendar holds (``10**19``) are a ``ValueError`` too, not an ``OverflowError``.
-    """
-    if isinstance(value, bool):
-        raise ValueError(f"not a time: {value!r}")
-    try:
-        if isinstance(value, int | float):
-            return datetime.fromtimestamp(value, tz=UTC)
-        if not isinstance(value, str) or not value:
-            raise ValueError(f"not a time: {value!r}")
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        if parsed.tzinfo is None:
-            parsed = parsed.replace(tzinfo=UTC)
-        return parsed.astimezone(UTC)
-    except (OverflowError, OSError) as exc:
-        raise ValueError(f"not a time: {value!r:.40}") from exc
-
-
 # Remote clocks are not trusted. A created time later than this after our ``now`` is a broken
 # or hostile clock (a post cannot be fetched before it is written), and one before
 # EARLIEST_PLAUSIBLE is a placeholder (epoch 0, year 1) rather than a date. Such items are not
@@ -370,80 +218,6 @@ EARLIEST_PLAUSIBLE = datetime(2000, 1, 1, tzinfo=UTC)
 def plausible(created_at: datetime, now: datetime) -> bool:
     """Whether a remote created time can be believed at ``now`` (see ``MAX_CLOCK_SKEW``)."""
     return EARLIEST_PLAUSIBLE <= created_at <= now + MAX_CLOCK_SKEW
-
-
-def trusted(instant: Instant | None, now: datetime) -> Instant | None:
-    """A remote instant as a cursor may keep it: None when implausible, never after ``now``.
-
-    Works on epoch seconds and on datetimes, as each source keeps its cursor.
-
-    >>> now = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
-    >>> trusted(int(now.timestamp()) - 60, now) == int(now.timestamp()) - 60
-    True
-    >>> trusted(int(now.timestamp()) + 30, now) == int(now.timestamp())  # a little ahead
-    True
-    >>> trusted(int(now.timestamp()) + 365 * 86400, now), trusted(0, now), trusted(10**19, now)
-    (None, None, None)
-    """
-    if instant is None:
-        return None
-    if isinstance(instant, datetime):
-        if not plausible(instant, now):
-            return None
-        return now if instant > now else instant
-    if not EARLIEST_PLAUSIBLE.timestamp() <= instant <= (now + MAX_CLOCK_SKEW).timestamp():
-        return None
-    return min(instant, type(instant)(now.timestamp()))
-
-
-def scan_newest_first(
-    dated: Sequence[tuple[Mention, Instant]], until: Instant, top: Instant | None, now: datetime
-) -> tuple[list[Mention], Instant | None, bool]:
-    """One page of a newest-first listing read against its position (see ``ListingPosition``).
-
-    Answers the mentions newer than ``until``, the newest believable time seen (``top``
-    carried on), and whether the page reached what an earlier poll read. An item whose time
-    cannot be believed neither moves the position nor ends the walk (the pipeline drops it).
-    """
-    new: list[Mention] = []
-    reached_known = False
-    for mention, created in dated:
-        believed = trusted(created, now)
-        if believed is None:
-            new.append(mention)
-            continue
-        top = latest(top, believed)
-        if believed < until:
-            reached_known = True
-            continue
-        new.append(mention)
-    return new, top, reached_known
-
-
-# What converting one item may raise when the platform sent something odd: a missing field, a
-# wrong type, a number out of range. Any of these skips that item, never the poll.
-ITEM_ERRORS = (LookupError, TypeError, ValueError, ArithmeticError, AttributeError)
-
-_Args = ParamSpec("_Args")
-
-
-def lenient(
-    convert: Callable[_Args, Mention | None],
-) -> Callable[_Args, Mention | None]:
-    """``convert`` (one platform item → a mention) with conversion errors read as "skip it".
-
-    The caller counts a None as a skipped item, so one absurd item (``created_at_i = 10**19``,
-    a list where a string belongs) costs that item and not the poll.
-    """
-
-    @functools.wraps(convert)
-    def converting(*args: _Args.args, **kwargs: _Args.kwargs) -> Mention | None:
-        try:
-            return convert(*args, **kwargs)
-        except ITEM_ERRORS:
-            return None
-
-    return converting
 
 
 # -- streaming sources -------------------------------------------------------------------------

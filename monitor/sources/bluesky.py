@@ -24,14 +24,10 @@ from monitor.sources.base import (
     SourceError,
     SourceSettings,
     TopicTerms,
-    check_status,
-    json_body,
-    lenient,
-    parse_instant,
     require_secrets,
-    send,
-    trusted,
 )
+from monitor.sources.http import check_status, json_body, send
+from monitor.sources.items import lenient, parse_instant, trusted
 from monitor.sources.window import UnreadWindow, dump_windows, load_windows
 
 DEFAULT_BASE_URL = "https://bsky.social/xrpc/"

@@ -17,18 +17,10 @@ from typing import Any, ClassVar
 import httpx
 
 from monitor.models import Mention
-from monitor.sources.base import (
-    PollResult,
-    SourceError,
-    SourceSettings,
-    TopicTerms,
-    fetch,
-    json_body,
-    lenient,
-    parse_instant,
-    trusted,
-)
+from monitor.sources.base import PollResult, SourceError, SourceSettings, TopicTerms
 from monitor.sources.html_text import html_to_text
+from monitor.sources.http import fetch, json_body
+from monitor.sources.items import lenient, parse_instant, trusted
 from monitor.sources.window import UnreadWindow, dump_windows, load_windows
 
 DEFAULT_BASE_URL = "https://hn.algolia.com/api/v1/"

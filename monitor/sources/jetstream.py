@@ -13,6 +13,8 @@ be opened, or that goes quiet (the network never does), is a failed poll: its bu
 incomplete and ``blind_after`` applies. A dropped connection that reconnects at once loses
 nothing and is no failure.
 
+What a post event becomes (its mention, id and times) is :mod:`monitor.sources.jetstream_posts`.
+
 Frames are read as plain JSON. Jetstream's zstd compression needs its custom dictionary and a
 zstd binding to save about half of a posts-only stream's few dozen kB/s: not worth a dependency.
 """
@@ -26,18 +28,19 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, ClassVar
 from urllib.parse import urlencode, urlsplit
 
 from monitor.models import Mention
-from monitor.sources.base import (
-    USER_AGENT,
-    SourceSettings,
-    StreamBatch,
-    StreamSink,
-    Subscription,
-    parse_instant,
+from monitor.sources.base import USER_AGENT, SourceSettings, StreamBatch, StreamSink, Subscription
+from monitor.sources.jetstream_posts import (
+    POST_COLLECTION,
+    from_micros,
+    languages_of,
+    micros,
+    post_mention,
+    post_uri,
 )
 from monitor.sources.matching import TermMatcher
 
@@ -49,8 +52,6 @@ DEFAULT_URLS = (
     "wss://jetstream2.us-east.bsky.network/subscribe",
     "wss://jetstream1.us-east.bsky.network/subscribe",
 )
-POST_COLLECTION = "app.bsky.feed.post"
-POST_URL = "https://bsky.app/profile/{}/post/{}"
 # How far back Jetstream replays; an older cursor starts at the oldest event it still has.
 REPLAY_WINDOW = timedelta(hours=36)
 # Each connection starts this far before the cursor: instances stamp ``time_us`` on their own,
@@ -124,59 +125,6 @@ class StreamClosed(Exception):
         super().__init__(message)
         self.message = message
         self.read_any = read_any
-
-
-def micros(instant: datetime) -> int:
-    return int(instant.timestamp() * 1_000_000)
-
-
-def from_micros(value: int) -> datetime:
-    return datetime.fromtimestamp(value / 1_000_000, tz=UTC)
-
-
-def post_uri(did: str, rkey: str) -> str:
-    return f"at://{did}/{POST_COLLECTION}/{rkey}"
-
-
-def post_mention(
-    source: str, did: str, rkey: str, record: Mapping[str, Any], time_us: int
-) -> Mention:
-    """A post record as a mention; ``ValueError`` when it lacks what a mention needs.
-
-    ``createdAt`` is the author's device clock: a time after Jetstream saw the post is a clock
-    that runs ahead and becomes the time Jetstream saw it. An earlier one is kept (a backdated
-    import then counts in its own, long-closed bucket and cannot fake a storm today).
-    """
-    text = record.get("text")
-    if not isinstance(text, str):
-        raise ValueError("post without text")
-    seen_at = from_micros(time_us)
-    try:
-        created_at = min(parse_instant(record.get("createdAt")), seen_at)
-    except (ValueError, OverflowError, OSError):
-        created_at = seen_at
-    reply = record.get("reply")
-    parent = reply.get("parent") if isinstance(reply, dict) else None
-    reply_to = parent.get("uri") if isinstance(parent, dict) else None
-    langs = languages_of(record)
-    return Mention(
-        source=source,
-        id=post_uri(did, rkey),
-        created_at=created_at,
-        text=text.strip(),
-        lang=langs[0] if langs else None,
-        author=did,
-        url=POST_URL.format(did, rkey),
-        reply_to=reply_to if isinstance(reply_to, str) and reply_to else None,
-    )
-
-
-def languages_of(record: Mapping[str, Any]) -> list[str]:
-    """The post's language tags as primary subtags (``"en-US"`` → ``"en"``), in its order."""
-    langs = record.get("langs")
-    if not isinstance(langs, list):
-        return []
-    return [t.strip().split("-")[0].lower() for t in langs if isinstance(t, str) and t.strip()]
 
 
 class JetstreamStream:

@@ -27,16 +27,12 @@ from monitor.sources.base import (
     SourceError,
     SourceSettings,
     TopicTerms,
-    check_status,
-    json_body,
-    lenient,
-    parse_instant,
     require_secret,
-    send,
-    trusted,
     url_problem,
 )
 from monitor.sources.html_text import html_to_text
+from monitor.sources.http import check_status, json_body, send
+from monitor.sources.items import lenient, parse_instant, trusted
 
 DEFAULT_INSTANCE = "https://mastodon.social"
 # Mastodon's rate-limit window is five minutes; wait that long when a 429 does not say.

@@ -23,20 +23,9 @@ import httpx
 
 from monitor.models import Mention
 from monitor.secrets import read_secret
-from monitor.sources.base import (
-    ITEM_ERRORS,
-    PollResult,
-    SourceError,
-    SourceSettings,
-    TopicTerms,
-    check_status,
-    json_body,
-    parse_instant,
-    retry_after_from,
-    scan_newest_first,
-    send,
-    url_problem,
-)
+from monitor.sources.base import PollResult, SourceError, SourceSettings, TopicTerms, url_problem
+from monitor.sources.http import check_status, json_body, retry_after_from, send
+from monitor.sources.items import ITEM_ERRORS, parse_instant, scan_newest_first
 from monitor.sources.window import ListingPosition, latest
 
 DEFAULT_BASE_URL = "https://oauth.reddit.com/"

@@ -28,12 +28,12 @@ from monitor.sources.base import (
     SourceError,
     SourceSettings,
     TopicTerms,
-    fetch,
-    lenient,
     plausible,
     url_problem,
 )
 from monitor.sources.html_text import html_to_text
+from monitor.sources.http import fetch
+from monitor.sources.items import lenient
 
 # Hosts whose ``/url?url=<target>`` links are redirect wrappers (Google Alerts uses them).
 _GOOGLE_REDIRECT_HOSTS = frozenset({"www.google.com", "google.com"})

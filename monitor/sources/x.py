@@ -23,21 +23,9 @@ from typing import Any, ClassVar
 import httpx
 
 from monitor.models import Mention
-from monitor.sources.base import (
-    ITEM_ERRORS,
-    PollResult,
-    SourceError,
-    SourceSettings,
-    TopicTerms,
-    check_status,
-    json_body,
-    lenient,
-    parse_instant,
-    require_secret,
-    retry_after_from,
-    send,
-    trusted,
-)
+from monitor.sources.base import PollResult, SourceError, SourceSettings, TopicTerms, require_secret
+from monitor.sources.http import check_status, json_body, retry_after_from, send
+from monitor.sources.items import ITEM_ERRORS, lenient, parse_instant, trusted
 
 DEFAULT_BASE_URL = "https://api.twitter.com/"
 SEARCH_PATH = "2/tweets/search/recent"

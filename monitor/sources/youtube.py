@@ -26,21 +26,9 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from monitor.models import Mention
-from monitor.sources.base import (
-    ITEM_ERRORS,
-    PollResult,
-    SourceError,
-    SourceSettings,
-    TopicTerms,
-    check_status,
-    json_body,
-    lenient,
-    parse_instant,
-    require_secret,
-    retry_after_from,
-    scan_newest_first,
-    send,
-)
+from monitor.sources.base import PollResult, SourceError, SourceSettings, TopicTerms, require_secret
+from monitor.sources.http import check_status, json_body, retry_after_from, send
+from monitor.sources.items import ITEM_ERRORS, lenient, parse_instant, scan_newest_first
 from monitor.sources.window import ListingPosition
 
 DEFAULT_BASE_URL = "https://www.googleapis.com/youtube/v3/"
