@@ -27,11 +27,12 @@ sys.path.insert(0, str(ROOT))
 
 from monitor.sentiment import SentimentSettings, build_scorer  # noqa: E402
 from monitor.sentiment.evaluation import describe_exclusions, evaluate, read_labelled  # noqa: E402
-from monitor.sentiment.metrics import format_figures  # noqa: E402
+from monitor.sentiment.metrics import LABELS, Figures, format_figures  # noqa: E402
 
 DEV = ROOT / ".." / "shared" / "data" / "sentiment-dev"
 TRAIN = ROOT / ".." / "shared" / "data" / "sentiment-train"
 CPU_CLOCK = time.process_time
+RESAMPLES = 2000  # bootstrap resamples of each dev set, seeded: the spread a figure has
 ROUNDS = 5  # best of five timed passes, after one warm-up pass that loads lexicons and models
 BACKENDS: tuple[Literal["embedded", "lexicon"], ...] = ("embedded", "lexicon")
 
@@ -61,6 +62,37 @@ def startup(backend: str) -> dict[str, float]:
     ).stdout  # fmt: skip
     result: dict[str, float] = json.loads(output)
     return result
+
+
+def bootstrap(result: Figures, seed: int = 12) -> dict[str, tuple[float, float]]:
+    """95 % intervals of negative F1, macro-F1 and macro-recall over resampled dev sets.
+
+    A dev set is one draw of posts; a held-out set of the same kind is another. Resampling
+    its posts (with replacement, as many as it has) shows how far a figure may move on such a
+    set from chance alone, before any real difference between methods.
+    """
+    import numpy as np
+
+    cells = np.array([[result.confusion[g][p] for p in LABELS] for g in LABELS], dtype=float)
+    rng = np.random.default_rng(seed)
+    draws = rng.multinomial(int(cells.sum()), (cells / cells.sum()).ravel(), size=RESAMPLES)
+    matrices = draws.reshape(RESAMPLES, len(LABELS), len(LABELS)).astype(float)
+    hits = np.diagonal(matrices, axis1=1, axis2=2)
+    gold = matrices.sum(axis=2)
+    predicted = matrices.sum(axis=1)
+    recall = np.divide(hits, gold, out=np.zeros_like(hits), where=gold > 0)
+    precision = np.divide(hits, predicted, out=np.zeros_like(hits), where=predicted > 0)
+    both = precision + recall
+    f1 = np.divide(2 * precision * recall, both, out=np.zeros_like(hits), where=both > 0)
+    measures = {
+        "negative F1": f1[:, 0],
+        "macro-F1": f1.mean(axis=1),
+        "macro-recall": recall.mean(1),
+    }
+    return {
+        name: (float(np.percentile(values, 2.5)), float(np.percentile(values, 97.5)))
+        for name, values in measures.items()
+    }
 
 
 def machine() -> str:
@@ -120,6 +152,11 @@ def main() -> int:
             print(f"== {path.name} (language tag {lang!r}), backend {backend!r}")
             print(describe_exclusions(best_tagged.excluded))
             print(format_figures(result))
+            intervals = bootstrap(result)
+            print(
+                "95 % bootstrap intervals: "
+                + ", ".join(f"{name} {lo:.3f}-{hi:.3f}" for name, (lo, hi) in intervals.items())
+            )
             print(f"texts/CPU-second, language tagged    {best_tagged.texts_per_second:>10,.0f}")
             print(f"texts/CPU-second, language detected  {best_detected.texts_per_second:>10,.0f}")
             print(

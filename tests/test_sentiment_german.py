@@ -135,6 +135,17 @@ def test_tokenizer_keeps_emoticons_and_drops_links_and_handles() -> None:
     ]
 
 
+def test_the_tokenizer_shortcuts_change_no_token() -> None:
+    # Spaced dashes after several spaces, links and emoticons that begin with a letter, and a
+    # word glued to a number: the cases the fast paths of the pattern must leave alone.
+    text = "Toll  - wieder www.bahn.de hin, Dauer 3Tage T_T D: und Dx: — halt  http://x.y"
+    assert [(t.kind.value, t.text) for t in tokenize(text)] == [
+        ("word", "Toll"), ("break", "-"), ("word", "wieder"), ("word", "hin"), ("break", ","),
+        ("word", "Dauer"), ("word", "Tage"), ("emoticon", "T_T"), ("emoticon", "D:"),
+        ("word", "und"), ("word", "Dx"), ("break", ":"), ("break", "—"), ("word", "halt"),
+    ]  # fmt: skip
+
+
 def test_a_salutation_is_not_praise() -> None:
     assert polarity("Liebe Bahn, wann fährt der nächste Zug?") < 0.35
     assert polarity("Ich liebe Bahnfahren") > 0.35

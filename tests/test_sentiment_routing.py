@@ -100,3 +100,10 @@ def test_short_ambiguous_posts_go_to_the_expected_language() -> None:
     for text in ("Zug weg. Toll.", "Boah, Handy kaputt", "Akku leer"):
         assert detector.detect(text) == "de"
     assert LanguageDetector().detect("Akku leer") != "de"
+
+
+def test_the_function_word_lists_share_no_word() -> None:
+    # The quick verdict counts each word for one language at most only because of this.
+    from monitor.sentiment.language import _DE_WORDS, _EN_WORDS
+
+    assert _DE_WORDS.isdisjoint(_EN_WORDS)

@@ -71,7 +71,7 @@ def sparse_features(tokens: list[Token]) -> frozenset[str]:
     """
     words_in_order = _word_tokens(tokens)
     words = set(words_in_order)
-    words.update(f"{first} {second}" for first, second in pairwise(words_in_order))
+    words.update(map(" ".join, pairwise(words_in_order)))
     words.discard(TOPIC_PLACEHOLDER)
     words.discard("<break>")
     return frozenset(words)

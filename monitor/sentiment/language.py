@@ -38,7 +38,8 @@ _DE_WORDS = _word_set(
     "der das und ist nicht ich ein eine einen mit auf für sich auch dem den zu mir mich "
     "dich noch schon bei von aus nach jetzt wird sind hat haben bin bist mal doch nur kein "
     "keine oder wenn dass über gibt immer heute wieder euch uns wir ihr sehr ganz kann "
-    "wurde werden schon hier nichts diese dieser eure euer unsere"
+    "wurde werden schon hier nichts diese dieser eure euer unsere zum zur vom beim ins gegen "
+    "ohne durch seit unter weil dann aber warum wieso gibts mehr eines einem einer sie wegen"
 )
 _EN_WORDS = _word_set(
     "the and is to of you it that this for with my your are be have not just what on at me "
@@ -152,16 +153,15 @@ class LanguageDetector:
     def _by_function_words(self, words: Sequence[str]) -> str | None:
         if self.languages and not self.languages <= {"de", "en"}:
             return None  # another candidate language could share these words
-        german = english = 0
-        for word in words:
-            lowered = word.lower()
-            if lowered in _DE_WORDS:
-                german += 1
-            elif lowered in _EN_WORDS:
-                english += 1
-        # Demand a share of the text too: a Dutch or Scandinavian text may contain a few.
-        if german >= 2 and english == 0 and german * 10 >= len(words):
+        # The two word lists share no word, so each word counts for one language at most.
+        lowered = [word.lower() for word in words]
+        german = sum(map(_DE_WORDS.__contains__, lowered))
+        english = sum(map(_EN_WORDS.__contains__, lowered))
+        # Demand a share of the text too: a Dutch or Scandinavian text may contain a few. A
+        # German post quoting an English phrase ("keep it cool") is still German: one word of
+        # the other language is allowed per four.
+        if german >= 2 and german >= 4 * english and german * 10 >= len(words):
             return "de"
-        if english >= 2 and german == 0 and english * 10 >= len(words):
+        if english >= 2 and english >= 4 * german and english * 10 >= len(words):
             return "en"
         return None

@@ -85,13 +85,18 @@ class LinearModel:
                 positive += value * flat[at + 2]
             at += 3
         if features.words:
-            scale = 1.0 / math.sqrt(len(features.words))
+            # Each n-gram is worth 1/sqrt(n-grams of the text): summed first, scaled once.
+            sum_negative = sum_neutral = sum_positive = 0.0
             for row in map(self.words.get, features.words):
                 if row is not None:
                     at = 3 * row
-                    negative += scale * flat[at]
-                    neutral += scale * flat[at + 1]
-                    positive += scale * flat[at + 2]
+                    sum_negative += flat[at]
+                    sum_neutral += flat[at + 1]
+                    sum_positive += flat[at + 2]
+            scale = 1.0 / math.sqrt(len(features.words))
+            negative += scale * sum_negative
+            neutral += scale * sum_neutral
+            positive += scale * sum_positive
         return negative, neutral, positive
 
     def probabilities(self, features: TextFeatures) -> Row:
