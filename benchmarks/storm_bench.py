@@ -34,7 +34,7 @@ from benchmarks import storm_ceiling  # noqa: E402
 from benchmarks.common import SHARED_DATA, machine  # noqa: E402
 from detectors import DetectionSettings  # noqa: E402
 from detectors.config import SENSITIVITIES  # noqa: E402
-from monitor.offline import backtest, calibrate, storms, toned  # noqa: E402
+from monitor.offline import calibrate, storms  # noqa: E402
 
 NAB_DIR = SHARED_DATA / "nab"
 DEV_DIR = SHARED_DATA / "sentiment-dev"
@@ -68,8 +68,9 @@ def measured_confusion(
     scorer = build_scorer(sentiment)
     rows: dict[str, list[tuple[float, float, float]]] = {label: [] for label in storms.LABELS}
     for path, lang in paths:
-        counts: dict[str, dict[str, int]] = {t: dict.fromkeys(storms.LABELS, 0)
-                                             for t in storms.LABELS}
+        counts: dict[str, dict[str, int]] = {
+            t: dict.fromkeys(storms.LABELS, 0) for t in storms.LABELS
+        }
         for row in read_labelled(path).rows:
             counts[row.label][scorer.score(row.text, lang).label] += 1
         for true, predicted in counts.items():
@@ -94,21 +95,17 @@ def run(
     for seed in seeds:
         per_seed = calibrate.CalibrationReport()
         for path in files:
-            import random
-
-            series = backtest.read_series(path)
-            width = backtest.bucket_width([at for at, _ in series])
-            rng = random.Random(f"{path.stem}-{seed}")
-            buckets = toned.with_tone(series, width, rng, topic=path.stem, confusion=confusion)
-            windows = backtest.read_windows(labels, path)
+            buckets, _, windows = storm_ceiling.toned_file(path, labels, seed, confusion)
             report = calibrate.calibrate(
                 buckets, settings, UTC, seed=seed, avoid=windows, confusion=confusion
             )
             per_seed.extend(report)
             if not quiet:
                 caught = sum(r.caught for r in report.results)
-                print(f"  seed {seed} {path.stem:22} caught {caught}/{len(report.results)}, "
-                      f"false pages {report.false_alarms} in {report.quiet_weeks:.1f} weeks")
+                print(
+                    f"  seed {seed} {path.stem:22} caught {caught}/{len(report.results)}, "
+                    f"false pages {report.false_alarms} in {report.quiet_weeks:.1f} weeks"
+                )
         if not quiet:
             for line in calibrate.summary_lines(per_seed):
                 print(f"  seed {seed}: {line}")
@@ -118,17 +115,11 @@ def run(
 
 def sweep(confusion: Mapping[str, tuple[float, float, float]], seeds: tuple[int, ...]) -> None:
     """False pages per topic-week on the storm-free series at a range of opening bars."""
-    import random
-
     labels = NAB_DIR / "labels" / "windows.json"
     series = []
     for path in sorted((NAB_DIR / "realTweets").glob("*.csv")):
-        points = backtest.read_series(path)
-        width = backtest.bucket_width([at for at, _ in points])
-        windows = backtest.read_windows(labels, path)
         for seed in seeds:
-            rng = random.Random(f"{path.stem}-{seed}")
-            buckets = toned.with_tone(points, width, rng, topic=path.stem, confusion=confusion)
+            buckets, _, windows = storm_ceiling.toned_file(path, labels, seed, confusion)
             series.append((buckets, windows))
     print("opening bar -> false pages per topic-week (storm-free series, outside NAB windows):")
     for bar in (3.5, 3.75, 4.0, 4.25, 4.5):
@@ -196,8 +187,10 @@ def main() -> int:
         settings = DetectionSettings(sensitivity=name)
         started = time.perf_counter()
         report = run(settings, confusion, tuple(range(args.seeds)), quiet=name != "balanced")
-        print(f"sensitivity = {name!r} ({len(report.results)} storms, "
-              f"{time.perf_counter() - started:.0f} s):")
+        print(
+            f"sensitivity = {name!r} ({len(report.results)} storms, "
+            f"{time.perf_counter() - started:.0f} s):"
+        )
         for line in calibrate.summary_lines(report):
             print(f"  {line}")
     return 0

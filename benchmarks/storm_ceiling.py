@@ -119,6 +119,18 @@ def pages(scores: Sequence[float], bar: float) -> list[int]:
     return found
 
 
+def toned_file(
+    path: Path, labels: Path, seed: int, confusion: Mapping[str, tuple[float, float, float]]
+) -> tuple[list[Bucket], list[toned.CalmRate], list[tuple[datetime, datetime]]]:
+    """One NAB file as the storm benchmark replays it for ``seed``: its toned buckets, their
+    calm rates, and its labelled windows (real events, where no storm goes)."""
+    series = backtest.read_series(path)
+    width = backtest.bucket_width([at for at, _ in series])
+    rng = random.Random(f"{path.stem}-{seed}")
+    buckets, rates = toned.toned_series(series, width, rng, topic=path.stem, confusion=confusion)
+    return buckets, rates, backtest.read_windows(labels, path)
+
+
 def replay(
     files: Sequence[Path],
     labels: Path,
@@ -132,13 +144,7 @@ def replay(
     out = []
     for seed in seeds:
         for path in files:
-            series = backtest.read_series(path)
-            width = backtest.bucket_width([at for at, _ in series])
-            rng = random.Random(f"{path.stem}-{seed}")
-            buckets, rates = toned.toned_series(
-                series, width, rng, topic=path.stem, confusion=confusion
-            )
-            windows = backtest.read_windows(labels, path)
+            buckets, rates, windows = toned_file(path, labels, seed, confusion)
             rng = random.Random(seed)
             planned = storms.plan_storms(buckets, rng, avoid=windows)
             stormy = storms.inject(buckets, planned, UTC, rng, confusion)
@@ -193,7 +199,5 @@ def report_lines(runs: Sequence[Replayed], budget: float, name: str) -> list[str
     ]
     for name, (hits, total) in caught.items():
         lines.append(f"{name:10} caught {hits:3}/{total:<3} ({hits / total:4.0%}) by full strength")
-    lines.append(
-        "by topic size: " + ", ".join(f"{n} {h}/{t}" for n, (h, t) in sized.items() if t)
-    )
+    lines.append("by topic size: " + ", ".join(f"{n} {h}/{t}" for n, (h, t) in sized.items() if t))
     return lines

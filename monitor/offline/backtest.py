@@ -290,14 +290,14 @@ def run_injected(
     import random
 
     from monitor.offline.calibrate import print_calibration
-    from monitor.offline.toned import with_tone
+    from monitor.offline.toned import toned_series
 
     inputs = _read_inputs(series, labels, stdout)
     if inputs is None:
         return 2
     points, windows = inputs
     width = bucket_width([at for at, _ in points])
-    buckets = with_tone(points, width, random.Random(series.stem), topic=series.stem)
+    buckets, _ = toned_series(points, width, random.Random(series.stem), topic=series.stem)
     print(
         f"{series.name}: {len(buckets)} buckets read as mention volume, about 15% of it "
         f"negative, the share wandering from day to day"

@@ -93,13 +93,10 @@ class PlannedStorm:
     start_at: datetime
 
 
-
 # -- the usual volume of a history ----------------------------------------------------------
 
 
-def usual_counts(
-    buckets: Sequence[Bucket], timezone: tzinfo
-) -> tuple[list[float], list[float]]:
+def usual_counts(buckets: Sequence[Bucket], timezone: tzinfo) -> tuple[list[float], list[float]]:
     """Per bucket, the usual negative and positive counts of the history at the same local
     hour and weekday: what "the usual volume for that time of the week" means here.
 

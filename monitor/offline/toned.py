@@ -1,6 +1,6 @@
 """A tone for a bare mention-count series: how a real topic's posts would be read.
 
-Series such as NAB's hold only a count per bucket. :func:`with_tone` gives them a negative and
+Series such as NAB's hold only a count per bucket. `toned_series` gives them a negative and
 positive share that wander from day to day, as real topics' do, and reads each post through the
 scorer's confusion, so storms can be injected into them and judged with the tone test.
 """
@@ -15,36 +15,6 @@ from datetime import datetime, timedelta
 
 from monitor.models import Bucket
 from monitor.offline.storms import DEFAULT_CONFUSION, LABELS, binomial, read_posts
-
-
-def with_tone(
-    series: Iterable[tuple[datetime, float]],
-    width: timedelta,
-    rng: random.Random,
-    *,
-    topic: str = "backtest",
-    negative_share: float = 0.15,
-    positive_share: float = 0.25,
-    wander: float = 0.35,
-    confusion: Mapping[str, tuple[float, float, float]] = DEFAULT_CONFUSION,
-) -> list[Bucket]:
-    """Buckets of a bare mention-count series with a tone as real topics have one.
-
-    Each day's true negative share wanders around ``negative_share`` (a random walk of
-    ``wander`` on the log-odds scale, pulled back towards the mean), the positive share
-    likewise, and each post is read by the scorer through ``confusion``.
-    """
-    buckets, _ = toned_series(
-        series,
-        width,
-        rng,
-        topic=topic,
-        negative_share=negative_share,
-        positive_share=positive_share,
-        wander=wander,
-        confusion=confusion,
-    )
-    return buckets
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +37,13 @@ def toned_series(
     wander: float = 0.35,
     confusion: Mapping[str, tuple[float, float, float]] = DEFAULT_CONFUSION,
 ) -> tuple[list[Bucket], list[CalmRate]]:
-    """:func:`with_tone`, and per bucket its exact calm rates of negative and neutral reads."""
+    """Buckets of a bare mention-count series with a tone as real topics have one, and per
+    bucket its exact calm rates of negative and neutral reads (what only the generator knows).
+
+    Each day's true negative share wanders around ``negative_share`` (a random walk of
+    ``wander`` on the log-odds scale, pulled back towards the mean), the positive share
+    likewise, and each post is read by the scorer through ``confusion``.
+    """
     buckets: list[Bucket] = []
     rates: list[CalmRate] = []
     day: datetime | None = None
