@@ -163,6 +163,7 @@ def render_frames(
 
 def serve(frames_path: Path, rate: float) -> None:
     """Serve the frames to each connection: as fast as possible, or ``rate`` per second."""
+    from websockets.exceptions import ConnectionClosed
     from websockets.sync.server import serve as ws_serve
 
     if hasattr(os, "sched_setaffinity"):  # off the client's core, where there is another one
@@ -171,19 +172,25 @@ def serve(frames_path: Path, rate: float) -> None:
     frames = frames_path.read_text(encoding="utf-8").splitlines()
 
     def session(websocket: Any) -> None:
+        try:
+            send_frames(websocket)
+            websocket.recv()  # hold the connection until the client closes it
+        except ConnectionClosed:
+            pass  # the client closed it: that is how a session ends
+
+    def send_frames(websocket: Any) -> None:
         if rate <= 0:
             for frame in frames:
                 websocket.send(frame)
-        else:
-            started = time.monotonic()
-            for n, frame in enumerate(frames):
-                due = started + n / rate
-                if due > time.monotonic():
-                    time.sleep(due - time.monotonic())
-                event = json.loads(frame)
-                event["time_us"] = int(time.time() * 1_000_000)  # stamped when sent, as live
-                websocket.send(json.dumps(event))
-        websocket.recv()  # hold the connection until the client closes it
+            return
+        started = time.monotonic()
+        for n, frame in enumerate(frames):
+            wait = started + n / rate - time.monotonic()
+            if wait > 0:  # read the clock once: a second read may already be past due
+                time.sleep(wait)
+            event = json.loads(frame)
+            event["time_us"] = int(time.time() * 1_000_000)  # stamped when sent, as live
+            websocket.send(json.dumps(event))
 
     with ws_serve(session, "127.0.0.1", 0, max_size=None) as server:
         print(server.socket.getsockname()[1], flush=True)
