@@ -58,7 +58,7 @@ from monitor.offline.replay import Recording, replay  # noqa: E402
 from monitor.offline.synthetic import poisson  # noqa: E402
 from monitor.pipeline.context import Context  # noqa: E402
 from monitor.pipeline.ingest import Feed, ingest  # noqa: E402
-from monitor.runtime.service import build_alerters  # noqa: E402
+from monitor.runtime.assembly import build_alerters  # noqa: E402
 from monitor.sentiment import Scorer, build_scorer  # noqa: E402
 from monitor.settings import Settings, parse_settings  # noqa: E402
 from monitor.sources import source_class  # noqa: E402

@@ -2,7 +2,7 @@
 
 ``python benchmarks/source_limits_bench.py`` serves each misbehaviour on loopback and polls it
 with a Hacker News source in a fresh process, once with a plain ``httpx.Client`` (how sources
-were polled before the limits) and once with the daemon's client (``service.http_client``),
+were polled before the limits) and once with the daemon's client (``assembly.http_client``),
 then prints the poll's outcome, its duration and the process's peak resident memory:
 
 - a gzip bomb: 306 KB on the wire, 300 MiB unpacked (the default ``max_response_size``, 10 MiB);
@@ -59,7 +59,7 @@ def child(client_kind: str, base_url: str) -> None:
     """One poll in this fresh process; prints a JSON line with outcome, seconds and peak RSS."""
     import httpx
 
-    from monitor.runtime.service import http_client
+    from monitor.runtime.assembly import http_client
     from monitor.settings_values import parse_duration
     from monitor.sources.base import SourceError, TopicTerms
     from monitor.sources.hackernews import HackerNewsSettings, HackerNewsSource

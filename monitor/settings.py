@@ -23,7 +23,7 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from detectors.config import SENSITIVITIES, DetectionSettings
-from monitor.runtime.http_messages import parse_listen
+from monitor.http_messages import parse_listen
 from monitor.sentiment.config import SentimentSettings
 from monitor.settings_values import build
 from monitor.sources import SOURCE_TYPES, source_class

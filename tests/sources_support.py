@@ -37,7 +37,7 @@ import httpx
 
 from monitor.pipeline.context import Context
 from monitor.pipeline.ingest import Feed, PollOutcome, ingest
-from monitor.runtime.service import alerter_names, build_source
+from monitor.runtime.assembly import alerter_names, build_source
 from monitor.sentiment import Scorer, build_scorer
 from monitor.settings import Settings, TopicSettings, parse_settings
 from monitor.store import Store

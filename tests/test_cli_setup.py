@@ -19,7 +19,7 @@ import pytest
 
 from alerts import slack_check
 from monitor.cli import main
-from monitor.cli.progress import progress
+from monitor.offline.progress import progress
 from monitor.settings import load_settings
 from monitor.store import Store
 from tests.fake_slack import FakeSlack

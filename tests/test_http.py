@@ -19,9 +19,9 @@ from urllib.parse import quote
 import httpx
 import pytest
 
+from monitor.http_messages import Headers, Request, Response, parse_listen
 from monitor.runtime.endpoints import build_http_server
 from monitor.runtime.http import HttpServer
-from monitor.runtime.http_messages import Headers, Request, Response, parse_listen
 from monitor.runtime.service import Daemon
 from monitor.sources.webhook import sign
 from monitor.store import Store

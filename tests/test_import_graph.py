@@ -1,4 +1,5 @@
-"""No import cycles between the modules of ``monitor``, ``detectors`` and ``alerts``.
+"""No import cycles between the modules of ``monitor``, ``detectors`` and ``alerts``, and the
+packages layered: a lower layer never imports a higher one.
 
 The graph is grimp's (the engine behind import-linter): every ``import`` in a module counts,
 also those inside functions and under ``TYPE_CHECKING``, because a cycle hidden that way is
@@ -12,6 +13,23 @@ import itertools
 import grimp
 
 PACKAGES = ("monitor", "detectors", "alerts")
+
+# Highest first; each layer may import those below it, never one above. Packages in one layer
+# are independent of each other (neither imports the other). Shared building blocks that every
+# layer uses (the models, the metrics registry, the HTTP message types) sit at the bottom.
+LAYERS = (
+    ("monitor.__main__",),
+    ("monitor.cli",),  # the commands: may use everything
+    ("monitor.runtime", "monitor.offline"),  # the daemon; replay, backtest and other tools
+    ("monitor.pipeline",),  # ingest, buckets, detection, notification, delivery
+    ("alerts",),  # what a notification looks like and where it is sent
+    ("monitor.credentials",),
+    ("monitor.settings",),
+    ("monitor.settings_values",),
+    ("monitor.sources", "monitor.sentiment", "monitor.store", "detectors"),
+    ("monitor.secrets", "monitor.metrics", "monitor.http_messages"),
+    ("monitor.models",),
+)
 
 
 def cycles(graph: grimp.ImportGraph) -> list[list[str]]:
@@ -36,6 +54,24 @@ def describe(graph: grimp.ImportGraph, cycle: list[str]) -> str:
         line = details[0]["line_number"] if details else "?"
         steps.append(f"  {importer}:{line} imports {imported}")
     return " → ".join(cycle) + "\n" + "\n".join(steps)
+
+
+def layer_violations(graph: grimp.ImportGraph, layers: tuple[tuple[str, ...], ...]) -> list[str]:
+    """Each import that goes up a layer (or across one layer's packages), as
+    ``low.module:12 imports high.module``; one through modules outside every layer names the
+    whole chain (``... imports outside → high.module``)."""
+    found = set()
+    for dependency in graph.find_illegal_dependencies_for_layers(
+        [grimp.Layer(*layer, independent=True) for layer in layers]
+    ):
+        for route in dependency.routes:
+            for importer in sorted(route.heads):
+                imported = route.middle[0] if route.middle else min(route.tails)
+                details = graph.get_import_details(importer=importer, imported=imported)
+                line = details[0]["line_number"] if details else "?"
+                rest = [*route.middle[1:], min(route.tails)] if route.middle else []
+                found.add(" → ".join([f"{importer}:{line} imports {imported}", *rest]))
+    return sorted(found)
 
 
 def _strongly_connected(graph: grimp.ImportGraph) -> list[set[str]]:
@@ -88,6 +124,33 @@ def test_the_packages_import_each_other_without_cycles() -> None:
     assert len(graph.modules) > 50  # the packages were found, not an empty graph
     found = cycles(graph)
     assert not found, "import cycles:\n" + "\n".join(describe(graph, c) for c in found)
+
+
+def test_no_package_imports_one_from_a_higher_layer() -> None:
+    graph = grimp.build_graph(*PACKAGES, cache_dir=None)
+    found = layer_violations(graph, LAYERS)
+    assert not found, "imports against the layering:\n" + "\n".join(found)
+
+
+def test_a_lower_layer_importing_a_higher_one_is_named() -> None:
+    graph = grimp.ImportGraph()
+    for package in ("pkg", "pkg.top", "pkg.low"):  # grimp checks layers that are modules
+        graph.add_module(package)
+    for importer, imported in [
+        ("pkg.top.a", "pkg.low.b"),  # allowed: down a layer
+        ("pkg.low.b", "pkg.base"),
+        ("pkg.low.c", "pkg.top.a"),  # up a layer
+        ("pkg.left", "pkg.right"),  # across two independent packages of one layer
+        ("pkg.base", "pkg.outside"),  # up again, through a module in no layer
+        ("pkg.outside", "pkg.low.b"),
+    ]:
+        graph.add_import(importer=importer, imported=imported, line_number=3, line_contents="")
+    layers = (("pkg.top",), ("pkg.low", "pkg.left", "pkg.right"), ("pkg.base",))
+    assert layer_violations(graph, layers) == [
+        "pkg.base:3 imports pkg.outside → pkg.low.b",
+        "pkg.left:3 imports pkg.right",
+        "pkg.low.c:3 imports pkg.top.a",
+    ]
 
 
 def test_a_cycle_is_found_and_named_by_its_shortest_loop() -> None:

@@ -26,7 +26,7 @@ from monitor.offline.replay import read_recording, replay
 from monitor.pipeline.context import Context
 from monitor.pipeline.notify import apply
 from monitor.pipeline.outbox import deliver
-from monitor.runtime.service import build_alerters
+from monitor.runtime.assembly import build_alerters
 from monitor.settings import Settings
 from monitor.store import Store
 from tests.fake_slack import FakeMessage, FakeSlack, block_kit_problem

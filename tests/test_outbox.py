@@ -20,7 +20,8 @@ from monitor.models import Bucket, Incident, IncidentStatus, NotificationKind
 from monitor.pipeline.context import Context
 from monitor.pipeline.notify import apply, escalate
 from monitor.pipeline.outbox import deliver
-from monitor.runtime.service import Daemon, alerter_names, build_alerters
+from monitor.runtime.assembly import alerter_names, build_alerters
+from monitor.runtime.service import Daemon
 from monitor.settings import Settings
 from monitor.store import Store
 from tests.fake_slack import FakeSlack

@@ -17,7 +17,7 @@ from monitor.pipeline.detector_state import Detectors
 from monitor.pipeline.ingest import Feed, PollOutcome, ingest
 from monitor.pipeline.judge import Judged
 from monitor.pipeline.prune import prune
-from monitor.runtime.service import alerter_names, build_source
+from monitor.runtime.assembly import alerter_names, build_source
 from monitor.sentiment import build_scorer
 from monitor.settings import Settings
 from monitor.store import Store

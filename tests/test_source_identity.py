@@ -9,7 +9,7 @@ import httpx
 
 from monitor.pipeline.context import Context
 from monitor.pipeline.ingest import Feed, ingest
-from monitor.runtime.service import alerter_names, build_source
+from monitor.runtime.assembly import alerter_names, build_source
 from monitor.sentiment import build_scorer
 from monitor.store import Store
 from tests.sources_support import Canned, FakeAPI

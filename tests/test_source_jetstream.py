@@ -19,8 +19,8 @@ from monitor.models import Label
 from monitor.pipeline.buckets import evaluate
 from monitor.pipeline.context import Context
 from monitor.pipeline.detector_state import Detectors
+from monitor.runtime.assembly import Runtime, alerter_names
 from monitor.runtime.endpoints import health_problems
-from monitor.runtime.service import Runtime, alerter_names
 from monitor.runtime.streaming import StoreSink, build_streams
 from monitor.settings import ConfigError, Settings
 from monitor.sources.base import StreamBatch, Subscription, TopicTerms

@@ -2,7 +2,7 @@
 
 Servers that misbehave the way hostile or broken ones do: a slow drip of the body or of the
 headers (each read is quick, so httpx's per-read timeout never fires), a gzip bomb, an encoding
-we did not ask for. The client is the one the daemon builds (``service.http_client``).
+we did not ask for. The client is the one the daemon builds (``assembly.http_client``).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 import pytest
 
-from monitor.runtime.service import http_client
+from monitor.runtime.assembly import http_client
 from monitor.sources.base import SourceError, TopicTerms
 from monitor.sources.hackernews import HackerNewsSettings, HackerNewsSource
 from monitor.sources.limits import ResponseLimits, source_client

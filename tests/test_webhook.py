@@ -11,8 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
+from monitor import metrics
 from monitor.models import Mention
-from monitor.runtime import metrics
 from monitor.runtime.http import HttpServer
 from monitor.sources.webhook import make_ingest_handler, sign, verify
 from monitor.sources.webhook_payload import (

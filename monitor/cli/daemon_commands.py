@@ -17,7 +17,8 @@ def register(command: CommandFactory) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from monitor.credentials import check_credentials
-    from monitor.runtime.service import Daemon, setup_logging
+    from monitor.runtime.logs import setup_logging
+    from monitor.runtime.service import Daemon
 
     settings = settings_from(args)
     report = check_credentials(settings)

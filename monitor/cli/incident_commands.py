@@ -160,7 +160,7 @@ def _act(args: argparse.Namespace, action: str, done: str) -> int:
     """Apply ``action`` exactly as a Slack button click does (``monitor.runtime.actions.act``)."""
     from monitor.pipeline.context import Context
     from monitor.runtime.actions import CannotAct, act
-    from monitor.runtime.service import alerter_names
+    from monitor.runtime.assembly import alerter_names
 
     settings = settings_from(args)
     # Notifications go to the alerters this command's environment configures, and the daemon

@@ -106,7 +106,8 @@ MAX_BAD_LINES_SHOWN = 20
 
 def _replay(settings: Settings, recording: object, stdout: TextIO) -> int:
     from monitor.offline.replay import Recording, replay
-    from monitor.runtime.service import build_alerters, setup_logging
+    from monitor.runtime.assembly import build_alerters
+    from monitor.runtime.logs import setup_logging
 
     assert isinstance(recording, Recording)
     setup_logging("warning")

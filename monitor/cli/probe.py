@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import TextIO
 
 from monitor.models import Mention
-from monitor.runtime.service import build_source, http_client
+from monitor.runtime.assembly import build_source, http_client
 from monitor.runtime.streaming import build_streams
 from monitor.settings import TopicSettings
 from monitor.sources import PUSH_TYPES, STREAM_TYPES

@@ -24,9 +24,9 @@ from typing import TextIO
 
 from alerts.incidents import IncidentPolicy, advance
 from detectors import Decision, DetectionSettings, build_detector
-from monitor.cli.progress import progress as progress_of
 from monitor.models import Bucket, Incident
 from monitor.offline import nab
+from monitor.offline.progress import progress as progress_of
 
 # Inputs shorter than this finish before a progress bar would be worth drawing.
 _PROGRESS_MIN_ROWS = 5000

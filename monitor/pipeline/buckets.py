@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import Enum
 
+from monitor import metrics
 from monitor.models import Bucket
 from monitor.pipeline.context import Context
 from monitor.pipeline.detector_state import Detectors
 from monitor.pipeline.judge import Judged, judge_closed
-from monitor.runtime import metrics
 from monitor.settings import TopicSettings
 from monitor.sources import PUSH_TYPES
 

@@ -14,7 +14,7 @@ class Context:
 
     ``alerter_names`` is decided once by whoever runs the pipeline, from its own environment:
     the daemon from the environment it was started with
-    (:func:`monitor.runtime.service.alerter_names`), replay from the alerters it delivers to.
+    (:func:`monitor.runtime.assembly.alerter_names`), replay from the alerters it delivers to.
     A notification written for an alerter nobody delivers to would wait in the outbox forever.
     """
 

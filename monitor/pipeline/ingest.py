@@ -14,10 +14,10 @@ from datetime import datetime
 
 import httpx
 
+from monitor import metrics
 from monitor.models import Mention, NotificationKind
 from monitor.pipeline.context import Context
 from monitor.pipeline.notify import SourceNotice, notify_source
-from monitor.runtime import metrics
 from monitor.sentiment import Scorer
 from monitor.settings import TopicSettings
 from monitor.sources.base import (

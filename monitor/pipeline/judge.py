@@ -8,11 +8,11 @@ from dataclasses import dataclass, replace
 
 from alerts.incidents import Transition, advance
 from detectors import Decision, TopicDetector
+from monitor import metrics
 from monitor.models import Bucket
 from monitor.pipeline.context import Context
 from monitor.pipeline.detector_state import Detectors
 from monitor.pipeline.notify import incident_policy, write_events
-from monitor.runtime import metrics
 from monitor.settings import TopicSettings
 
 log = logging.getLogger("monitor.pipeline")

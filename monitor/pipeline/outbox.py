@@ -8,9 +8,9 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 from alerts.base import Alerter, AlertError
+from monitor import metrics
 from monitor.models import Notification, NotificationKind
 from monitor.pipeline.context import Context
-from monitor.runtime import metrics
 from monitor.store import Store
 
 log = logging.getLogger("monitor.pipeline")

@@ -9,11 +9,11 @@ from typing import Protocol
 
 from alerts.interactions import Action, parse_action, payload_from_form, verify_signature
 from alerts.socket_mode import answer_ephemerally
+from monitor import metrics
+from monitor.http_messages import Request, Response
 from monitor.models import Mention
 from monitor.pipeline.ingest import screen
-from monitor.runtime import metrics
 from monitor.runtime.http import HttpServer
-from monitor.runtime.http_messages import Request, Response
 from monitor.secrets import read_secret
 from monitor.sentiment import Scorer
 from monitor.settings import Settings, TopicSettings

@@ -2,8 +2,8 @@
 
 It is the standard library's ``ThreadingHTTPServer`` in a background thread with a tiny
 router in front, because a few loopback endpoints do not justify a web framework. Handlers are
-plain functions from a :class:`~monitor.runtime.http_messages.Request` and path parameters to a
-:class:`~monitor.runtime.http_messages.Response`, so they are tested without sockets; the server
+plain functions from a :class:`~monitor.http_messages.Request` and path parameters to a
+:class:`~monitor.http_messages.Response`, so they are tested without sockets; the server
 adds the HTTP rules (400, 404, 405, 408, 413, 500) once for all.
 
 Clients are not trusted to be quick or well-formed. The request line and headers must arrive
@@ -27,14 +27,14 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from urllib.parse import unquote
 
-from monitor.runtime.http_connections import Server
-from monitor.runtime.http_messages import (
+from monitor.http_messages import (
     DEFAULT_LISTEN,
     Handler,
     Request,
     Response,
     parse_listen,
 )
+from monitor.runtime.http_connections import Server
 
 log = logging.getLogger(__name__)
 

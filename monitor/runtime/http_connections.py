@@ -3,8 +3,8 @@ client may take to send its request, and cutting off requests still in flight wh
 
 :class:`Server` accepts connections for an :class:`App` (in practice
 :class:`monitor.runtime.http.HttpServer`, which routes and answers); each one is read by a
-request handler that turns bytes into a :class:`~monitor.runtime.http_messages.Request` under a
-deadline and writes the :class:`~monitor.runtime.http_messages.Response` back.
+request handler that turns bytes into a :class:`~monitor.http_messages.Request` under a
+deadline and writes the :class:`~monitor.http_messages.Response` back.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
 from urllib.parse import parse_qs, urlsplit
 
-from monitor.runtime.http_messages import Headers, Request, Response
+from monitor.http_messages import Headers, Request, Response
 
 # The HTTP server's one logger, whichever of its modules writes the line.
 log = logging.getLogger("monitor.runtime.http")

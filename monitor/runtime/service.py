@@ -5,7 +5,8 @@ evaluate job that closes due buckets, and one deliver job that empties the outbo
 sources (Jetstream) are no jobs: each shared connection reads on a thread of its own
 (``monitor/runtime/streaming.py``). Each thread opens its own SQLite connection. SIGTERM/SIGINT let
 the job in flight finish and commit, and streams store their last batch; SIGHUP re-reads
-settings.toml and keeps the old settings when the new file is broken.
+settings.toml and keeps the old settings when the new file is broken. What the jobs share is
+built from the settings in ``monitor/runtime/assembly.py``.
 """
 
 from __future__ import annotations
@@ -18,37 +19,30 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO
 
-import httpx
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from alerts.base import Alerter
-from alerts.console import ConsoleAlerter
 from alerts.interactions import Action
 from alerts.slack_members import SlackGroupMembers
 from monitor.credentials import load_checked_settings
 from monitor.pipeline.buckets import evaluate
 from monitor.pipeline.context import Context
-from monitor.pipeline.detector_state import Detectors
 from monitor.pipeline.ingest import Feed, ingest
 from monitor.pipeline.notify import escalate
 from monitor.pipeline.outbox import deliver
 from monitor.pipeline.prune import prune
 from monitor.runtime import sdnotify, streaming
 from monitor.runtime.actions import apply_action
+from monitor.runtime.assembly import Runtime, build_alerters, build_source, http_client
 from monitor.runtime.endpoints import build_http_server
 from monitor.secrets import read_secret
-from monitor.sentiment import Scorer, build_scorer
-from monitor.settings import ConfigError, Settings, TopicSettings
-from monitor.sources import PUSH_TYPES, STREAM_TYPES, source_class
-from monitor.sources.base import USER_AGENT, Source, SourceSettings, TopicTerms
-from monitor.sources.limits import source_client
+from monitor.settings import ConfigError, Settings
+from monitor.sources import PUSH_TYPES, STREAM_TYPES
 from monitor.store import Store
 
 log = logging.getLogger("monitor.runtime.service")
@@ -63,71 +57,6 @@ def now_utc() -> datetime:
     return datetime.now(UTC)
 
 
-def setup_logging(level: str = "info", environ: Mapping[str, str] | None = None) -> None:
-    """One line per event on stderr; no timestamps under systemd, whose journal adds its own."""
-    env = os.environ if environ is None else environ
-    fmt = "%(levelname)s %(name)s: %(message)s"
-    if not env.get("INVOCATION_ID"):
-        fmt = "%(asctime)s " + fmt
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter(fmt))
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level.upper())
-    # Request logs from httpx would print every poll's URL (and its query) at INFO.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
-
-
-def alerter_names(settings: Settings, environ: Mapping[str, str] | None = None) -> list[str]:
-    """Where notifications go: Slack when configured with a token, the console as asked.
-
-    Decided from the environment the command runs in (``environ``, else the process's own),
-    once per version of the settings; the pipeline writes notifications for exactly these.
-    """
-    names = []
-    slack = settings.slack is not None and read_secret(settings.slack.token_env, environ)
-    if settings.alerts.console == "on" or (settings.alerts.console == "auto" and not slack):
-        names.append("console")
-    if slack:
-        names.append("slack")
-    return names
-
-
-def build_alerters(
-    settings: Settings, stdout: TextIO, environ: Mapping[str, str] | None = None
-) -> dict[str, Alerter]:
-    """The alerters :func:`alerter_names` chooses, ready to send."""
-    alerters: dict[str, Alerter] = {}
-    names = alerter_names(settings, environ)
-    if "console" in names:
-        alerters["console"] = ConsoleAlerter(stdout)
-    if "slack" in names and settings.slack is not None:
-        from slack_sdk import WebClient
-
-        from alerts.slack import SlackAlerter
-
-        token = read_secret(settings.slack.token_env, environ)
-        client = WebClient(token=token, base_url=settings.slack.api_url, timeout=10)
-        alerters["slack"] = SlackAlerter(
-            client, settings.slack.channel, upload_charts=settings.slack.upload_charts
-        )
-    return alerters
-
-
-def topic_terms(topic: TopicSettings) -> TopicTerms:
-    return TopicTerms(topic.name, tuple(topic.terms), tuple(topic.languages))
-
-
-def build_source(topic: TopicSettings, settings: SourceSettings) -> Source:
-    return source_class(settings.type)(settings, topic_terms(topic))
-
-
-def http_client(settings: SourceSettings) -> httpx.Client:
-    """The source's client: its per-read timeout, whole-answer deadline and size cap."""
-    return source_client(settings.timeout, settings.limits, headers={"User-Agent": USER_AGENT})
-
-
 def prepare_database(path: Path) -> None:
     """Open and migrate the database at ``path``; ConfigError when it cannot be used."""
     try:
@@ -140,30 +69,6 @@ def prepare_database(path: Path) -> None:
         raise ConfigError([f"monitor.database: cannot use {path}: {exc}"]) from None
     if migrated:
         log.info("database %s: schema migrated (%d steps)", path, migrated)
-
-
-@dataclass
-class Runtime:
-    """Everything the jobs share, built from one version of the settings."""
-
-    settings: Settings
-    alerters: dict[str, Alerter]
-    scorers: dict[tuple[str, ...], Scorer] = field(default_factory=dict)
-    detectors: Detectors | None = None
-
-    def scorer(self, topic: TopicSettings) -> Scorer:
-        key = (*topic.languages, "|", *topic.terms)
-        if key not in self.scorers:
-            self.scorers[key] = build_scorer(self.settings.sentiment, topic.languages, topic.terms)
-        return self.scorers[key]
-
-    def __post_init__(self) -> None:
-        if self.detectors is None:
-            self.detectors = Detectors(self.settings)
-
-    def context(self, store: Store) -> Context:
-        """What the pipeline steps need: notifications go to the alerters that exist."""
-        return Context(store, self.settings, tuple(self.alerters))
 
 
 class Daemon:

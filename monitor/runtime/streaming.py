@@ -17,10 +17,10 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
+from monitor import metrics
 from monitor.models import Mention, Sentiment
 from monitor.pipeline.context import Context
 from monitor.pipeline.ingest import check_blind, screen, source_recovered
-from monitor.runtime import metrics
 from monitor.sentiment import Scorer
 from monitor.settings import Settings, TopicSettings
 from monitor.sources import STREAM_TYPES, stream_class

@@ -26,9 +26,9 @@ from typing import Any, ClassVar
 
 import httpx
 
+from monitor import metrics
+from monitor.http_messages import Request, Response
 from monitor.models import Mention
-from monitor.runtime import metrics
-from monitor.runtime.http_messages import Request, Response
 from monitor.sources.base import PollResult, SourceError, SourceSettings, TopicTerms
 from monitor.sources.webhook_payload import PayloadError, parse_mentions
 

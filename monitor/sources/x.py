@@ -9,12 +9,12 @@ answers 403, which is recorded in ``details`` and never fails the search itself.
 
 Every post returned counts against the plan's monthly read cap, so ``max_pages`` x
 ``max_results`` (default 5 x 100) bounds what one poll can spend; a ``since_id`` poll in a calm
-hour returns only the handful of new posts.
+hour returns only the handful of new posts. What a search page becomes is read in
+:mod:`monitor.sources.x_posts`.
 """
 
 from __future__ import annotations
 
-import html
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -25,7 +25,8 @@ import httpx
 from monitor.models import Mention
 from monitor.sources.base import PollResult, SourceError, SourceSettings, TopicTerms, require_secret
 from monitor.sources.http import check_status, json_body, retry_after_from, send
-from monitor.sources.items import ITEM_ERRORS, lenient, parse_instant, trusted
+from monitor.sources.items import ITEM_ERRORS, parse_instant, trusted
+from monitor.sources.x_posts import error_detail, parse_page
 
 DEFAULT_BASE_URL = "https://api.twitter.com/"
 SEARCH_PATH = "2/tweets/search/recent"
@@ -38,14 +39,6 @@ SEARCH_WINDOW = timedelta(days=7) - timedelta(minutes=5)
 DEFAULT_BACKOFF = timedelta(minutes=15)
 # Post ids are snowflakes: milliseconds since this epoch, shifted left by 22 bits.
 SNOWFLAKE_EPOCH_MS = 1288834974657
-
-_METRICS = {
-    "like_count": "likes",
-    "retweet_count": "reposts",
-    "reply_count": "replies",
-    "quote_count": "quotes",
-    "impression_count": "views",
-}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -199,7 +192,9 @@ class XSource:
             pages += 1
             self._check(response, now)
             rate_limit = _rate_limit_text(response) or rate_limit
-            page_mentions, page_skipped, meta = self._parse_page(json_body(response, self.name))
+            page_mentions, page_skipped, meta = parse_page(
+                self.name, json_body(response, self.name)
+            )
             mentions += page_mentions
             skipped += page_skipped
             newest = _max_id(newest, trusted_id(meta.get("newest_id"), now))
@@ -245,62 +240,6 @@ class XSource:
         # First poll, or the monitor was down longer than X remembers: take what is left.
         start = now - self.settings.lookback if not since_id else oldest
         return {"since_id": None, "start_time": _x_time(max(start, oldest))}
-
-    def _parse_page(self, body: Any) -> tuple[list[Mention], int, dict[str, Any]]:
-        if not isinstance(body, dict) or not isinstance(body.get("meta"), dict):
-            errors = body.get("errors") if isinstance(body, dict) else None
-            raise SourceError(
-                self.name, f"unexpected search response (no meta){_error_detail(errors)}"
-            )
-        data = body.get("data", [])
-        if not isinstance(data, list):
-            raise SourceError(self.name, "unexpected search response: data is not a list")
-        includes = body.get("includes")
-        users = includes.get("users", []) if isinstance(includes, dict) else []
-        users_by_id = {
-            user["id"]: user for user in users if isinstance(user, dict) and "id" in user
-        }
-        mentions: list[Mention] = []
-        skipped = 0
-        for item in data:
-            mention = self._mention(item, users_by_id)
-            if mention is None:
-                skipped += 1
-            else:
-                mentions.append(mention)
-        return mentions, skipped, body["meta"]
-
-    @lenient
-    def _mention(self, item: Any, users: dict[str, Any]) -> Mention | None:
-        try:
-            post_id = str(item["id"])
-            created_at = parse_instant(item["created_at"])
-            note = item.get("note_tweet")
-            # Long posts are cut in ``text``; ``note_tweet`` holds all of it.
-            raw_text = note["text"] if isinstance(note, dict) and "text" in note else item["text"]
-            if not isinstance(raw_text, str) or not post_id.isdigit():
-                return None
-        except ITEM_ERRORS:
-            return None
-        user = users.get(str(item.get("author_id")), {})
-        username = user.get("username") if isinstance(user, dict) else None
-        engagement = _counters(item.get("public_metrics"), _METRICS)
-        followers = _counters(
-            user.get("public_metrics") if isinstance(user, dict) else None,
-            {"followers_count": "followers"},
-        )
-        lang = item.get("lang")
-        return Mention(
-            source=self.name,
-            id=post_id,
-            created_at=created_at,
-            # X escapes &, < and > in post text.
-            text=html.unescape(raw_text),
-            lang=lang if isinstance(lang, str) and lang not in ("und", "zxx", "qme") else None,
-            author=username if isinstance(username, str) else None,
-            url=f"https://x.com/{username or 'i/web'}/status/{post_id}",
-            engagement={**engagement, **followers},
-        )
 
     def _counts(
         self, client: httpx.Client, headers: dict[str, str], now: datetime
@@ -374,16 +313,6 @@ def _max_id(a: str | None, b: Any) -> str | None:
     return max(candidates, key=int) if candidates else None
 
 
-def _counters(metrics: Any, names: dict[str, str]) -> dict[str, int]:
-    if not isinstance(metrics, dict):
-        return {}
-    return {
-        ours: value
-        for theirs, ours in names.items()
-        if isinstance(value := metrics.get(theirs), int) and not isinstance(value, bool)
-    }
-
-
 def _reset_wait(response: httpx.Response, now: datetime) -> timedelta | None:
     """Time until ``x-rate-limit-reset`` (epoch seconds), when the header is there."""
     reset = response.headers.get("x-rate-limit-reset", "")
@@ -413,15 +342,7 @@ def _problem_detail(response: httpx.Response) -> str:
     if not isinstance(body, dict):
         return ""
     # ``errors`` names the exact problem (e.g. the query's syntax); ``detail`` is generic.
-    specific = _error_detail(body.get("errors"))
+    specific = error_detail(body.get("errors"))
     if not specific and isinstance(body.get("detail"), str):
         return f": {body['detail'][:200]}"
     return specific
-
-
-def _error_detail(errors: Any) -> str:
-    if isinstance(errors, list) and errors and isinstance(errors[0], dict):
-        message = errors[0].get("message") or errors[0].get("detail")
-        if isinstance(message, str):
-            return f": {message[:200]}"
-    return ""
