@@ -22,6 +22,7 @@ test: install
 
 lint: install
 	$(BIN)/ruff check monitor detectors alerts tests benchmarks
+	$(BIN)/ruff format --check monitor detectors alerts tests benchmarks
 	$(BIN)/mypy
 	$(BIN)/mypy tests benchmarks
 

@@ -59,8 +59,9 @@ def _number(row: Mapping[str, Any], key: str) -> float:
     return float(value) if isinstance(value, int | float) else float("nan")
 
 
-def close_up_start(points: list[tuple[datetime, Mapping[str, Any]]],
-                   opened_at: datetime | None) -> datetime:
+def close_up_start(
+    points: list[tuple[datetime, Mapping[str, Any]]], opened_at: datetime | None
+) -> datetime:
     """Where the close-up begins: ``MIN_CONTEXT`` or the storm's length before it opened."""
     first, last = points[0][0], points[-1][0]
     if opened_at is None:
@@ -69,8 +70,14 @@ def close_up_start(points: list[tuple[datetime, Mapping[str, Any]]],
     return max(first, opened_at - context)
 
 
-def _draw(axes: Axes, points: list[tuple[datetime, Mapping[str, Any]]], width: float,
-          *, volume: bool, labels: bool) -> None:
+def _draw(
+    axes: Axes,
+    points: list[tuple[datetime, Mapping[str, Any]]],
+    width: float,
+    *,
+    volume: bool,
+    labels: bool,
+) -> None:
     times = [_x(at) for at, _ in points]
     # A step plot drawn "post" ends at the last bucket's start: repeat it at its end.
     edges = [*times, times[-1] + width]
@@ -82,31 +89,71 @@ def _draw(axes: Axes, points: list[tuple[datetime, Mapping[str, Any]]], width: f
     if volume:
         # All posts on their own axis: a big brand's volume would flatten the negative line.
         right = axes.twinx()
-        right.step(edges, values("volume"), where="post", color=VOLUME, linewidth=1,
-                   alpha=0.8, label="all posts (right axis)" if labels else None)
+        right.step(
+            edges,
+            values("volume"),
+            where="post",
+            color=VOLUME,
+            linewidth=1,
+            alpha=0.8,
+            label="all posts (right axis)" if labels else None,
+        )
         right.set_ylim(bottom=0)
         right.set_ylabel("all posts per bucket", color=VOLUME)
         right.tick_params(axis="y", colors=VOLUME)
         axes.set_zorder(right.get_zorder() + 1)  # the negative line above the grey one
         axes.patch.set_visible(False)
-    axes.fill_between(edges, 0, values("expected_high"), step="post", color=BAND, alpha=0.25,
-                      linewidth=0, label="usual range of negative posts" if labels else None)
-    axes.step(edges, values("negative"), where="post", color=NEGATIVE, linewidth=2,
-              label="negative posts" if labels else None)
-    for i, (start, end) in enumerate(_runs(times, points, width,
-                                           lambda r: bool(r.get("anomalous")))):
-        axes.axvspan(start, end, color=NEGATIVE, alpha=0.12, linewidth=0,
-                     label="flagged as storm" if labels and i == 0 else None)
-    for i, (start, end) in enumerate(_runs(times, points, width,
-                                           lambda r: r.get("complete") is False)):
-        axes.axvspan(start, end, color="#000000", alpha=0.07, hatch="//", linewidth=0,
-                     label="gap (a source failed)" if labels and i == 0 else None)
+    axes.fill_between(
+        edges,
+        0,
+        values("expected_high"),
+        step="post",
+        color=BAND,
+        alpha=0.25,
+        linewidth=0,
+        label="usual range of negative posts" if labels else None,
+    )
+    axes.step(
+        edges,
+        values("negative"),
+        where="post",
+        color=NEGATIVE,
+        linewidth=2,
+        label="negative posts" if labels else None,
+    )
+    for i, (start, end) in enumerate(
+        _runs(times, points, width, lambda r: bool(r.get("anomalous")))
+    ):
+        axes.axvspan(
+            start,
+            end,
+            color=NEGATIVE,
+            alpha=0.12,
+            linewidth=0,
+            label="flagged as storm" if labels and i == 0 else None,
+        )
+    for i, (start, end) in enumerate(
+        _runs(times, points, width, lambda r: r.get("complete") is False)
+    ):
+        axes.axvspan(
+            start,
+            end,
+            color="#000000",
+            alpha=0.07,
+            hatch="//",
+            linewidth=0,
+            label="gap (a source failed)" if labels and i == 0 else None,
+        )
     axes.set_ylim(bottom=0)
     axes.grid(True, alpha=0.25)
 
 
-def _runs(times: list[float], points: list[tuple[datetime, Mapping[str, Any]]], width: float,
-          marked: Callable[[Mapping[str, Any]], bool]) -> list[tuple[float, float]]:
+def _runs(
+    times: list[float],
+    points: list[tuple[datetime, Mapping[str, Any]]],
+    width: float,
+    marked: Callable[[Mapping[str, Any]], bool],
+) -> list[tuple[float, float]]:
     """Consecutive marked buckets as ``(start, end)`` spans: one shaded area per run, not one
     per bucket (a long storm would otherwise draw hundreds)."""
     runs: list[tuple[float, float]] = []
@@ -126,8 +173,9 @@ def _time_axis(axes: Axes, zone: tzinfo) -> None:
     axes.xaxis.set_major_formatter(DateFormatter("%H:%M", tz=zone))  # type: ignore[no-untyped-call]
 
 
-def render_chart(payload: Mapping[str, Any], *, width_px: int = 1000,
-                 height_px: int = 560) -> bytes | None:
+def render_chart(
+    payload: Mapping[str, Any], *, width_px: int = 1000, height_px: int = 560
+) -> bytes | None:
     """The PNG bytes of the chart, or None when the payload has too little series to draw."""
     points = _points(payload.get("series"))
     if len(points) < MIN_POINTS:
@@ -149,11 +197,15 @@ def render_chart(payload: Mapping[str, Any], *, width_px: int = 1000,
     main.set_zorder(1)
 
     _draw(overview, points, width, volume=False, labels=False)
-    overview.axvspan(_x(close[0][0]), _x(close[-1][0]) + width, color="#000000", alpha=0.06,
-                     linewidth=0)
+    overview.axvspan(
+        _x(close[0][0]), _x(close[-1][0]) + width, color="#000000", alpha=0.06, linewidth=0
+    )
     span_hours = (points[-1][0] - points[0][0]).total_seconds() / 3600
-    overview.set_title(f"Negative posts over the last {span_hours:.0f} h (shaded: the close-up)",
-                       fontsize=9, loc="left")
+    overview.set_title(
+        f"Negative posts over the last {span_hours:.0f} h (shaded: the close-up)",
+        fontsize=9,
+        loc="left",
+    )
     _time_axis(overview, zone)
     overview.tick_params(labelsize=8)
 
@@ -163,18 +215,25 @@ def render_chart(payload: Mapping[str, Any], *, width_px: int = 1000,
         # Left of the line when the storm is young and the line near the right edge.
         late = opened_at - close[0][0] > (close[-1][0] - close[0][0]) * 0.7
         # At the foot of the line: the top is where the storm's peak is drawn.
-        main.annotate(f"opened {format_clock(opened_at, zone)}", (_x(opened_at), 0.0),
-                      xycoords=("data", "axes fraction"), xytext=(-4 if late else 4, 4),
-                      textcoords="offset points", color=NEGATIVE, fontsize=9,
-                      ha="right" if late else "left")
+        main.annotate(
+            f"opened {format_clock(opened_at, zone)}",
+            (_x(opened_at), 0.0),
+            xycoords=("data", "axes fraction"),
+            xytext=(-4 if late else 4, 4),
+            textcoords="offset points",
+            color=NEGATIVE,
+            fontsize=9,
+            ha="right" if late else "left",
+        )
     label = format_clock(points[-1][0], zone).split(" ", 1)[1]
     main.set_title(headline(payload), fontsize=11, loc="left")
     main.set_ylabel("negative posts per bucket", color=NEGATIVE)
     main.set_xlabel(f"time ({label})")
     _time_axis(main, zone)
     handles = [h for axes in figure.axes for h in axes.get_legend_handles_labels()[0]]
-    figure.legend(handles=handles, loc="lower center", ncols=len(handles), fontsize=8,
-                  frameon=False)
+    figure.legend(
+        handles=handles, loc="lower center", ncols=len(handles), fontsize=8, frameon=False
+    )
     figure.tight_layout(rect=(0, 0.04, 1, 1))
 
     buffer = io.BytesIO()

@@ -86,8 +86,10 @@ def render(notification: Notification) -> str:
     what = _WHAT.get(notification.kind, str(notification.kind))
     if notification.kind is NotificationKind.OPENED and incident.get("reopened"):
         what = "REOPENED"
-    lines = [f"━━ [{stamp}] {what} · incident #{incident.get('id', notification.incident_id)}",
-             f"   {headline(payload)}"]
+    lines = [
+        f"━━ [{stamp}] {what} · incident #{incident.get('id', notification.incident_id)}",
+        f"   {headline(payload)}",
+    ]
     resolved = incident.get("status") == "resolved"
     if resolved:
         lines.extend(_wrap(f"summary:  {'; '.join(summary_lines(payload))}", indent=13))
@@ -135,14 +137,17 @@ def _people(
     zone = zone_of(payload)
     parts = []
     if incident.get("acknowledged_by"):
-        parts.append(f"acknowledged by {actor_name(incident['acknowledged_by'])} at "
-                     f"{format_clock(parse_at(incident.get('acknowledged_at')), zone)}")
+        parts.append(
+            f"acknowledged by {actor_name(incident['acknowledged_by'])} at "
+            f"{format_clock(parse_at(incident.get('acknowledged_at')), zone)}"
+        )
     elif incident.get("status") != "resolved":
         parts.append("not acknowledged yet")
     if incident.get("status") == "resolved":
         who = actor_name(incident["resolved_by"]) if incident.get("resolved_by") else "auto"
-        parts.append(f"resolved by {who} at "
-                     f"{format_clock(parse_at(incident.get('resolved_at')), zone)}")
+        parts.append(
+            f"resolved by {who} at {format_clock(parse_at(incident.get('resolved_at')), zone)}"
+        )
     feedback = incident.get("feedback")
     if isinstance(feedback, str) and feedback:
         parts.append(f"feedback: {FEEDBACK_LABELS.get(feedback, feedback)}")
@@ -191,5 +196,6 @@ def _posts(payload: Mapping[str, Any]) -> list[str]:
 def _wrap(text: str, *, indent: int) -> list[str]:
     prefix = " " * indent
     first = text if text.startswith(" ") else "   " + text
-    return textwrap.wrap(first, width=WIDTH, subsequent_indent=prefix,
-                         drop_whitespace=True, replace_whitespace=True) or [first]
+    return textwrap.wrap(
+        first, width=WIDTH, subsequent_indent=prefix, drop_whitespace=True, replace_whitespace=True
+    ) or [first]

@@ -116,12 +116,11 @@ def find_drivers(
         if count < min_count or term.lstrip("@") in excluded:
             continue
         lift = _smoothed_share(count, storm_total) / _smoothed_share(
-            baseline_counts[term], baseline_total)
+            baseline_counts[term], baseline_total
+        )
         if lift >= min_lift:
             shown = f"#{term}" if 2 * hashtag_counts[term] >= count else term
-            drivers.append(
-                Driver(term=shown, count=count, lift=lift, usual=baseline_counts[term])
-            )
+            drivers.append(Driver(term=shown, count=count, lift=lift, usual=baseline_counts[term]))
     drivers.sort(key=lambda d: (-d.lift, -d.count, d.term))
     return drivers[:limit]
 

@@ -127,10 +127,22 @@ def actor_name(actor: Any) -> str:
 def engagement_text(engagement: Any) -> str:
     if not isinstance(engagement, Mapping):
         return ""
-    icons = {"likes": "♥", "favourites": "♥", "reposts": "🔁", "reblogs": "🔁", "replies": "💬",
-             "comments": "💬", "points": "▲", "score": "▲", "followers": "👥"}
-    parts = [f"{icons.get(key, key)} {value}" for key, value in engagement.items()
-             if isinstance(value, int) and value > 0]
+    icons = {
+        "likes": "♥",
+        "favourites": "♥",
+        "reposts": "🔁",
+        "reblogs": "🔁",
+        "replies": "💬",
+        "comments": "💬",
+        "points": "▲",
+        "score": "▲",
+        "followers": "👥",
+    }
+    parts = [
+        f"{icons.get(key, key)} {value}"
+        for key, value in engagement.items()
+        if isinstance(value, int) and value > 0
+    ]
     return " ".join(parts[:5])
 
 
@@ -148,8 +160,10 @@ def split_text(split: Any, key: str, limit: int = 6) -> str:
     counts = split.get(key) if isinstance(split, Mapping) else None
     if not isinstance(counts, Mapping) or not counts:
         return ""
-    ranked = sorted(((str(k), int(v)) for k, v in counts.items() if isinstance(v, int | float)),
-                    key=lambda kv: -kv[1])
+    ranked = sorted(
+        ((str(k), int(v)) for k, v in counts.items() if isinstance(v, int | float)),
+        key=lambda kv: -kv[1],
+    )
     shown = [f"{name} {count}" for name, count in ranked[:limit]]
     if len(ranked) > limit:
         shown.append(f"+{len(ranked) - limit} more")
@@ -176,4 +190,3 @@ def drivers_text(drivers: Any, limit: int = MAX_DRIVERS, *, code: bool = True) -
             detail.append(f"{lift:.0f}× usual" if lift >= 10 else f"{lift:.1f}× usual")
         parts.append(f"{shown} ({', '.join(detail)})" if detail else shown)
     return ", ".join(parts)
-

@@ -191,14 +191,16 @@ def _recent(
     if current is None:
         return None
     end_at = current.bucket.end_at
-    recent = [j for j in series
-              if end_at - NOW_SPAN < j.bucket.end_at <= end_at and j.bucket.complete] or [current]
+    recent = [
+        j for j in series if end_at - NOW_SPAN < j.bucket.end_at <= end_at and j.bucket.complete
+    ] or [current]
     negative = sum(j.bucket.negative for j in recent)
     expected = sum(j.expected_negative or 0.0 for j in recent)
     # Each bucket's usual range reaches about two standard deviations above its expectation;
     # the noise of a sum of buckets grows with the root of their squares, not with their sum.
-    spread = math.sqrt(sum(((j.expected_high or 0.0) - (j.expected_negative or 0.0)) ** 2
-                           for j in recent))
+    spread = math.sqrt(
+        sum(((j.expected_high or 0.0) - (j.expected_negative or 0.0)) ** 2 for j in recent)
+    )
     usual_top = expected + spread
     level = 0 if negative <= usual_top else severity(negative, expected, min_negative)
     volume = sum(j.bucket.volume for j in recent)

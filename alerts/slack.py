@@ -43,9 +43,9 @@ log = logging.getLogger(__name__)
 # Errors a retry cannot fix: the configuration or the app's installation must change.
 PERMANENT_ERRORS: Final[Mapping[str, str]] = {
     "channel_not_found": "channel {channel} not found (use the channel id, e.g. C0123ABC, "
-                         "or check the name)",
+    "or check the name)",
     "not_in_channel": "the app is not a member of channel {channel}: invite it with "
-                      "/invite @<app name>",
+    "/invite @<app name>",
     "is_archived": "channel {channel} is archived",
     "invalid_auth": "the bot token (SLACK_BOT_TOKEN) is invalid",
     "not_authed": "no bot token (SLACK_BOT_TOKEN) was sent",
@@ -53,17 +53,22 @@ PERMANENT_ERRORS: Final[Mapping[str, str]] = {
     "token_revoked": "the bot token (SLACK_BOT_TOKEN) was revoked",
     "token_expired": "the bot token (SLACK_BOT_TOKEN) has expired",
     "missing_scope": "the Slack app lacks a scope for {method} (see "
-                     "deploy/slack-app-manifest.yaml)",
+    "deploy/slack-app-manifest.yaml)",
     "invalid_blocks": "Slack rejected the message blocks ({detail})",
     "msg_too_long": "the message is too long for Slack",
     "no_text": "the message has no text",
     "restricted_action": "the workspace does not allow the app to post in {channel}",
 }
-THREAD_KINDS: Final = frozenset({
-    NotificationKind.OPENED, NotificationKind.REOPENED, NotificationKind.SEVERITY_UP,
-    NotificationKind.ESCALATED,
-    NotificationKind.ACKNOWLEDGED, NotificationKind.RESOLVED,
-})
+THREAD_KINDS: Final = frozenset(
+    {
+        NotificationKind.OPENED,
+        NotificationKind.REOPENED,
+        NotificationKind.SEVERITY_UP,
+        NotificationKind.ESCALATED,
+        NotificationKind.ACKNOWLEDGED,
+        NotificationKind.RESOLVED,
+    }
+)
 CHART_KINDS: Final = frozenset(
     {NotificationKind.OPENED, NotificationKind.REOPENED, NotificationKind.SEVERITY_UP}
 )
@@ -82,8 +87,15 @@ _CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{6,}$")
 class SlackCallError(AlertError):
     """An ``AlertError`` that keeps Slack's error code, so callers can react to one."""
 
-    def __init__(self, alerter: str, message: str, *, code: str, permanent: bool = False,
-                 retry_after: timedelta | None = None) -> None:
+    def __init__(
+        self,
+        alerter: str,
+        message: str,
+        *,
+        code: str,
+        permanent: bool = False,
+        retry_after: timedelta | None = None,
+    ) -> None:
         super().__init__(alerter, message, permanent=permanent, retry_after=retry_after)
         self.code = code
 
@@ -120,30 +132,46 @@ class SlackAlerter:
             self._source_status(notification, channel, check_first=retrying)
             return None
         if notification.incident_id is None:
-            raise AlertError(self.name, f"{notification.kind} notification without incident",
-                             permanent=True)
+            raise AlertError(
+                self.name, f"{notification.kind} notification without incident", permanent=True
+            )
 
         ref = _parse_ref(message_ref)
         if ref is None and retrying:
             ref = self._find_incident_post(channel, notification.incident_id)
         blocks = slack_blocks.incident_blocks(payload)
         text = slack_blocks.incident_text(payload)
-        metadata = {"event_type": slack_blocks.METADATA_EVENT_TYPE,
-                    "event_payload": {"incident_id": notification.incident_id,
-                                      "topic": notification.topic}}
+        metadata = {
+            "event_type": slack_blocks.METADATA_EVENT_TYPE,
+            "event_payload": {"incident_id": notification.incident_id, "topic": notification.topic},
+        }
         posted_now = False
         if ref is not None:
             try:
-                self._call("chat.update", ref[0], channel=ref[0], ts=ref[1], blocks=blocks,
-                           text=text, metadata=metadata)
+                self._call(
+                    "chat.update",
+                    ref[0],
+                    channel=ref[0],
+                    ts=ref[1],
+                    blocks=blocks,
+                    text=text,
+                    metadata=metadata,
+                )
             except SlackCallError as error:
                 if error.code != "message_not_found":
                     raise
                 # Someone deleted the message: post a fresh one rather than go silent.
                 ref = None
         if ref is None:
-            response = self._call("chat.postMessage", channel, channel=channel, blocks=blocks,
-                                  text=text, metadata=metadata, unfurl_links=False)
+            response = self._call(
+                "chat.postMessage",
+                channel,
+                channel=channel,
+                blocks=blocks,
+                text=text,
+                metadata=metadata,
+                unfurl_links=False,
+            )
             ref = (str(response["channel"]), str(response["ts"]))
             posted_now = True
 
@@ -189,13 +217,21 @@ class SlackAlerter:
         if check_first and self._reply_exists(ref, notification.id):
             return
         self._call(
-            "chat.postMessage", ref[0], channel=ref[0], thread_ts=ref[1], text=text,
+            "chat.postMessage",
+            ref[0],
+            channel=ref[0],
+            thread_ts=ref[1],
+            text=text,
             blocks=[{"type": "section", "text": {"type": "mrkdwn", "text": text}}],
             # An escalation must be seen by people who do not follow the thread.
             reply_broadcast=notification.kind is NotificationKind.ESCALATED,
-            metadata={"event_type": REPLY_EVENT_TYPE,
-                      "event_payload": {"incident_id": notification.incident_id,
-                                        "notification_id": notification.id}},
+            metadata={
+                "event_type": REPLY_EVENT_TYPE,
+                "event_payload": {
+                    "incident_id": notification.incident_id,
+                    "notification_id": notification.id,
+                },
+            },
         )
 
     def _upload_chart(
@@ -217,14 +253,21 @@ class SlackAlerter:
 
             png = render_chart(notification.payload)
         except Exception as error:
-            log.warning("%s: the chart of incident %s could not be drawn: %s", self.name,
-                        notification.incident_id, _describe(error))
+            log.warning(
+                "%s: the chart of incident %s could not be drawn: %s",
+                self.name,
+                notification.incident_id,
+                _describe(error),
+            )
             return
         if png is None:
             return
         try:
             self.client.files_upload_v2(
-                channel=ref[0], thread_ts=ref[1], content=png, filename=filename,
+                channel=ref[0],
+                thread_ts=ref[1],
+                content=png,
+                filename=filename,
                 title=f"{notification.topic}: volume and negative posts",
                 alt_txt="Volume and negative posts over time, with the expected band",
             )
@@ -237,15 +280,21 @@ class SlackAlerter:
     def _chart_failed(self, notification: Notification, failure: AlertError) -> None:
         if not failure.permanent and notification.attempts + 1 < CHART_TRIES:
             raise failure
-        log.warning("%s: giving up on the chart of incident %s: %s", self.name,
-                    notification.incident_id, failure.message)
+        log.warning(
+            "%s: giving up on the chart of incident %s: %s",
+            self.name,
+            notification.incident_id,
+            failure.message,
+        )
 
     def _file_in_thread(self, ref: tuple[str, str], filename: str) -> bool:
-        response = self._call("conversations.replies", ref[0], channel=ref[0], ts=ref[1],
-                              limit=200)
-        return any(file.get("name") == filename
-                   for message in response.get("messages") or []
-                   for file in message.get("files") or [] if isinstance(file, Mapping))
+        response = self._call("conversations.replies", ref[0], channel=ref[0], ts=ref[1], limit=200)
+        return any(
+            file.get("name") == filename
+            for message in response.get("messages") or []
+            for file in message.get("files") or []
+            if isinstance(file, Mapping)
+        )
 
     def _find_incident_post(self, channel: str, incident_id: int) -> tuple[str, str] | None:
         """The earlier post of this incident, found by its metadata, or None."""
@@ -259,8 +308,14 @@ class SlackAlerter:
         channel_id = self._resolve_channel(channel)
         cursor: str | None = None
         for _ in range(HISTORY_PAGES):
-            response = self._call("conversations.history", channel, channel=channel_id,
-                                  limit=200, include_all_metadata=True, cursor=cursor)
+            response = self._call(
+                "conversations.history",
+                channel,
+                channel=channel_id,
+                limit=200,
+                include_all_metadata=True,
+                cursor=cursor,
+            )
             for message in response.get("messages") or []:
                 metadata = message.get("metadata") or {}
                 event = metadata.get("event_payload") or {}
@@ -272,13 +327,20 @@ class SlackAlerter:
         return None
 
     def _reply_exists(self, ref: tuple[str, str], notification_id: int) -> bool:
-        response = self._call("conversations.replies", ref[0], channel=ref[0], ts=ref[1],
-                              include_all_metadata=True, limit=200)
+        response = self._call(
+            "conversations.replies",
+            ref[0],
+            channel=ref[0],
+            ts=ref[1],
+            include_all_metadata=True,
+            limit=200,
+        )
         for message in response.get("messages") or []:
             metadata = message.get("metadata") or {}
             event = metadata.get("event_payload") or {}
-            if (metadata.get("event_type") == REPLY_EVENT_TYPE
-                    and _same_id(event.get("notification_id"), notification_id)):
+            if metadata.get("event_type") == REPLY_EVENT_TYPE and _same_id(
+                event.get("notification_id"), notification_id
+            ):
                 return True
         return False
 
@@ -291,23 +353,35 @@ class SlackAlerter:
         name = channel.lstrip("#")
         cursor: str | None = None
         while True:
-            response = self._call("conversations.list", channel, limit=1000, cursor=cursor,
-                                  exclude_archived=True, types="public_channel,private_channel")
+            response = self._call(
+                "conversations.list",
+                channel,
+                limit=1000,
+                cursor=cursor,
+                exclude_archived=True,
+                types="public_channel,private_channel",
+            )
             for found in response.get("channels") or []:
                 if found.get("name") == name:
                     self._channel_ids[channel] = str(found["id"])
                     return str(found["id"])
             cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
             if not cursor:
-                raise AlertError(self.name, PERMANENT_ERRORS["channel_not_found"].format(
-                    channel=channel), permanent=True)
+                raise AlertError(
+                    self.name,
+                    PERMANENT_ERRORS["channel_not_found"].format(channel=channel),
+                    permanent=True,
+                )
 
     def _call(self, method: str, channel: str, /, **kwargs: Any) -> Mapping[str, Any]:
         """Call a Web API method, translating every failure into an ``AlertError``."""
         arguments = {k: v for k, v in kwargs.items() if v is not None}
         try:
-            response = self.client.api_call(method, json=arguments) if method.startswith(
-                "chat.") else self.client.api_call(method, params=arguments)
+            response = (
+                self.client.api_call(method, json=arguments)
+                if method.startswith("chat.")
+                else self.client.api_call(method, params=arguments)
+            )
         except SlackApiError as error:
             raise self._translate(error, method, channel) from error
         except (SlackClientError, URLError, OSError, ValueError) as error:
@@ -322,12 +396,16 @@ class SlackAlerter:
         code = str(data.get("error") or f"HTTP {status}")
         if status == 429 or code == "ratelimited":
             retry_after = _retry_after(response.headers)
-            return SlackCallError(self.name, f"{method} rate limited (retry after "
-                                             f"{retry_after.total_seconds():.0f}s)",
-                                  code="ratelimited", retry_after=retry_after)
+            return SlackCallError(
+                self.name,
+                f"{method} rate limited (retry after {retry_after.total_seconds():.0f}s)",
+                code="ratelimited",
+                retry_after=retry_after,
+            )
         if status >= 500:
-            return SlackCallError(self.name, f"{method} failed: Slack answered HTTP {status}",
-                                  code=code)
+            return SlackCallError(
+                self.name, f"{method} failed: Slack answered HTTP {status}", code=code
+            )
         if code in PERMANENT_ERRORS:
             detail = "; ".join(str(e) for e in data.get("errors") or []) or code
             if code == "missing_scope" and data.get("needed"):

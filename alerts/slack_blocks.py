@@ -69,8 +69,11 @@ MAX_FALLBACK_TEXT: Final = 3000  # far below Slack's 40,000: it is a notificatio
 MAX_POSTS: Final = 5
 MAX_EXCERPT: Final = 280
 
-TREND_ARROWS: Final[Mapping[str, str]] = {"rising": "↗ rising", "steady": "→ steady",
-                                          "falling": "↘ falling"}
+TREND_ARROWS: Final[Mapping[str, str]] = {
+    "rising": "↗ rising",
+    "steady": "→ steady",
+    "falling": "↘ falling",
+}
 
 
 # -- the incident message ---------------------------------------------------------------------
@@ -165,8 +168,12 @@ def _action_buttons(payload: Mapping[str, Any]) -> Block | None:
     buttons: list[Block] = []
 
     def button(action: str, label: str, style: str | None = None) -> Block:
-        element: Block = {"type": "button", "action_id": ACTION_IDS[action],
-                          "text": _plain(label, 75), "value": value}
+        element: Block = {
+            "type": "button",
+            "action_id": ACTION_IDS[action],
+            "text": _plain(label, 75),
+            "value": value,
+        }
         if style:
             element["style"] = style
         return element
@@ -190,7 +197,6 @@ def _action_buttons(payload: Mapping[str, Any]) -> Block | None:
     return {"type": "actions", "block_id": ACTIONS_BLOCK_ID, "elements": buttons}
 
 
-
 def incident_blocks(payload: Mapping[str, Any]) -> list[Block]:
     """The whole incident message for the latest payload snapshot, within Slack's limits."""
     incident = incident_of(payload)
@@ -202,8 +208,13 @@ def incident_blocks(payload: Mapping[str, Any]) -> list[Block]:
         {"type": "header", "text": _plain(f"{emoji} {headline(payload)}", MAX_HEADER_TEXT)},
     ]
     if status == "resolved":
-        blocks.append(_section("\n".join(f"*{line}*" if i == 0 else line
-                                         for i, line in enumerate(summary_lines(payload)))))
+        blocks.append(
+            _section(
+                "\n".join(
+                    f"*{line}*" if i == 0 else line for i, line in enumerate(summary_lines(payload))
+                )
+            )
+        )
     why = why_lines(payload)
     if why:
         blocks.append(_section("\n".join(f"*{label}:* {escape(text)}" for label, text in why)))
@@ -229,25 +240,41 @@ def incident_blocks(payload: Mapping[str, Any]) -> list[Block]:
     split = payload.get("split")
     by_source, by_lang = split_text(split, "source"), split_text(split, "lang")
     if by_source or by_lang:
-        blocks.append(_context(*(t for t in (
-            f"*Sources:* {escape(by_source)}" if by_source else "",
-            f"*Languages:* {escape(by_lang)}" if by_lang else "") if t)))
+        blocks.append(
+            _context(
+                *(
+                    t
+                    for t in (
+                        f"*Sources:* {escape(by_source)}" if by_source else "",
+                        f"*Languages:* {escape(by_lang)}" if by_lang else "",
+                    )
+                    if t
+                )
+            )
+        )
 
     posts = top_posts(payload)
     shown = posts[: 3 if status == "resolved" else MAX_POSTS]
     if shown:
         blocks.append({"type": "divider"})
-        blocks.append(_section(f"*Top negative posts* ({len(shown)} of {len(posts)})"
-                               if len(posts) > len(shown) else "*Top negative posts*"))
+        blocks.append(
+            _section(
+                f"*Top negative posts* ({len(shown)} of {len(posts)})"
+                if len(posts) > len(shown)
+                else "*Top negative posts*"
+            )
+        )
         blocks.extend(_post_block(p, zone) for p in shown)
 
     incident_id = incident.get("id")
-    blocks.append(_context(
-        f"Incident #{escape(truncate(str(incident_id), 20))} · "
-        f"topic `{escape(truncate(str(payload.get('topic') or '?'), 80))}` · "
-        f"updated {format_clock(parse_at(incident.get('updated_at')), zone)}",
-        SCALE_TEXT,
-    ))
+    blocks.append(
+        _context(
+            f"Incident #{escape(truncate(str(incident_id), 20))} · "
+            f"topic `{escape(truncate(str(payload.get('topic') or '?'), 80))}` · "
+            f"updated {format_clock(parse_at(incident.get('updated_at')), zone)}",
+            SCALE_TEXT,
+        )
+    )
     # The structure above has at most ~17 blocks; the cap is a guard, not a layout tool.
     return blocks[:MAX_BLOCKS]
 
@@ -291,20 +318,31 @@ def _thread_reply_text(kind: NotificationKind, payload: Mapping[str, Any]) -> st
         count = escalation.get("count")
         nth = f" (escalation {count})" if isinstance(count, int) else ""
         who = f"{mention} " if mention else ""
-        level = (severity_label(now) if now >= peak
-                 else f"{severity_label(now)} (peaked {severity_label(peak)})")
-        return (f"📣 {who}*Still not acknowledged*{nth}: severity {level}. Please take a look."
-                f"{reason_text}\n_{paging_text(payload, mention or None)}_")
+        level = (
+            severity_label(now)
+            if now >= peak
+            else f"{severity_label(now)} (peaked {severity_label(peak)})"
+        )
+        return (
+            f"📣 {who}*Still not acknowledged*{nth}: severity {level}. Please take a look."
+            f"{reason_text}\n_{paging_text(payload, mention or None)}_"
+        )
     if kind is NotificationKind.ACKNOWLEDGED:
         return f"👀 {actor} is on it."
     if kind is NotificationKind.RESOLVED:
         opened_at = parse_at(incident.get("opened_at"))
         resolved_at = parse_at(incident.get("resolved_at") or incident.get("updated_at"))
-        lasted = (f" after {format_duration(resolved_at - opened_at)}"
-                  if opened_at and resolved_at else "")
+        lasted = (
+            f" after {format_duration(resolved_at - opened_at)}"
+            if opened_at and resolved_at
+            else ""
+        )
         who = f" by {actor}" if payload.get("actor") else ""
         feedback = incident.get("feedback")
-        label = (f" Marked *{escape(FEEDBACK_LABELS.get(str(feedback), str(feedback)))}*."
-                 if feedback else "")
+        label = (
+            f" Marked *{escape(FEEDBACK_LABELS.get(str(feedback), str(feedback)))}*."
+            if feedback
+            else ""
+        )
         return f"✅ *Resolved*{who}{lasted}. Peak {severity_label(peak)}.{label}"
     return None

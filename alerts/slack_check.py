@@ -146,14 +146,18 @@ def record_token_check(
     """
     before = store.check("slack")
     try:
-        identity = check_token(web_client(slack, read_secret(slack.token_env, environ)),
-                               slack.token_env)
+        identity = check_token(
+            web_client(slack, read_secret(slack.token_env, environ)), slack.token_env
+        )
     except SlackCheckError as exc:
         store.save_check("slack", False, str(exc), now)
         if exc.retry_after is not None:
             store.set_rate_limit("slack", now + exc.retry_after, str(exc))
-        log.error("Slack check failed: %s; alerts cannot reach Slack (retrying every %ds)",
-                  exc, RETRY_EVERY.total_seconds())
+        log.error(
+            "Slack check failed: %s; alerts cannot reach Slack (retrying every %ds)",
+            exc,
+            RETRY_EVERY.total_seconds(),
+        )
     else:
         store.save_check("slack", True, identity.describe(), now)
         if announce or before is None or not before.ok:
@@ -200,8 +204,11 @@ def run_slack_test(
         report.add("fail", "settings", "no [slack] table in the settings: add one with a channel")
         return report
     if token.value is None:
-        report.add("fail", "token", token.problem
-                   or f"not set: put the bot token (xoxb-…) in {slack.token_env}")
+        report.add(
+            "fail",
+            "token",
+            token.problem or f"not set: put the bot token (xoxb-…) in {slack.token_env}",
+        )
         return report
     client = web_client(slack, token.value)
     try:
@@ -254,7 +261,8 @@ def _check_channel(
         return None
     if not data.get("is_member", True):
         report.add(
-            "fail", channel,
+            "fail",
+            channel,
             f"{kind} {channel_id}: the bot is not a member: invite it with /invite @<app name>",
         )
         return None
@@ -268,8 +276,13 @@ def _check_scopes(identity: Identity, needed: Mapping[str, str], report: SlackTe
         return
     missing = [f"{scope} ({why})" for scope, why in needed.items() if scope not in identity.scopes]
     if missing:
-        report.add("fail", "scopes", "missing " + "; ".join(missing)
-                   + " — add them in deploy/slack-app-manifest.yaml and reinstall the app")
+        report.add(
+            "fail",
+            "scopes",
+            "missing "
+            + "; ".join(missing)
+            + " — add them in deploy/slack-app-manifest.yaml and reinstall the app",
+        )
     else:
         report.add("ok", "scopes", ", ".join(sorted(needed)))
 
@@ -285,8 +298,9 @@ def _test_post(
     try:
         alerter._call("chat.delete", channel, channel=channel_id, ts=posted.get("ts"))
     except AlertError as exc:
-        report.add("warn", "test post", f"posted in {channel} but could not delete it: "
-                   f"{_plain(exc)}")
+        report.add(
+            "warn", "test post", f"posted in {channel} but could not delete it: {_plain(exc)}"
+        )
         return
     report.add("ok", "test post", f"posted a test message in {channel} and deleted it")
 

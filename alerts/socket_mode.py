@@ -96,8 +96,11 @@ class SocketModeListener:
         try:
             problem = self.on_action(action)
         except Exception:
-            log.exception("Slack Socket Mode: handling %s on incident %s failed",
-                          action.action, action.incident_id)
+            log.exception(
+                "Slack Socket Mode: handling %s on incident %s failed",
+                action.action,
+                action.incident_id,
+            )
             problem = FAILED_TEXT
         if problem:
             answer_ephemerally(payload, problem)
@@ -115,9 +118,9 @@ def answer_ephemerally(payload: Mapping[str, Any], text: str) -> None:
         return
     try:
         response = WebhookClient(url, timeout=10).send(
-            text=text, response_type="ephemeral", replace_original=False)
+            text=text, response_type="ephemeral", replace_original=False
+        )
         if response.status_code != 200:
             log.warning("Slack: response_url answered HTTP %s", response.status_code)
     except (SlackClientError, OSError) as error:
         log.warning("Slack: could not tell the user %r: %s", text, error)
-

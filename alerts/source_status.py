@@ -17,8 +17,10 @@ def source_status_text(kind: NotificationKind, payload: Mapping[str, Any]) -> st
     since = format_day(parse_at(payload.get("since")), zone_of(payload))
     if kind is NotificationKind.SOURCE_DOWN:
         error = escape(truncate(str(payload.get("error") or "no answer"), 500))
-        return (f"⚠️ Source *{source}* for topic *{topic}* is failing since {since}: {error}. "
-                "The monitor is blind there and will not alert on it until it recovers.")
+        return (
+            f"⚠️ Source *{source}* for topic *{topic}* is failing since {since}: {error}. "
+            "The monitor is blind there and will not alert on it until it recovers."
+        )
     return f"🟢 Source *{source}* for topic *{topic}* is back (it had failed since {since})."
 
 
@@ -27,6 +29,8 @@ def plain_source_status_text(kind: NotificationKind, payload: Mapping[str, Any])
     topic, source = payload.get("topic") or "?", payload.get("source") or "?"
     since = format_clock(parse_at(payload.get("since")), zone_of(payload))
     if kind is NotificationKind.SOURCE_DOWN:
-        return (f"Source {source} for topic {topic} is failing since {since}: "
-                f"{truncate(str(payload.get('error') or 'no answer'), 500)}")
+        return (
+            f"Source {source} for topic {topic} is failing since {since}: "
+            f"{truncate(str(payload.get('error') or 'no answer'), 500)}"
+        )
     return f"Source {source} for topic {topic} is back (failing since {since})"

@@ -27,7 +27,8 @@ from detectors.severity import MAX_SEVERITY, SEVERITY_LABELS
 
 # One line that makes the 0–6 scale readable where it is used (README: "How it decides").
 SCALE_TEXT: Final = (
-    "Severity 0–6: " + " · ".join(f"{i} {SEVERITY_LABELS[i]}" for i in range(1, MAX_SEVERITY + 1))
+    "Severity 0–6: "
+    + " · ".join(f"{i} {SEVERITY_LABELS[i]}" for i in range(1, MAX_SEVERITY + 1))
     + ". A level needs both a high ratio to the usual negative volume and enough extra posts."
 )
 
@@ -83,8 +84,9 @@ def headline(payload: Mapping[str, Any]) -> str:
     if now == 0:
         return f"{prefix} on {topic} — peaked {severity_label(peak)} · now back to usual"
     phase = "rising again" if rising else "easing"
-    return (f"{prefix} on {topic} — peaked {severity_label(peak)} · "
-            f"now {severity_label(now)}, {phase}")
+    return (
+        f"{prefix} on {topic} — peaked {severity_label(peak)} · now {severity_label(now)}, {phase}"
+    )
 
 
 def why_lines(payload: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -120,14 +122,17 @@ def now_text(payload: Mapping[str, Any]) -> str:
     recent = mapping_of(payload, "recent")
     start_at, end_at = parse_at(recent.get("start_at")), parse_at(recent.get("end_at"))
     negative, expected = recent.get("negative"), recent.get("expected")
-    if not (start_at and end_at and isinstance(negative, int)
-            and isinstance(expected, int | float)):
+    if not (
+        start_at and end_at and isinstance(negative, int) and isinstance(expected, int | float)
+    ):
         return ""
     minutes = int((end_at - start_at).total_seconds() // 60)
     span = f"{minutes} min" if minutes < 60 else format_duration(end_at - start_at)
     ratio = f" ({negative / expected:.1f}×)" if expected > 0 else ""
-    text = (f"{negative} negative post{'s' if negative != 1 else ''} in the last {span} "
-            f"vs {count_text(expected)} expected{ratio}")
+    text = (
+        f"{negative} negative post{'s' if negative != 1 else ''} in the last {span} "
+        f"vs {count_text(expected)} expected{ratio}"
+    )
     usual_share = mapping_of(payload, "expected").get("share")
     if isinstance(usual_share, int | float):
         text += f"; {percent(recent.get('share'))} negative vs {percent(usual_share)} usual"
@@ -136,8 +141,7 @@ def now_text(payload: Mapping[str, Any]) -> str:
     return text
 
 
-def paging_text(payload: Mapping[str, Any], mention: str | None = None, *,
-                how: str = "") -> str:
+def paging_text(payload: Mapping[str, Any], mention: str | None = None, *, how: str = "") -> str:
     """What acknowledging does, and who is paged next and when, for the incident's state.
 
     ``mention`` is how to name on-call (Slack markup by default; the console passes plain);
@@ -152,23 +156,31 @@ def paging_text(payload: Mapping[str, Any], mention: str | None = None, *,
     auto = mapping_of(payload, "auto_resolve")
     auto_at = parse_at(auto.get("at"))
     after = int_of(auto.get("after_s"))
-    resolves = (f" It resolves itself after {format_duration(timedelta(seconds=after))} "
-                f"without a new spike ({format_clock(auto_at, zone)} at the earliest)."
-                if auto_at and after else "")
+    resolves = (
+        f" It resolves itself after {format_duration(timedelta(seconds=after))} "
+        f"without a new spike ({format_clock(auto_at, zone)} at the earliest)."
+        if auto_at and after
+        else ""
+    )
     if status == "resolved":
         return ""
     if status == "acknowledged":
-        return ("Acknowledged: nobody is paged for it any more. Resolve it when it is over, "
-                f"or mark it if it was no shitstorm.{resolves}")
+        return (
+            "Acknowledged: nobody is paged for it any more. Resolve it when it is over, "
+            f"or mark it if it was no shitstorm.{resolves}"
+        )
     if mapping_of(payload, "silenced"):
-        return (f"Acknowledge{how} to show you are on it; nobody is paged while the topic is "
-                "silenced.")
+        return (
+            f"Acknowledge{how} to show you are on it; nobody is paged while the topic is silenced."
+        )
     count, most = int_of(escalation.get("count")), int_of(escalation.get("max"), -1)
     next_at = parse_at(escalation.get("next_at"))
     if next_at is not None:
         nth = f" (escalation {count + 1} of {most})" if most > 0 else ""
-        return (f"Acknowledge{how} to stop the paging: until someone does, {who} is paged "
-                f"again at {format_clock(next_at, zone)}{nth}.")
+        return (
+            f"Acknowledge{how} to stop the paging: until someone does, {who} is paged "
+            f"again at {format_clock(next_at, zone)}{nth}."
+        )
     if most >= 0 and count >= most:
         sent = f"{who} was paged {count}×" if count else "nobody is paged for this topic"
         return f"Acknowledge{how} to show you are on it: {sent}, and no more pages will be sent."
@@ -176,7 +188,7 @@ def paging_text(payload: Mapping[str, Any], mention: str | None = None, *,
 
 
 def silence_text(payload: Mapping[str, Any]) -> str:
-    """"Silenced until …" while a silence or planned campaign covers the topic, else ""."""
+    """ "Silenced until …" while a silence or planned campaign covers the topic, else ""."""
     silenced = mapping_of(payload, "silenced")
     if not silenced:
         return ""
@@ -196,8 +208,10 @@ def summary_lines(payload: Mapping[str, Any]) -> list[str]:
     resolved_at = parse_at(incident.get("resolved_at") or incident.get("updated_at"))
     lines = []
     if opened_at and resolved_at:
-        lines.append(f"Lasted {format_duration(resolved_at - opened_at)}, "
-                     f"{format_day(opened_at, zone)} – {format_clock(resolved_at, zone)}")
+        lines.append(
+            f"Lasted {format_duration(resolved_at - opened_at)}, "
+            f"{format_day(opened_at, zone)} – {format_clock(resolved_at, zone)}"
+        )
     peak, _ = levels(payload)
     peak_line = f"Peak {severity_label(peak)}"
     if isinstance(totals.get("peak_negative"), int):
@@ -207,10 +221,8 @@ def summary_lines(payload: Mapping[str, Any]) -> list[str]:
             peak_line += f" at {format_clock(peak_at, zone)}"
     lines.append(peak_line)
     if totals.get("volume") is not None:
-        lines.append(f"Totals: {totals.get('negative', '?')} negative of "
-                     f"{totals['volume']} posts")
+        lines.append(f"Totals: {totals.get('negative', '?')} negative of {totals['volume']} posts")
     return lines
-
 
 
 def top_posts(payload: Mapping[str, Any]) -> list[Mapping[str, Any]]:

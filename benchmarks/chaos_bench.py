@@ -140,7 +140,15 @@ def storm_feed(start_i: int, rng: random.Random) -> list[Post]:
 
 
 GARBAGE_KINDS = (
-    "html", "truncated", "not utf-8", "500", "503", "429", "reset", "no hits", "bad hit",
+    "html",
+    "truncated",
+    "not utf-8",
+    "500",
+    "503",
+    "429",
+    "reset",
+    "no hits",
+    "bad hit",
 )
 
 
@@ -196,8 +204,11 @@ class FakeHackerNews:
 
             def do_GET(self) -> None:
                 url = urlsplit(self.path)
-                answer = api.answer(parse_qs(url.query)) if url.path.endswith("/search_by_date") \
+                answer = (
+                    api.answer(parse_qs(url.query))
+                    if url.path.endswith("/search_by_date")
                     else (404, {"content-type": "application/json"}, b'{"message": "no"}')
+                )
                 if answer is None:
                     self.close_connection = True
                     self.connection.shutdown(2)
@@ -277,8 +288,11 @@ class Monitor:
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "monitor", "run", "--config", str(self.config)],
-                cwd=self.config.parent, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                stderr=log, env=env,
+                cwd=self.config.parent,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=log,
+                env=env,
             )
         self.starts += 1
 
@@ -332,15 +346,21 @@ def run(seed: int, kills: int, answered_kills: int, folder: Path) -> dict[str, A
         config = folder / "settings.toml"
         config.write_text(SETTINGS.format(slack_url=slack.base_url, source_url=source_url))
         monitor = Monitor(config, folder / "daemon.log")
-        kill_after = {"chat.postMessage": answered_kills - answered_kills // 3,
-                      "files.completeUploadExternal": answered_kills // 3}
+        kill_after = {
+            "chat.postMessage": answered_kills - answered_kills // 3,
+            "files.completeUploadExternal": answered_kills // 3,
+        }
 
         def after_answer(call: Any) -> None:
             if not chaos.outage and call.status == 200 and call.method == "chat.postMessage":
                 chaos.outage = True
                 slack.outage(status=500, seconds=OUTAGE_500_SECONDS)
-                slack.outage(status=429, seconds=OUTAGE_429_SECONDS, after=OUTAGE_500_SECONDS,
-                             retry_after=RETRY_AFTER)
+                slack.outage(
+                    status=429,
+                    seconds=OUTAGE_429_SECONDS,
+                    after=OUTAGE_500_SECONDS,
+                    retry_after=RETRY_AFTER,
+                )
             # Slack has accepted it; the daemon has not recorded it yet. Kill it now, sometimes.
             if call.status != 200 or kill_after.get(call.method, 0) <= 0 or rng.random() > 0.7:
                 return
@@ -413,14 +433,18 @@ def report(
     statuses = Counter(r[0] for r in db.execute("SELECT status FROM notifications"))
     incidents = [r[0] for r in db.execute("SELECT id FROM incidents")]
     chart_notifications = {
-        (r[0], r[1]) for r in db.execute(
+        (r[0], r[1])
+        for r in db.execute(
             "SELECT incident_id, id FROM notifications WHERE status = 'sent' "
-            "AND kind IN ('opened', 'reopened', 'severity_up')")
+            "AND kind IN ('opened', 'reopened', 'severity_up')"
+        )
     }
     reply_notifications = {
-        r[0] for r in db.execute(
+        r[0]
+        for r in db.execute(
             "SELECT id FROM notifications WHERE status = 'sent' "
-            "AND kind IN ('severity_up', 'escalated', 'acknowledged', 'resolved', 'reopened')")
+            "AND kind IN ('severity_up', 'escalated', 'acknowledged', 'resolved', 'reopened')"
+        )
     }
     polls = Counter(bool(r[0]) for r in db.execute("SELECT ok FROM polls"))
     buckets = Counter(bool(r[0]) for r in db.execute("SELECT complete FROM buckets"))
@@ -466,11 +490,14 @@ def report(
         "charts_missing": len(expected_charts - set(charts)),
         "charts_doubled": sum(1 for name, n in charts.items() if n > 1),
         "slack_calls": len(slack.calls),
-        "slack_failures": dict(sorted(Counter(
-            c.status for c in slack.calls if c.status >= 400).items())),
+        "slack_failures": dict(
+            sorted(Counter(c.status for c in slack.calls if c.status >= 400).items())
+        ),
         "calls_inside_retry_after": len(early),
-        "early_calls": [f"{c.method} {c.at - limit.at:.2f} s after a 429 of {limit.method}"
-                        for c, limit in early],
+        "early_calls": [
+            f"{c.method} {c.at - limit.at:.2f} s after a 429 of {limit.method}"
+            for c, limit in early
+        ],
         "integrity_check": integrity,
         "peak_rss": monitor.peak_rss,
         "tracebacks": log_text.count("Traceback"),
@@ -482,37 +509,60 @@ def report(
 
 def print_report(seed: int, figures: dict[str, Any]) -> None:
     posts = ", ".join(f"{n} post(s): {count}" for n, count in figures["posts_per_incident"])
-    print(f"seed {seed}: {figures['kills']} × kill -9 ({figures['kills_after_slack_answered']} "
-          f"right after Slack answered), {figures['starts']} starts, "
-          f"{figures['seconds']:.0f} s")
-    print(f"  mentions   published {figures['published']}, served {figures['served']}, "
-          f"stored {figures['stored']}: lost {figures['lost']}, doubled {figures['doubled']}, "
-          f"phantom {figures['phantom']}")
+    print(
+        f"seed {seed}: {figures['kills']} × kill -9 ({figures['kills_after_slack_answered']} "
+        f"right after Slack answered), {figures['starts']} starts, "
+        f"{figures['seconds']:.0f} s"
+    )
+    print(
+        f"  mentions   published {figures['published']}, served {figures['served']}, "
+        f"stored {figures['stored']}: lost {figures['lost']}, doubled {figures['doubled']}, "
+        f"phantom {figures['phantom']}"
+    )
     garbage = ", ".join(f"{kind} {n}" for kind, n in figures["garbage"].items())
-    print(f"  source     {figures['source_answers']} answers, garbage: {garbage}; "
-          f"polls ok {figures['polls_ok']}, failed {figures['polls_failed']}")
-    print(f"  incidents  {figures['incidents']} from {len(STORMS)} storms ({figures['buckets']} "
-          f"buckets, {figures['incomplete_buckets']} incomplete); top-level posts per incident: "
-          f"{posts or 'none'}")
-    print(f"  outbox     {figures['notifications']}; thread replies missing "
-          f"{figures['replies_missing']}, doubled {figures['replies_doubled']}; charts missing "
-          f"{figures['charts_missing']}, doubled {figures['charts_doubled']}")
+    print(
+        f"  source     {figures['source_answers']} answers, garbage: {garbage}; "
+        f"polls ok {figures['polls_ok']}, failed {figures['polls_failed']}"
+    )
+    print(
+        f"  incidents  {figures['incidents']} from {len(STORMS)} storms ({figures['buckets']} "
+        f"buckets, {figures['incomplete_buckets']} incomplete); top-level posts per incident: "
+        f"{posts or 'none'}"
+    )
+    print(
+        f"  outbox     {figures['notifications']}; thread replies missing "
+        f"{figures['replies_missing']}, doubled {figures['replies_doubled']}; charts missing "
+        f"{figures['charts_missing']}, doubled {figures['charts_doubled']}"
+    )
     failures = ", ".join(f"{n} × {status}" for status, n in figures["slack_failures"].items())
-    print(f"  slack      {figures['slack_calls']} calls ({failures or 'none'} during the outage), "
-          f"{figures['calls_inside_retry_after']} inside another's Retry-After")
+    print(
+        f"  slack      {figures['slack_calls']} calls ({failures or 'none'} during the outage), "
+        f"{figures['calls_inside_retry_after']} inside another's Retry-After"
+    )
     for early in figures["early_calls"]:
         print(f"    too early: {early}")
-    print(f"  database   integrity_check {figures['integrity_check']}; daemon peak RSS "
-          f"{figures['peak_rss'] / MIB:.1f} MiB; tracebacks in its log {figures['tracebacks']}; "
-          f"caught up {figures['caught_up']}; SIGTERM exit status {figures['stop_status']}")
+    print(
+        f"  database   integrity_check {figures['integrity_check']}; daemon peak RSS "
+        f"{figures['peak_rss'] / MIB:.1f} MiB; tracebacks in its log {figures['tracebacks']}; "
+        f"caught up {figures['caught_up']}; SIGTERM exit status {figures['stop_status']}"
+    )
 
 
 def verdict(figures: dict[str, Any]) -> list[str]:
     """What did not hold; empty when the run met every target."""
     problems = []
-    for key in ("lost", "doubled", "phantom", "replies_missing", "replies_doubled",
-                "charts_missing", "charts_doubled", "calls_inside_retry_after", "tracebacks",
-                "stop_status"):
+    for key in (
+        "lost",
+        "doubled",
+        "phantom",
+        "replies_missing",
+        "replies_doubled",
+        "charts_missing",
+        "charts_doubled",
+        "calls_inside_retry_after",
+        "tracebacks",
+        "stop_status",
+    ):
         if figures[key]:
             problems.append(f"{key} = {figures[key]}")
     if figures["posts_per_incident"] != [(1, figures["incidents"])] or not figures["incidents"]:
@@ -532,8 +582,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=14)
     parser.add_argument("--runs", type=int, default=1, help="seeds SEED, SEED+1, ...")
     parser.add_argument("--kills", type=int, default=22, help="kill -9 at random moments")
-    parser.add_argument("--answered-kills", type=int, default=6,
-                        help="more kill -9 right after Slack accepted a post or an upload")
+    parser.add_argument(
+        "--answered-kills",
+        type=int,
+        default=6,
+        help="more kill -9 right after Slack accepted a post or an upload",
+    )
     parser.add_argument("--keep", type=Path, help="keep each run's database and log here")
     args = parser.parse_args(argv)
     # A SIGTERM to the benchmark unwinds it, so the daemon it runs is killed too.
@@ -559,13 +613,16 @@ def main(argv: list[str] | None = None) -> int:
     if failed:
         print(f"{failed} of {len(runs)} run(s) missed the target")
         return 1
-    print(f"target met in {len(runs)} of {len(runs)} run(s): 0 lost, 0 doubled, 1 post per "
-          "incident, every notification delivered once")
+    print(
+        f"target met in {len(runs)} of {len(runs)} run(s): 0 lost, 0 doubled, 1 post per "
+        "incident, every notification delivered once"
+    )
     return 0
 
 
 def print_summary(runs: list[dict[str, Any]]) -> None:
     """Totals and ranges over the runs: the spread, not the best one."""
+
     def total(key: str) -> int:
         return sum(int(r[key]) for r in runs)
 
@@ -574,12 +631,15 @@ def print_summary(runs: list[dict[str, Any]]) -> None:
         return f"{min(values):.0f}–{max(values):.0f}{unit}"
 
     one_post = all(r["posts_per_incident"] == [(1, r["incidents"])] for r in runs)
-    print(f"all {len(runs)} runs: {total('kills')} × kill -9 "
-          f"({total('kills_after_slack_answered')} right after Slack answered); mentions "
-          f"published {total('published')}, lost {total('lost')}, doubled {total('doubled')}; "
-          f"incidents {total('incidents')}, each with one top-level post: {one_post}; calls "
-          f"inside Retry-After {total('calls_inside_retry_after')}; peak RSS "
-          f"{spread('peak_rss', MIB, ' MiB')}; {spread('seconds', unit=' s')} per run")
+    print(
+        f"all {len(runs)} runs: {total('kills')} × kill -9 "
+        f"({total('kills_after_slack_answered')} right after Slack answered); mentions "
+        f"published {total('published')}, lost {total('lost')}, doubled {total('doubled')}; "
+        f"incidents {total('incidents')}, each with one top-level post: {one_post}; calls "
+        f"inside Retry-After {total('calls_inside_retry_after')}; peak RSS "
+        f"{spread('peak_rss', MIB, ' MiB')}; {spread('seconds', unit=' s')} per run"
+    )
+
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -209,8 +209,10 @@ def main() -> int:
             other = replace(settings, sensitivity=name)
             figures, detected, windows, false_alarms = overall_nab(other)
             shown = " / ".join(f"{figure:.1f}" for figure in figures)
-            print(f"  sensitivity {name!r}: {shown}  windows {detected}/{windows}  "
-                  f"false alarms {false_alarms}")
+            print(
+                f"  sensitivity {name!r}: {shown}  windows {detected}/{windows}  "
+                f"false alarms {false_alarms}"
+            )
     print()
     synthetic_section(settings)
     print()

@@ -145,8 +145,12 @@ def render_frames(
             parent = {"cid": "bafyreib2rxk3rh6kzwq", "uri": f"at://{did}/app.bsky.feed.post/3k"}
             record["reply"] = {"parent": parent, "root": parent}
         if "#" in text or "@" in text:
-            record["facets"] = [{"index": {"byteStart": 0, "byteEnd": 5}, "features": [
-                {"$type": "app.bsky.richtext.facet#tag", "tag": "x"}]}]
+            record["facets"] = [
+                {
+                    "index": {"byteStart": 0, "byteEnd": 5},
+                    "features": [{"$type": "app.bsky.richtext.facet#tag", "tag": "x"}],
+                }
+            ]
         commit = {
             "rev": f"3l{n:x}",
             "operation": "create",
@@ -259,9 +263,7 @@ def run_client(settings: Settings, total: int, timeout: float) -> tuple[Counting
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)  # noqa: E731
     ((stream, subscriptions),) = build_streams(settings.topics, clock, resume=False)
     done, stop = threading.Event(), threading.Event()
-    sink = CountingSink(
-        stream.name, subscriptions, context, scorer, clock, total=total, done=done
-    )
+    sink = CountingSink(stream.name, subscriptions, context, scorer, clock, total=total, done=done)
     wall, cpu = time.perf_counter(), time.process_time()
     reader = threading.Thread(target=stream.run, args=(sink, stop), daemon=True)
     reader.start()

@@ -578,7 +578,6 @@ def day_mentions(
     return mentions
 
 
-
 class LazyDay(dict[str, list[Mention]]):
     """One day's mentions per topic, made when replay asks for the topic and then dropped.
 

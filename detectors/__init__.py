@@ -43,6 +43,7 @@ def build_detector(settings: DetectionSettings, timezone: tzinfo) -> TopicDetect
     if problems:
         key, message = problems[0]
         raise ValueError(f"detection.{key}: {message}")
+
     def baseline() -> CountBaseline:
         return DETECTORS[settings.detector](
             timezone=timezone,

@@ -173,6 +173,8 @@ def describe_chance(score: float, width: timedelta = _REFERENCE_WIDTH) -> str:
     if weeks < 104:
         return f"by chance about once in {weeks / 4.35:.0f} months"
     years = weeks / 52.2
-    return "by chance less than once in 100 years" if years >= 100 else (
-        f"by chance about once in {years:.0f} years"
+    return (
+        "by chance less than once in 100 years"
+        if years >= 100
+        else (f"by chance about once in {years:.0f} years")
     )

@@ -106,9 +106,7 @@ class EvidenceWindows:
         """Forget the recent buckets (after a gap), keeping what was learnt about noise."""
         self._recent.clear()
 
-    def push(
-        self, count: float, expected: float, volume: float, uncertainty: float = 0.0
-    ) -> None:
+    def push(self, count: float, expected: float, volume: float, uncertainty: float = 0.0) -> None:
         """Add the newest bucket: its count, the count expected, all its mentions, and the
         variance of the expectation itself."""
         self._recent.append((count, expected, volume, uncertainty))

@@ -350,5 +350,3 @@ def _describe_span(span: timedelta) -> str:
     if seconds % 60 == 0:
         return f"{seconds // 60} min"
     return f"{seconds} s"
-
-

@@ -20,8 +20,12 @@ from monitor.sources.base import SourceSettings
 from monitor.sources.mastodon import MastodonSettings
 
 # Slack's token kinds by prefix; the prefixes are no secret and tell a mix-up apart.
-SLACK_TOKEN_KINDS = {"xoxb-": "bot token", "xoxp-": "user token", "xapp-": "app-level token",
-                     "xoxe": "refresh token"}
+SLACK_TOKEN_KINDS = {
+    "xoxb-": "bot token",
+    "xoxp-": "user token",
+    "xapp-": "app-level token",
+    "xoxe": "refresh token",
+}
 
 
 @dataclass(frozen=True)
@@ -67,13 +71,22 @@ def check_credentials(
         signing = find_secret(slack.signing_secret_env, environ)
         if app.value is not None or app.problem:
             credentials.append(
-                _lookup("slack.app_token_env", slack.app_token_env, "Slack app token", environ,
-                        prefix="xapp-")
+                _lookup(
+                    "slack.app_token_env",
+                    slack.app_token_env,
+                    "Slack app token",
+                    environ,
+                    prefix="xapp-",
+                )
             )
         if signing.value is not None or signing.problem:
             credentials.append(
-                _lookup("slack.signing_secret_env", slack.signing_secret_env,
-                        "Slack signing secret", environ)
+                _lookup(
+                    "slack.signing_secret_env",
+                    slack.signing_secret_env,
+                    "Slack signing secret",
+                    environ,
+                )
             )
             if not settings.http.enabled:
                 warnings.append(
@@ -124,16 +137,17 @@ def _lookup(
     if found.problem:
         return Credential(key, var, purpose, None, problem=f"{purpose}: {found.problem}")
     if found.value is None:
-        where = (
-            f"set {var} (or {var}_FILE naming a file, or the systemd credential {var.lower()})"
-        )
+        where = f"set {var} (or {var}_FILE naming a file, or the systemd credential {var.lower()})"
         return Credential(key, var, purpose, None, problem=f"no {purpose}: {where}")
     if prefix and not found.value.startswith(prefix):
         # Name the kind of token it is instead; Slack's prefixes are no secret, the rest is.
         kind = next((k for p, k in SLACK_TOKEN_KINDS.items() if found.value.startswith(p)), None)
         what = f"it holds a {kind}" if kind else f"it does not start with {prefix}"
         return Credential(
-            key, var, purpose, found.origin,
+            key,
+            var,
+            purpose,
+            found.origin,
             problem=f"{var} ({found.origin}) is not a {purpose}: {what}",
         )
     return Credential(key, var, purpose, found.origin)

@@ -40,14 +40,26 @@ MAX_BUTTON_TEXT = 75
 MAX_BUTTON_VALUE = 2000
 MAX_ACTION_ID = 255
 MAX_MESSAGE_TEXT = 40_000
-DEFAULT_SCOPES = ["chat:write", "files:write", "channels:history", "groups:history",
-                  "channels:read", "groups:read", "usergroups:read"]
+DEFAULT_SCOPES = [
+    "chat:write",
+    "files:write",
+    "channels:history",
+    "groups:history",
+    "channels:read",
+    "groups:read",
+    "usergroups:read",
+]
 # The scope each method needs (for public channels); without it Slack answers missing_scope.
 METHOD_SCOPES = {
-    "chat.postMessage": "chat:write", "chat.update": "chat:write", "chat.delete": "chat:write",
-    "conversations.history": "channels:history", "conversations.replies": "channels:history",
-    "conversations.list": "channels:read", "conversations.info": "channels:read",
-    "files.getUploadURLExternal": "files:write", "files.completeUploadExternal": "files:write",
+    "chat.postMessage": "chat:write",
+    "chat.update": "chat:write",
+    "chat.delete": "chat:write",
+    "conversations.history": "channels:history",
+    "conversations.replies": "channels:history",
+    "conversations.list": "channels:read",
+    "conversations.info": "channels:read",
+    "files.getUploadURLExternal": "files:write",
+    "files.completeUploadExternal": "files:write",
 }
 BLOCK_TYPES = {"section", "header", "context", "divider", "actions", "image", "rich_text"}
 
@@ -228,7 +240,11 @@ class FakeSlack:
             )
 
     def outage(
-        self, *, status: int = 500, seconds: float, after: float = 0.0,
+        self,
+        *,
+        status: int = 500,
+        seconds: float,
+        after: float = 0.0,
         retry_after: int | None = None,
     ) -> None:
         """Slack down: every Web API call from ``after`` seconds from now, for ``seconds``,
@@ -401,8 +417,14 @@ class FakeSlack:
         return handler(args)
 
     def _auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
-        return {"url": "https://fake.slack.com/", "team": "Fake", "user": "shitstorm",
-                "team_id": "T0FAKE", "user_id": "U0BOT", "bot_id": "B0FAKEBOT"}
+        return {
+            "url": "https://fake.slack.com/",
+            "team": "Fake",
+            "user": "shitstorm",
+            "team_id": "T0FAKE",
+            "user_id": "U0BOT",
+            "bot_id": "B0FAKEBOT",
+        }
 
     def _channel(self, args: Mapping[str, Any], key: str = "channel") -> str:
         channel = args.get(key)
@@ -457,8 +479,13 @@ class FakeSlack:
     def _post_message(self, args: dict[str, Any]) -> dict[str, Any]:
         channel_id = self._channel(args)
         text, blocks = self._content(args)
-        msg = FakeMessage(channel=channel_id, ts=self._next_ts(), text=text, blocks=blocks,
-                          metadata=self._metadata(args))
+        msg = FakeMessage(
+            channel=channel_id,
+            ts=self._next_ts(),
+            text=text,
+            blocks=blocks,
+            metadata=self._metadata(args),
+        )
         thread_ts = args.get("thread_ts")
         if thread_ts:
             parent = self._find(channel_id, str(thread_ts))
@@ -499,10 +526,16 @@ class FakeSlack:
         if channel not in self.channels.values():
             raise SlackApiRejection("channel_not_found")  # ids only, like Slack
         name = next(n for n, cid in self.channels.items() if cid == channel)
-        return {"channel": {"id": channel, "name": name, "is_channel": True,
-                            "is_private": channel.startswith("G"),
-                            "is_archived": channel in self.archived,
-                            "is_member": channel not in self.not_in}}
+        return {
+            "channel": {
+                "id": channel,
+                "name": name,
+                "is_channel": True,
+                "is_private": channel.startswith("G"),
+                "is_archived": channel in self.archived,
+                "is_member": channel not in self.not_in,
+            }
+        }
 
     def _history(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = str(args.get("channel") or "")
@@ -527,15 +560,24 @@ class FakeSlack:
         with_metadata = _truthy(args.get("include_all_metadata"))
         thread = [m.as_api(with_metadata=with_metadata) for m in (parent, *parent.replies)]
         # A file shared into a thread shows there as a message of its own, as in Slack.
-        thread += [{"type": "message", "ts": f["ts"], "thread_ts": parent.ts, "text": "",
-                    "files": [{k: f[k] for k in ("id", "name", "title")}]}
-                   for f in parent.files]
+        thread += [
+            {
+                "type": "message",
+                "ts": f["ts"],
+                "thread_ts": parent.ts,
+                "text": "",
+                "files": [{k: f[k] for k in ("id", "name", "title")}],
+            }
+            for f in parent.files
+        ]
         thread.sort(key=lambda message: str(message["ts"]))
         return {"messages": thread, "has_more": False}
 
     def _list(self, args: dict[str, Any]) -> dict[str, Any]:
-        channels = [{"id": cid, "name": name, "is_member": cid not in self.not_in}
-                    for name, cid in self.channels.items()]
+        channels = [
+            {"id": cid, "name": name, "is_member": cid not in self.not_in}
+            for name, cid in self.channels.items()
+        ]
         return {"channels": channels, "response_metadata": {"next_cursor": ""}}
 
     def _get_upload_url(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -543,16 +585,20 @@ class FakeSlack:
             raise SlackApiRejection("invalid_arguments")
         file_id = f"F{next(self._file_ids):08d}"
         self._filenames[file_id] = str(args["filename"])
-        return {"upload_url": f"http://127.0.0.1:{self.port}/upload/{file_id}",
-                "file_id": file_id}
+        return {"upload_url": f"http://127.0.0.1:{self.port}/upload/{file_id}", "file_id": file_id}
 
     def _complete_upload(self, args: dict[str, Any]) -> dict[str, Any]:
         files = json.loads(str(args.get("files") or "[]"))
         if not files or any(f.get("id") not in self.uploads for f in files):
             raise SlackApiRejection("file_not_found")
         shared: list[dict[str, Any]] = [
-            {"id": f["id"], "name": self._filenames.get(f["id"]), "title": f.get("title"),
-             "size": len(self.uploads[f["id"]]), "ts": self._next_ts()}
+            {
+                "id": f["id"],
+                "name": self._filenames.get(f["id"]),
+                "title": f.get("title"),
+                "size": len(self.uploads[f["id"]]),
+                "ts": self._next_ts(),
+            }
             for f in files
         ]
         if args.get("channel_id"):
@@ -561,9 +607,13 @@ class FakeSlack:
             if thread_ts:
                 self._find(channel_id, str(thread_ts)).files.extend(shared)
             else:
-                msg = FakeMessage(channel=channel_id, ts=self._next_ts(),
-                                  text=str(args.get("initial_comment") or ""), blocks=[],
-                                  files=list(shared))
+                msg = FakeMessage(
+                    channel=channel_id,
+                    ts=self._next_ts(),
+                    text=str(args.get("initial_comment") or ""),
+                    blocks=[],
+                    files=list(shared),
+                )
                 self.messages.setdefault(channel_id, []).append(msg)
         return {"files": shared}
 
@@ -607,8 +657,11 @@ def block_kit_problem(blocks: list[dict[str, Any]]) -> str | None:
             elements = block.get("elements") or []
             if not 0 < len(elements) <= MAX_CONTEXT_ELEMENTS:
                 return f"context needs 1..{MAX_CONTEXT_ELEMENTS} elements {where}"
-            if any(e.get("type") in {"mrkdwn", "plain_text"} and
-                   not 0 < len(_text_of(e)) <= MAX_SECTION_TEXT for e in elements):
+            if any(
+                e.get("type") in {"mrkdwn", "plain_text"}
+                and not 0 < len(_text_of(e)) <= MAX_SECTION_TEXT
+                for e in elements
+            ):
                 return f"context text must be 1..{MAX_SECTION_TEXT} characters {where}"
         elif kind == "actions":
             problem = _actions_problem(block.get("elements") or [])
@@ -651,52 +704,104 @@ def sample_payload(**overrides: Any) -> dict[str, Any]:
     series = []
     for i in range(24 * 12):  # the last 24 h in 5-minute buckets, the storm in the last 30 min
         storm = i >= 24 * 12 - 6
-        series.append({
-            "start_at": (end_at - timedelta(minutes=5 * (24 * 12 - i))).isoformat(),
-            "volume": 12 + (i % 7) + (50 if storm else 0),
-            "negative": 3 + (i % 3) + (40 if storm else 0),
-            "expected": 3.5, "expected_high": 7.0, "anomalous": storm, "complete": i != 40,
-        })
+        series.append(
+            {
+                "start_at": (end_at - timedelta(minutes=5 * (24 * 12 - i))).isoformat(),
+                "volume": 12 + (i % 7) + (50 if storm else 0),
+                "negative": 3 + (i % 3) + (40 if storm else 0),
+                "expected": 3.5,
+                "expected_high": 7.0,
+                "anomalous": storm,
+                "complete": i != 40,
+            }
+        )
     payload: dict[str, Any] = {
         "topic": "acme",
         "channel": None,
         "timezone": "Europe/Berlin",
-        "incident": {"id": 7, "status": "open", "severity": 4, "peak_severity": 4,
-                     "opened_at": "2026-11-26T07:35:00+00:00",
-                     "updated_at": "2026-11-26T08:05:00+00:00",
-                     "acknowledged_at": None, "acknowledged_by": None, "resolved_at": None,
-                     "resolved_by": None, "feedback": None, "reopened": False,
-                     "escalations": 0},
-        "opening": {"start_at": "2026-11-26T07:35:00+00:00", "end_at": "2026-11-26T07:40:00+00:00",
-                    "reason": "19 negative mentions in the last 5 min vs 3 expected (6.3×); "
-                              "54% negative vs 18% usual", "severity": 2},
+        "incident": {
+            "id": 7,
+            "status": "open",
+            "severity": 4,
+            "peak_severity": 4,
+            "opened_at": "2026-11-26T07:35:00+00:00",
+            "updated_at": "2026-11-26T08:05:00+00:00",
+            "acknowledged_at": None,
+            "acknowledged_by": None,
+            "resolved_at": None,
+            "resolved_by": None,
+            "feedback": None,
+            "reopened": False,
+            "escalations": 0,
+        },
+        "opening": {
+            "start_at": "2026-11-26T07:35:00+00:00",
+            "end_at": "2026-11-26T07:40:00+00:00",
+            "reason": "19 negative mentions in the last 5 min vs 3 expected (6.3×); "
+            "54% negative vs 18% usual",
+            "severity": 2,
+        },
         "reason": "42 negative mentions vs 9 expected (4.7×); 61% negative vs 18% usual",
-        "current": {"start_at": "2026-11-26T08:00:00+00:00",
-                    "end_at": "2026-11-26T08:05:00+00:00",
-                    "volume": 69, "negative": 42, "share": 0.61},
-        "recent": {"start_at": "2026-11-26T07:50:00+00:00", "end_at": "2026-11-26T08:05:00+00:00",
-                   "negative": 130, "volume": 200, "expected": 9.6, "expected_high": 21.0,
-                   "share": 0.65, "severity": 4},
+        "current": {
+            "start_at": "2026-11-26T08:00:00+00:00",
+            "end_at": "2026-11-26T08:05:00+00:00",
+            "volume": 69,
+            "negative": 42,
+            "share": 0.61,
+        },
+        "recent": {
+            "start_at": "2026-11-26T07:50:00+00:00",
+            "end_at": "2026-11-26T08:05:00+00:00",
+            "negative": 130,
+            "volume": 200,
+            "expected": 9.6,
+            "expected_high": 21.0,
+            "share": 0.65,
+            "severity": 4,
+        },
         "expected": {"negative": 9.0, "negative_high": 15.2, "share": 0.18},
         "trend": "rising",
-        "totals": {"volume": 310, "negative": 190, "peak_negative": 60,
-                   "peak_at": "2026-11-26T07:55:00+00:00"},
+        "totals": {
+            "volume": 310,
+            "negative": 190,
+            "peak_negative": 60,
+            "peak_at": "2026-11-26T07:55:00+00:00",
+        },
         "top_posts": [
-            {"text": "ACME hat mein Geld genommen und liefert nicht. #boykott <script>",
-             "author": "@wut@social.example", "source": "mastodon",
-             "url": "https://social.example/@wut/1", "created_at": "2026-11-26T08:01:00+00:00",
-             "lang": "de", "sentiment": -0.8, "engagement": {"likes": 12, "reposts": 3}},
-            {"text": "Anyone else locked out of their ACME account since this morning?",
-             "author": "throwaway42", "source": "hackernews",
-             "url": "https://news.example/item?id=2", "created_at": "2026-11-26T07:58:00+00:00",
-             "lang": "en", "sentiment": -0.6, "engagement": {"points": 40}},
+            {
+                "text": "ACME hat mein Geld genommen und liefert nicht. #boykott <script>",
+                "author": "@wut@social.example",
+                "source": "mastodon",
+                "url": "https://social.example/@wut/1",
+                "created_at": "2026-11-26T08:01:00+00:00",
+                "lang": "de",
+                "sentiment": -0.8,
+                "engagement": {"likes": 12, "reposts": 3},
+            },
+            {
+                "text": "Anyone else locked out of their ACME account since this morning?",
+                "author": "throwaway42",
+                "source": "hackernews",
+                "url": "https://news.example/item?id=2",
+                "created_at": "2026-11-26T07:58:00+00:00",
+                "lang": "en",
+                "sentiment": -0.6,
+                "engagement": {"points": 40},
+            },
         ],
-        "drivers": [{"term": "#boykott", "count": 31, "lift": 12.5},
-                    {"term": "geld", "count": 18, "lift": 6.0}],
+        "drivers": [
+            {"term": "#boykott", "count": 31, "lift": 12.5},
+            {"term": "geld", "count": 18, "lift": 6.0},
+        ],
         "split": {"source": {"mastodon": 30, "hackernews": 12}, "lang": {"de": 35, "en": 7}},
         "series": series,
-        "escalation": {"mention": "<!subteam^S0ONCALL>", "count": 0, "max": 3, "every_s": 900,
-                       "next_at": "2026-11-26T08:10:00+00:00"},
+        "escalation": {
+            "mention": "<!subteam^S0ONCALL>",
+            "count": 0,
+            "max": 3,
+            "every_s": 900,
+            "next_at": "2026-11-26T08:10:00+00:00",
+        },
         "auto_resolve": {"after_s": 10800, "at": "2026-11-26T11:05:00+00:00"},
     }
     payload.update(overrides)
@@ -709,16 +814,24 @@ def incident_update(payload: dict[str, Any], **changes: Any) -> dict[str, Any]:
 
 
 def make_notification(
-    kind: str, payload: Mapping[str, Any] | None = None, *, id: int = 1,
-    incident_id: int | None = 7, alerter: str = "slack",
+    kind: str,
+    payload: Mapping[str, Any] | None = None,
+    *,
+    id: int = 1,
+    incident_id: int | None = 7,
+    alerter: str = "slack",
 ) -> Any:
     """A ``Notification`` row as the outbox would hand it to an alerter."""
     from monitor.models import Notification, NotificationKind
 
     payload = sample_payload() if payload is None else payload
     return Notification(
-        id=id, alerter=alerter, kind=NotificationKind(kind), topic=str(payload.get("topic")),
-        incident_id=incident_id, created_at=datetime.fromisoformat("2026-11-26T08:05:00+00:00"),
+        id=id,
+        alerter=alerter,
+        kind=NotificationKind(kind),
+        topic=str(payload.get("topic")),
+        incident_id=incident_id,
+        created_at=datetime.fromisoformat("2026-11-26T08:05:00+00:00"),
         payload=payload,
     )
 
@@ -769,9 +882,16 @@ class FakeSocketMode:
     def push(self, payload: Mapping[str, Any], *, type: str = "interactive") -> str:
         """Send one envelope to the connected client; returns its envelope id."""
         envelope_id = f"env-{next(self._envelopes)}"
-        self.outgoing.put(json.dumps({"envelope_id": envelope_id, "type": type,
-                                      "accepts_response_payload": False,
-                                      "payload": dict(payload)}))
+        self.outgoing.put(
+            json.dumps(
+                {
+                    "envelope_id": envelope_id,
+                    "type": type,
+                    "accepts_response_payload": False,
+                    "payload": dict(payload),
+                }
+            )
+        )
         return envelope_id
 
     def wait_ack(self, timeout: float = 5.0) -> dict[str, Any]:
@@ -779,8 +899,15 @@ class FakeSocketMode:
 
     def disconnect(self) -> None:
         """Ask the client to reconnect, as Slack does every few hours (``refresh_requested``)."""
-        self.outgoing.put(json.dumps({"type": "disconnect", "reason": "refresh_requested",
-                                      "debug_info": {"host": "fake-socket-mode"}}))
+        self.outgoing.put(
+            json.dumps(
+                {
+                    "type": "disconnect",
+                    "reason": "refresh_requested",
+                    "debug_info": {"host": "fake-socket-mode"},
+                }
+            )
+        )
 
     def wait_sessions(self, count: int, timeout: float = 5.0) -> None:
         """Wait until ``count`` WebSocket sessions have said hello (reconnects included)."""
@@ -793,11 +920,19 @@ class FakeSocketMode:
 
         from websockets.exceptions import ConnectionClosed
 
-        connection.send(json.dumps({
-            "type": "hello", "num_connections": 1,
-            "debug_info": {"host": "fake-socket-mode", "approximate_connection_time": 18060},
-            "connection_info": {"app_id": "A0FAKE"},
-        }))
+        connection.send(
+            json.dumps(
+                {
+                    "type": "hello",
+                    "num_connections": 1,
+                    "debug_info": {
+                        "host": "fake-socket-mode",
+                        "approximate_connection_time": 18060,
+                    },
+                    "connection_info": {"app_id": "A0FAKE"},
+                }
+            )
+        )
         with self._sessions_changed:
             self.sessions += 1
             number = self.sessions

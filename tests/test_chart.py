@@ -34,8 +34,12 @@ def test_a_long_storm_gets_as_much_calm_as_it_lasted() -> None:
 
 def test_the_chart_renders_for_every_stage_and_without_an_opening() -> None:
     payload = sample_payload()
-    for snapshot in (payload, incident_update(payload, status="resolved"),
-                     {**payload, "incident": {}}, {**payload, "timezone": "Nowhere/City"}):
+    for snapshot in (
+        payload,
+        incident_update(payload, status="resolved"),
+        {**payload, "incident": {}},
+        {**payload, "timezone": "Nowhere/City"},
+    ):
         png = render_chart(snapshot)
         assert png is not None and png_size(png) == (1000, 560)
     assert render_chart({**payload, "series": payload["series"][:1]}) is None

@@ -127,8 +127,9 @@ def test_incidents_show_prints_what_the_slack_message_says(
 def test_incidents_show_json_is_the_notification_payload_with_events(
     demo: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, out, _ = run(capsys, "--config", str(demo / "demo.db.toml"), "incidents", "show", "1",
-                       "--json")
+    code, out, _ = run(
+        capsys, "--config", str(demo / "demo.db.toml"), "incidents", "show", "1", "--json"
+    )
     data = json.loads(out)
     assert code == 0 and data["incident"]["id"] == 1
     assert data["top_posts"] and data["drivers"] and data["split"]["source"]
@@ -139,18 +140,21 @@ def test_feedback_takes_the_path_the_slack_buttons_take(
     copy: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     config = str(copy)
-    code, out, _ = run(capsys, "--config", config, "incidents", "feedback", "1", "storm",
-                       "--by", "lena")
+    code, out, _ = run(
+        capsys, "--config", config, "incidents", "feedback", "1", "storm", "--by", "lena"
+    )
     assert code == 0 and out == "incident #1 marked 'storm' by lena (open)\n"
     shown = run(capsys, "--config", config, "incidents", "show", "1")[1]
     assert "feedback: Confirmed storm" in shown and "feedback by lena" in shown
-    code, out, _ = run(capsys, "--config", config, "incidents", "feedback", "1",
-                       "not-a-shitstorm", "--by", "tom")
+    code, out, _ = run(
+        capsys, "--config", config, "incidents", "feedback", "1", "not-a-shitstorm", "--by", "tom"
+    )
     assert code == 0 and "(resolved)" in out
     (incident,) = json.loads(run(capsys, "--config", config, "incidents", "list", "--json")[1])
     assert (incident["status"], incident["feedback"]) == ("resolved", "not_a_shitstorm")
-    again = run(capsys, "--config", config, "incidents", "feedback", "1", "not-a-shitstorm",
-                "--by", "tom")
+    again = run(
+        capsys, "--config", config, "incidents", "feedback", "1", "not-a-shitstorm", "--by", "tom"
+    )
     assert again[0] == 0 and "nothing changed" in again[1]
     with pytest.raises(SystemExit) as bad:
         main(["--config", config, "incidents", "feedback", "1", "maybe", "--by", "tom"])
@@ -161,8 +165,19 @@ def test_feedback_takes_the_path_the_slack_buttons_take(
 def test_silences_are_listed_and_lifted(copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
     config = str(copy)
     assert run(capsys, "--config", config, "silence", "list")[1] == "no silences\n"
-    code, out, _ = run(capsys, "--config", config, "silence", "acme", "--for", "6h",
-                       "--reason", "Black Friday", "--by", "lena")
+    code, out, _ = run(
+        capsys,
+        "--config",
+        config,
+        "silence",
+        "acme",
+        "--for",
+        "6h",
+        "--reason",
+        "Black Friday",
+        "--by",
+        "lena",
+    )
     assert code == 0 and "(silence #1)" in out
     listed = run(capsys, "--config", config, "silence", "list")[1].splitlines()
     assert len(listed) == 2 and "active" in listed[1] and "lena — Black Friday" in listed[1]
@@ -182,8 +197,9 @@ def test_silences_are_listed_and_lifted(copy: Path, capsys: pytest.CaptureFixtur
 def test_incidents_list_names_an_unknown_topic(
     demo: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, out, err = run(capsys, "--config", str(demo / "demo.db.toml"), "incidents", "list",
-                         "--topic", "nosuch")
+    code, out, err = run(
+        capsys, "--config", str(demo / "demo.db.toml"), "incidents", "list", "--topic", "nosuch"
+    )
     assert (code, out) == (2, "")
     assert "unknown topic 'nosuch' (configured: acme)" in err
 
@@ -195,8 +211,10 @@ def test_buckets_count_back_from_the_latest_bucket_and_say_so(
     header, *rows = out.splitlines()
     assert code == 0
     # The demo ended on 2026-11-10 at 19:05 UTC: its last day is shown, not an empty today.
-    assert header.startswith("acme: buckets since 2026-11-09 19:05 UTC, counted back from the "
-                             "latest bucket (2026-11-10 19:05 UTC")
+    assert header.startswith(
+        "acme: buckets since 2026-11-09 19:05 UTC, counted back from the "
+        "latest bucket (2026-11-10 19:05 UTC"
+    )
     assert "nothing judged since" in header
     assert any(" STORM " in row for row in rows)
 
@@ -212,8 +230,21 @@ def test_export_buckets_mentions_and_incidents(
     assert set(rows[0]) >= {"volume", "negative", "expected_negative", "anomalous", "reason"}
 
     target = tmp_path / "mentions.json"
-    code, _, err = run(capsys, "--config", config, "export", "mentions", "--topic", "acme",
-                       "--since", "30m", "--format", "json", "--output", str(target))
+    code, _, err = run(
+        capsys,
+        "--config",
+        config,
+        "export",
+        "mentions",
+        "--topic",
+        "acme",
+        "--since",
+        "30m",
+        "--format",
+        "json",
+        "--output",
+        str(target),
+    )
     mentions = json.loads(target.read_text(encoding="utf-8"))
     assert code == 0 and f"wrote {len(mentions)} mentions to {target}" in err
     assert mentions and all(m["created_at"] >= "2026-11-10T18:35" for m in mentions)

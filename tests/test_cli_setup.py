@@ -29,8 +29,13 @@ from tests.test_daemon import SETTINGS, Daemon
 
 ROOT = Path(__file__).resolve().parents[1]
 CREDENTIAL_VARS = (
-    "SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "SHITSTORM_WEBHOOK_SECRET",
-    "BLUESKY_HANDLE", "BLUESKY_APP_PASSWORD", "CREDENTIALS_DIRECTORY",
+    "SLACK_BOT_TOKEN",
+    "SLACK_APP_TOKEN",
+    "SLACK_SIGNING_SECRET",
+    "SHITSTORM_WEBHOOK_SECRET",
+    "BLUESKY_HANDLE",
+    "BLUESKY_APP_PASSWORD",
+    "CREDENTIALS_DIRECTORY",
 )
 SOURCES = """
 [[topics.sources]]
@@ -49,7 +54,10 @@ def slack_table(fake: FakeSlack | None = None, channel: str = "#social-alerts") 
 def shitstorm(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "monitor", *args],
-        capture_output=True, text=True, cwd=ROOT, timeout=60,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
         env={"PATH": "/usr/bin:/bin", "HOME": str(ROOT), **(env or {})},
     )
 
@@ -65,8 +73,11 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
 @pytest.fixture
 def hn_api() -> Iterator[str]:
     api = FakeAPI()
-    api.add("GET", "/api/v1/search_by_date",
-            Canned.json({"hits": [], "nbPages": 1, "page": 0, "hitsPerPage": 100}))
+    api.add(
+        "GET",
+        "/api/v1/search_by_date",
+        Canned.json({"hits": [], "nbPages": 1, "page": 0, "hitsPerPage": 100}),
+    )
     with api.serve() as base_url:
         yield base_url
 
@@ -110,11 +121,12 @@ def test_credentials_count_from_the_environment_a_file_or_systemd(tmp_path: Path
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert "alerts to Slack channel #social-alerts" in lines[0]
-    assert any(x.split() == ["SLACK_BOT_TOKEN", "environment", "(slack.token_env)"]
-               for x in lines)
+    assert any(x.split() == ["SLACK_BOT_TOKEN", "environment", "(slack.token_env)"] for x in lines)
     assert any("BLUESKY_HANDLE" in x and f"file {tmp_path / 'handle'}" in x for x in lines)
-    assert any("BLUESKY_APP_PASSWORD" in x and "systemd credential bluesky_app_password" in x
-               for x in lines)
+    assert any(
+        "BLUESKY_APP_PASSWORD" in x and "systemd credential bluesky_app_password" in x
+        for x in lines
+    )
     # Buttons need one way in; without it that is a warning, not an error.
     assert "warning: slack: the incident buttons will not work" in result.stderr
     assert "xoxb-secret-token" not in result.stdout + result.stderr
@@ -123,24 +135,32 @@ def test_credentials_count_from_the_environment_a_file_or_systemd(tmp_path: Path
 
 def test_an_unreadable_file_or_the_wrong_kind_of_token_is_an_error(tmp_path: Path) -> None:
     config = str(write_settings(tmp_path, slack_table(), TOPIC))
-    result = shitstorm("check-config", "--config", config,
-                       env={"SLACK_BOT_TOKEN_FILE": str(tmp_path / "missing")})
+    result = shitstorm(
+        "check-config", "--config", config, env={"SLACK_BOT_TOKEN_FILE": str(tmp_path / "missing")}
+    )
     assert result.returncode == 2
-    assert f"slack.token_env: Slack bot token: SLACK_BOT_TOKEN_FILE={tmp_path / 'missing'}: " \
-           "no such file" in result.stderr
-    user_token = shitstorm("check-config", "--config", config,
-                           env={"SLACK_BOT_TOKEN": "xoxp-1234-user"})
+    assert (
+        f"slack.token_env: Slack bot token: SLACK_BOT_TOKEN_FILE={tmp_path / 'missing'}: "
+        "no such file" in result.stderr
+    )
+    user_token = shitstorm(
+        "check-config", "--config", config, env={"SLACK_BOT_TOKEN": "xoxp-1234-user"}
+    )
     assert user_token.returncode == 2
-    assert ("SLACK_BOT_TOKEN (environment) is not a Slack bot token: it holds a user token"
-            in user_token.stderr)
+    assert (
+        "SLACK_BOT_TOKEN (environment) is not a Slack bot token: it holds a user token"
+        in user_token.stderr
+    )
     assert "1234" not in user_token.stderr
 
 
 def test_a_webhook_needs_the_http_endpoint(tmp_path: Path) -> None:
-    config = str(write_settings(tmp_path, "[http]\nenabled = false\n", TOPIC,
-                                '[[topics.sources]]\ntype = "webhook"\n'))
-    result = shitstorm("check-config", "--config", config,
-                       env={"SHITSTORM_WEBHOOK_SECRET": "hush"})
+    config = str(
+        write_settings(
+            tmp_path, "[http]\nenabled = false\n", TOPIC, '[[topics.sources]]\ntype = "webhook"\n'
+        )
+    )
+    result = shitstorm("check-config", "--config", config, env={"SHITSTORM_WEBHOOK_SECRET": "hush"})
     assert result.returncode == 2
     assert "topics[0].sources[0].type: a webhook needs the HTTP endpoint" in result.stderr
 
@@ -169,8 +189,9 @@ def test_slack_test_checks_everything_and_cleans_up_after_itself(
     assert lines[1].split()[:2] == ["ok", "token"]
     assert "workspace Fake (T0FAKE), bot @shitstorm (U0BOT)" in lines[1]
     assert "SLACK_BOT_TOKEN (environment)" in lines[1] and fake.bot_token not in out
-    assert any(x.split()[:3] == ["ok", "#social-alerts", "channel"] and "member" in x
-               for x in lines)
+    assert any(
+        x.split()[:3] == ["ok", "#social-alerts", "channel"] and "member" in x for x in lines
+    )
     assert any(x.split()[:3] == ["ok", "C0ACME01", "channel"] for x in lines)
     assert any(x.split()[:2] == ["ok", "scopes"] and "chat:write" in x for x in lines)
     assert "posted a test message in #social-alerts and deleted it" in out
@@ -195,8 +216,9 @@ def test_slack_test_names_each_problem_and_exits_1(
     with FakeSlack(not_in={"C0OPS"}, scopes=scopes) as fake:
         clean_env.setenv("SLACK_BOT_TOKEN", fake.bot_token)
         config = str(write_settings(tmp_path, slack_table(fake), TOPIC))
-        code = main(["slack", "test", "--config", config, "--channel", "#ops",
-                     "--channel", "#nowhere"])
+        code = main(
+            ["slack", "test", "--config", config, "--channel", "#ops", "--channel", "#nowhere"]
+        )
         out = capsys.readouterr().out
         assert code == 1
         assert not fake.calls_to("chat.postMessage")  # no channel it may post in
@@ -236,7 +258,9 @@ def test_slack_test_with_a_bad_token_or_none(
     with socket.socket() as closed:
         closed.bind(("127.0.0.1", 0))
         port = closed.getsockname()[1]
-    unreachable = slack_table().replace("[slack]", f'[slack]\napi_url = "http://127.0.0.1:{port}/api/"')
+    unreachable = slack_table().replace(
+        "[slack]", f'[slack]\napi_url = "http://127.0.0.1:{port}/api/"'
+    )
     config = str(write_settings(tmp_path, unreachable, TOPIC))
     assert main(["slack", "test", "--config", config]) == 1
     assert f"cannot reach Slack at http://127.0.0.1:{port}/api/" in capsys.readouterr().out
@@ -252,16 +276,22 @@ def daemon_config(folder: Path, hn: str, fake: FakeSlack) -> Path:
     source = (
         f'[[topics.sources]]\ntype = "hackernews"\ninterval = "1s"\nbase_url = "{hn}/api/v1/"\n'
     )
-    return write_settings(folder, SETTINGS, ALERTS, '[http]\nlisten = "127.0.0.1:0"\n',
-                          slack_table(fake), TOPIC, source)
+    return write_settings(
+        folder,
+        SETTINGS,
+        ALERTS,
+        '[http]\nlisten = "127.0.0.1:0"\n',
+        slack_table(fake),
+        TOPIC,
+        source,
+    )
 
 
-def test_run_logs_the_workspace_and_bot_at_start_and_on_reload(
-    tmp_path: Path, hn_api: str
-) -> None:
+def test_run_logs_the_workspace_and_bot_at_start_and_on_reload(tmp_path: Path, hn_api: str) -> None:
     with FakeSlack() as fake:
-        daemon = Daemon(daemon_config(tmp_path, hn_api, fake),
-                        env={"SLACK_BOT_TOKEN": fake.bot_token})
+        daemon = Daemon(
+            daemon_config(tmp_path, hn_api, fake), env={"SLACK_BOT_TOKEN": fake.bot_token}
+        )
         connected = "Slack: connected to workspace Fake (T0FAKE), bot @shitstorm (U0BOT)"
         daemon.wait_for(connected)
         daemon.process.send_signal(signal.SIGHUP)
@@ -321,8 +351,7 @@ def test_a_failing_token_check_is_retried_every_minute_and_logs_the_recovery(
         assert not failed.ok and "HTTP 500" in failed.detail
         assert not slack_check.token_check_due(failed, at(12, 0, 59))
         assert slack_check.token_check_due(failed, at(12, 1))
-        ok = slack_check.record_token_check(store, settings.slack, env, at(12, 1),
-                                            announce=False)
+        ok = slack_check.record_token_check(store, settings.slack, env, at(12, 1), announce=False)
     assert ok.ok and ok.failing_since is None and ok.detail.startswith("workspace Fake")
     assert "Slack: connected to workspace Fake" in caplog.text  # the recovery is logged
     assert not slack_check.token_check_due(ok, at(12, 59))

@@ -23,11 +23,15 @@ def test_new_incident_says_what_where_how_bad_why_and_shows_posts_and_drivers() 
     assert "NEW INCIDENT · incident #7" in out and "[Thu 26 Nov 09:05 CET]" in out
     assert "Shitstorm on acme — 4/6 storm, rising" in out
     assert "Why it opened (08:40 CET): 19 negative mentions in the last 5 min" in flat
-    assert ("Now (09:05 CET): 130 negative posts in the last 15 min vs 9.6 expected (13.5×); "
-            "65% negative vs 18% usual") in flat
+    assert (
+        "Now (09:05 CET): 130 negative posts in the last 15 min vs 9.6 expected (13.5×); "
+        "65% negative vs 18% usual"
+    ) in flat
     assert "since Thu 26 Nov 08:35 CET (30m) · trend rising" in out
-    assert ("Acknowledge (shitstorm incidents ack 7 --by NAME) to stop the paging: until "
-            "someone does, @S0ONCALL is paged again at 09:10 CET (escalation 1 of 3).") in flat
+    assert (
+        "Acknowledge (shitstorm incidents ack 7 --by NAME) to stop the paging: until "
+        "someone does, @S0ONCALL is paged again at 09:10 CET (escalation 1 of 3)."
+    ) in flat
     assert "#boykott (31 posts, 12× usual)" in out
     assert "mastodon 30 · hackernews 12  |  de 35 · en 7" in out
     assert "“ACME hat mein Geld genommen" in out and "https://social.example/@wut/1" in out
@@ -43,8 +47,11 @@ def test_console_and_slack_say_the_same_things() -> None:
     from alerts.slack_blocks import incident_blocks
     from alerts.wording import headline, why_lines
 
-    payload = {**incident_update(sample_payload(), escalations=3, peak_severity=5),
-               "trend": "falling", "recent": {**sample_payload()["recent"], "severity": 2}}
+    payload = {
+        **incident_update(sample_payload(), escalations=3, peak_severity=5),
+        "trend": "falling",
+        "recent": {**sample_payload()["recent"], "severity": 2},
+    }
     out = " ".join(printed("updated", payload).split())
     slack = json.dumps(incident_blocks(payload), ensure_ascii=False)
     assert headline(payload) in out and headline(payload) in slack
@@ -55,9 +62,14 @@ def test_console_and_slack_say_the_same_things() -> None:
 
 def test_resolved_incident_reads_as_a_summary() -> None:
     resolved = incident_update(
-        sample_payload(), status="resolved", acknowledged_by="U1|Dana",
-        acknowledged_at="2026-11-26T08:07:00+00:00", resolved_by="U1|Dana",
-        resolved_at="2026-11-26T10:00:00+00:00", feedback="expected_campaign")
+        sample_payload(),
+        status="resolved",
+        acknowledged_by="U1|Dana",
+        acknowledged_at="2026-11-26T08:07:00+00:00",
+        resolved_by="U1|Dana",
+        resolved_at="2026-11-26T10:00:00+00:00",
+        feedback="expected_campaign",
+    )
     out = printed("resolved", resolved)
     flat = " ".join(out.split())
     assert "Resolved: acme — peaked 4/6 storm" in out
@@ -69,18 +81,27 @@ def test_resolved_incident_reads_as_a_summary() -> None:
 
 
 def test_escalation_names_who_is_paged() -> None:
-    payload = {**sample_payload(),
-               "escalation": {"mention": "<!subteam^S1|oncall> <@U1> <@U2>", "count": 2}}
+    payload = {
+        **sample_payload(),
+        "escalation": {"mention": "<!subteam^S1|oncall> <@U1> <@U2>", "count": 2},
+    }
     out = printed("escalated", payload)
     assert "ESCALATED" in out and "paging @oncall @U1 @U2" in out
 
 
 def test_source_down_is_one_line() -> None:
-    payload = {"topic": "acme", "source": "mastodon", "error": "HTTP 503",
-               "since": "2026-11-26T07:00:00+00:00", "channel": None}
+    payload = {
+        "topic": "acme",
+        "source": "mastodon",
+        "error": "HTTP 503",
+        "since": "2026-11-26T07:00:00+00:00",
+        "channel": None,
+    }
     out = printed("source_down", payload, incident_id=None)
-    assert out == ("[Thu 26 Nov 08:05 UTC] !! Source mastodon for topic acme is failing "
-                   "since 07:00 UTC: HTTP 503\n")
+    assert out == (
+        "[Thu 26 Nov 08:05 UTC] !! Source mastodon for topic acme is failing "
+        "since 07:00 UTC: HTTP 503\n"
+    )
     berlin = printed("source_down", {**payload, "timezone": "Europe/Berlin"}, incident_id=None)
     assert berlin.startswith("[Thu 26 Nov 09:05 CET] !!") and "since 08:00 CET" in berlin
 

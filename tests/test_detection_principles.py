@@ -124,9 +124,10 @@ def test_a_burst_of_attention_with_the_usual_tone_pages_nobody(
         for b in history
     ]
     during = [b for b in burst if at <= b.start_at < at + timedelta(hours=1)]
-    assert sum(b.negative for b in during) > 5 * sum(
-        b.negative for b in history if at - timedelta(hours=1) <= b.start_at < at
-    ) / 1.5
+    assert (
+        sum(b.negative for b in during)
+        > 5 * sum(b.negative for b in history if at - timedelta(hours=1) <= b.start_at < at) / 1.5
+    )
     assert pages(pickle.loads(warmed), after_warmup(burst)) == []
 
 

@@ -183,7 +183,6 @@ def test_severity_and_score_grow_with_the_deviation() -> None:
     assert [d.anomalous for d in decisions] == [s > 0 for s in severities]
 
 
-
 def test_a_storm_is_sized_on_opening_so_its_echo_does_not_page_again() -> None:
     # A small bursty topic (gamma-Poisson, about 3 per bucket, φ ≈ 1): 16 then 55 opens a storm.
     # The 15-minute sum is elevated at once but below the opening bar; sized only on the spans

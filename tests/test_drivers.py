@@ -28,8 +28,12 @@ def test_storm_terms_rank_above_everyday_terms() -> None:
     assert "shoes" not in terms and "customer" not in terms  # common in calm times too
     assert all(d.lift >= 2.0 and d.count >= 3 for d in drivers)
     assert drivers[0] == Driver("#datenleck", 4, drivers[0].lift, usual=0)
-    assert drivers[0].as_dict() == {"term": "#datenleck", "count": 4,
-                                    "lift": round(drivers[0].lift, 1), "new": True}
+    assert drivers[0].as_dict() == {
+        "term": "#datenleck",
+        "count": 4,
+        "lift": round(drivers[0].lift, 1),
+        "new": True,
+    }
 
 
 def test_a_spammer_repeating_a_word_is_one_post() -> None:
@@ -45,7 +49,10 @@ def test_without_baseline_lift_is_bounded() -> None:
 
 def test_stopwords_urls_and_short_tokens_are_not_terms() -> None:
     assert terms_of("Das ist und bleibt THE worst of it https://x.example/a #ok @acme_de") == {
-        "bleibt": False, "worst": False, "@acme_de": False}
+        "bleibt": False,
+        "worst": False,
+        "@acme_de": False,
+    }
     assert terms_of("#Boykott boykott") == {"boykott": True}
 
 

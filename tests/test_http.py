@@ -313,8 +313,14 @@ def slack_headers(body: bytes, timestamp: str | None = None) -> bytes:
 def post_raw(path: str, body: bytes, headers: bytes = b"", length: bytes | None = None) -> bytes:
     size = str(len(body)).encode() if length is None else length
     return (
-        b"POST " + path.encode() + b" HTTP/1.1\r\nHost: x\r\n" + headers
-        + b"Content-Length: " + size + b"\r\n\r\n" + body
+        b"POST "
+        + path.encode()
+        + b" HTTP/1.1\r\nHost: x\r\n"
+        + headers
+        + b"Content-Length: "
+        + size
+        + b"\r\n\r\n"
+        + body
     )
 
 
@@ -329,8 +335,11 @@ def slack_action(body: bytes, timestamp: str | None = None) -> bytes:
 
 
 def click(value: object) -> bytes:
-    payload = {"type": "block_actions", "user": {"id": "U1"},
-               "actions": [{"action_id": "shitstorm_acknowledge", "value": value}]}
+    payload = {
+        "type": "block_actions",
+        "user": {"id": "U1"},
+        "actions": [{"action_id": "shitstorm_acknowledge", "value": value}],
+    }
     return b"payload=" + quote(json.dumps(payload)).encode()
 
 

@@ -70,14 +70,21 @@ class Recorder:
 
     def note(self, notification: Notification) -> None:
         if notification.alerter == "console":
-            printed = self.console_out.getvalue()[self._printed:]
+            printed = self.console_out.getvalue()[self._printed :]
             self._printed = len(self.console_out.getvalue())
             self.console.append((notification.kind.value, printed))
             return
         [message] = self.fake.messages["C0ALERTS"]
         assert block_kit_problem(message.blocks) is None
-        self.seen.append(Seen(notification.kind.value, notification.created_at,
-                              message.blocks[0]["text"]["text"], _text(message), ""))
+        self.seen.append(
+            Seen(
+                notification.kind.value,
+                notification.created_at,
+                message.blocks[0]["text"]["text"],
+                _text(message),
+                "",
+            )
+        )
 
     def stage(self, kind: str, nth: int = 0) -> Seen:
         """The ``nth`` notification of ``kind``, with what the console printed for it."""
@@ -133,18 +140,29 @@ def storm_lines() -> list[dict[str, Any]]:
     for minute in range(STORM_AT + len(shape) + 90):
         storm = shape[minute - STORM_AT] if STORM_AT <= minute < STORM_AT + len(shape) else 0
         calm_negative = 1 if minute % 5 == 0 else 0
-        texts = ["I like Acme, really nice product"] * 3 + [
-            "Acme support is slow today, annoying"] * calm_negative + [
-            "Acme ships version 2.3 on Tuesday"] * 4
-        texts += [COPIED if i % 3 == 0 else STORM_TEXTS[(minute + i) % len(STORM_TEXTS)]
-                  for i in range(storm)]
+        texts = (
+            ["I like Acme, really nice product"] * 3
+            + ["Acme support is slow today, annoying"] * calm_negative
+            + ["Acme ships version 2.3 on Tuesday"] * 4
+        )
+        texts += [
+            COPIED if i % 3 == 0 else STORM_TEXTS[(minute + i) % len(STORM_TEXTS)]
+            for i in range(storm)
+        ]
         for index, text in enumerate(texts):
             number += 1
-            lines.append({
-                "id": str(number), "source": "hackernews", "lang": "en", "text": text,
-                "author": f"user{number % 23}",
-                "created_at": (START + timedelta(minutes=minute, seconds=index % 60)).isoformat(),
-            })
+            lines.append(
+                {
+                    "id": str(number),
+                    "source": "hackernews",
+                    "lang": "en",
+                    "text": text,
+                    "author": f"user{number % 23}",
+                    "created_at": (
+                        START + timedelta(minutes=minute, seconds=index % 60)
+                    ).isoformat(),
+                }
+            )
     return lines
 
 
@@ -158,8 +176,9 @@ def life_settings(folder: Path, slack: FakeSlack) -> Settings:
     return settings_in(
         folder,
         # Three hours of history and one-minute buckets: a topic that wants to hear early.
-        BASE_SETTINGS.replace('lateness = "10s"', 'lateness = "10s"\ntimezone = "Europe/Berlin"')
-        .replace('warmup = "1h"', 'warmup = "1h"\nsensitivity = "more"'),
+        BASE_SETTINGS.replace(
+            'lateness = "10s"', 'lateness = "10s"\ntimezone = "Europe/Berlin"'
+        ).replace('warmup = "1h"', 'warmup = "1h"\nsensitivity = "more"'),
         '[alerts]\nconsole = "on"\nescalate_after = "3m"\nmax_escalations = 2\n'
         'resolve_after = "15m"\n',
         f'[slack]\nchannel = "#social-alerts"\napi_url = "{slack.base_url}"\n'
@@ -175,8 +194,9 @@ def live_through(tmp_path: Path, slack: FakeSlack, ack_after: timedelta) -> Reco
     store = Store(settings.monitor.database)
     store.migrate()
     out = io.StringIO()
-    recorder = Recorder(slack, build_alerters(settings, out, {"SLACK_BOT_TOKEN": slack.bot_token}),
-                        out)
+    recorder = Recorder(
+        slack, build_alerters(settings, out, {"SLACK_BOT_TOKEN": slack.bot_token}), out
+    )
     alerters = recorder.as_alerters()
     lines = [json.dumps(line) for line in storm_lines()]
     ack_at = START + timedelta(minutes=STORM_AT) + ack_after
@@ -188,7 +208,7 @@ def live_through(tmp_path: Path, slack: FakeSlack, ack_after: timedelta) -> Reco
     context = Context(store, settings, tuple(alerters))  # the replay's own
     apply(context, acknowledge(incident, "U0DANA|Dana", now), now, "U0DANA|Dana")
     deliver(context, alerters, now)
-    replay(read_recording(lines[len(before):], settings), store, settings, alerters)
+    replay(read_recording(lines[len(before) :], settings), store, settings, alerters)
     return recorder
 
 
@@ -208,16 +228,21 @@ def test_the_message_stays_right_through_the_incident_life(
     # Paged again every escalate_after (3 min) from the opening.
     first_page, second_page = (f"12:{int(found.group(1)) + n:02d}" for n in (3, 6))
     assert "*Now (" not in opened.slack  # the same moment: said once
-    assert ("Acknowledge to stop the paging: until someone does, <!subteam^S0ONCALL> is paged "
-            f"again at {first_page} CET (escalation 1 of 2).") in opened.slack
+    assert (
+        "Acknowledge to stop the paging: until someone does, <!subteam^S0ONCALL> is paged "
+        f"again at {first_page} CET (escalation 1 of 2)."
+    ) in opened.slack
     assert "Severity 0–6: 1 unusual chatter" in opened.slack
     assert "UTC" not in opened.slack and "UTC" not in opened.console
     assert re.search(r"\*× \d+\* · user\d+", opened.slack)  # the copied text, once, with its count
 
     up = life.stage("severity_up")
     assert _line(up.slack, "Why it opened") == why_then  # the opening evidence stays
-    assert re.search(r"\*Now \(12:3\d CET\):\* \d+ negative posts in the last 15 min vs "
-                     r"[\d.]+ expected", up.slack)
+    assert re.search(
+        r"\*Now \(12:3\d CET\):\* \d+ negative posts in the last 15 min vs "
+        r"[\d.]+ expected",
+        up.slack,
+    )
 
     first, last = life.stage("escalated"), life.stage("escalated", 1)
     assert "Escalated 1×" in first.slack and "(escalation 2 of 2)" in first.slack
@@ -250,7 +275,8 @@ def test_the_message_stays_right_through_the_incident_life(
         assert seen.header.split(" ", 1)[1] in flat, seen.kind
         assert why_then.replace("*", "") in flat, seen.kind
     assert f"@S0ONCALL is paged again at {first_page} CET (escalation 1 of 2)" in " ".join(
-        opened.console.split())
+        opened.console.split()
+    )
     assert "acknowledged by Dana at 12:55 CET" in acked.console
     assert "Lasted " in resolved.console
 
@@ -259,15 +285,16 @@ def _line(text: str, label: str) -> str:
     return next((line for line in text.splitlines() if line.startswith(f"*{label}")), "")
 
 
-
 def test_a_topic_with_its_own_time_zone_is_told_in_it(tmp_path: Path) -> None:
     from alerts.report import incident_payload
     from alerts.slack_blocks import incident_blocks
     from tests.support import open_incident_at_noon
 
-    settings = settings_in(tmp_path, BASE_SETTINGS.replace(
-        'lateness = "10s"', 'lateness = "10s"\ntimezone = "Europe/Berlin"'),
-        TOPIC.replace('languages = ["en"]', 'languages = ["en"]\ntimezone = "America/New_York"'))
+    settings = settings_in(
+        tmp_path,
+        BASE_SETTINGS.replace('lateness = "10s"', 'lateness = "10s"\ntimezone = "Europe/Berlin"'),
+        TOPIC.replace('languages = ["en"]', 'languages = ["en"]\ntimezone = "America/New_York"'),
+    )
     store = Store(settings.monitor.database)
     store.migrate()
     incident = store.save_incident(open_incident_at_noon())

@@ -40,8 +40,15 @@ def click(action_id: str, value: str = "7", **extra: Any) -> dict[str, Any]:
         "channel": {"id": "C0ALERTS"},
         "message": {"ts": "1764144000.000001"},
         "response_url": "https://hooks.slack.com/actions/T1/1/abc",
-        "actions": [{"type": "button", "action_id": action_id, "block_id": "x",
-                     "value": value, "action_ts": "1764144600.1"}],
+        "actions": [
+            {
+                "type": "button",
+                "action_id": action_id,
+                "block_id": "x",
+                "value": value,
+                "action_ts": "1764144600.1",
+            }
+        ],
         **extra,
     }
 
@@ -52,11 +59,13 @@ TS = str(int(NOW.timestamp()))
 
 def test_slacks_documented_example_signature_verifies() -> None:
     # The example from Slack's "Verifying requests from Slack" guide.
-    body = (b"token=xyzz0WbapA4vBCDEFasx0q6G&team_id=T1DC2JH3J&team_domain=testteamnow&"
-            b"channel_id=G8PSS9T3V&channel_name=foobar&user_id=U2CERLKJA&user_name=roadrunner&"
-            b"command=%2Fwebhook-collect&text=&response_url=https%3A%2F%2Fhooks.slack.com%2F"
-            b"commands%2FT1DC2JH3J%2F397700885554%2F96rGlfmibIGlgcZRskXaIFfN&"
-            b"trigger_id=398738663015.47445629121.803a0bc887a14d10d2c447fce8b6703c")
+    body = (
+        b"token=xyzz0WbapA4vBCDEFasx0q6G&team_id=T1DC2JH3J&team_domain=testteamnow&"
+        b"channel_id=G8PSS9T3V&channel_name=foobar&user_id=U2CERLKJA&user_name=roadrunner&"
+        b"command=%2Fwebhook-collect&text=&response_url=https%3A%2F%2Fhooks.slack.com%2F"
+        b"commands%2FT1DC2JH3J%2F397700885554%2F96rGlfmibIGlgcZRskXaIFfN&"
+        b"trigger_id=398738663015.47445629121.803a0bc887a14d10d2c447fce8b6703c"
+    )
     signature = "v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503"
     at = datetime.fromtimestamp(1531420618, tz=UTC)
     assert verify_signature(SECRET, "1531420618", body, signature, at + timedelta(minutes=4))
@@ -69,15 +78,15 @@ def test_a_fresh_good_signature_passes() -> None:
 @pytest.mark.parametrize(
     ("timestamp", "body", "signature", "now"),
     [
-        (TS, BODY, sign(BODY, TS, "wrong-secret"), NOW),              # another app's secret
-        (TS, BODY + b"&x=1", sign(BODY, TS), NOW),                     # body tampered with
-        (TS, BODY, sign(BODY, TS)[:-1] + "0", NOW),                    # signature tampered
+        (TS, BODY, sign(BODY, TS, "wrong-secret"), NOW),  # another app's secret
+        (TS, BODY + b"&x=1", sign(BODY, TS), NOW),  # body tampered with
+        (TS, BODY, sign(BODY, TS)[:-1] + "0", NOW),  # signature tampered
         (TS, BODY, sign(BODY, TS), NOW + timedelta(minutes=5, seconds=1)),  # stale (replay)
-        (TS, BODY, sign(BODY, TS), NOW - timedelta(minutes=6)),        # from the future
-        ("", BODY, sign(BODY, ""), NOW),                               # no timestamp
+        (TS, BODY, sign(BODY, TS), NOW - timedelta(minutes=6)),  # from the future
+        ("", BODY, sign(BODY, ""), NOW),  # no timestamp
         ("99999999999999999999999", BODY, sign(BODY, "99999999999999999999999"), NOW),
-        (TS, BODY, "", NOW),                                           # no signature
-        (TS, BODY, "v1=" + sign(BODY, TS)[3:], NOW),                   # another scheme
+        (TS, BODY, "", NOW),  # no signature
+        (TS, BODY, "v1=" + sign(BODY, TS)[3:], NOW),  # another scheme
         (TS, BODY, "v0=ünïcode", NOW),
     ],
 )
@@ -99,7 +108,11 @@ def test_every_rendered_button_parses_back_to_its_action() -> None:
         payload = click(button["action_id"], button["value"])
         action = parse_action(payload, NOW)
         assert (action.incident_id, action.user_id, action.user_name, action.at) == (
-            7, "U42", "dana", NOW)
+            7,
+            "U42",
+            "dana",
+            NOW,
+        )
         parsed.add(action.action)
     assert parsed == {"acknowledge", "resolve", "not_a_shitstorm", "expected_campaign"}
 

@@ -72,7 +72,9 @@ def outbox(tmp_path: Path, slack: FakeSlack) -> Outbox:
 def open_incident(store: Store, settings: Settings) -> Incident:
     incident = store.save_incident(open_incident_at_noon())
     apply(
-        context(store, settings), Transition(incident, [NotificationKind.OPENED]), at(12, 5),
+        context(store, settings),
+        Transition(incident, [NotificationKind.OPENED]),
+        at(12, 5),
         "detector",
     )
     return incident
@@ -129,8 +131,7 @@ def test_slack_outage_delays_but_delivers_exactly_once(outbox: Outbox, slack: Fa
     store.close()
     store = Store(settings.monitor.database)
     assert (
-        deliver(context(store, settings), build_alerters(settings, io.StringIO(), ENV),
-                at(12, 20))
+        deliver(context(store, settings), build_alerters(settings, io.StringIO(), ENV), at(12, 20))
         == 0
     )
     posted = slack.messages[slack.channel_id("#social-alerts") or ""]
@@ -190,7 +191,9 @@ def test_console_prints_each_alert_once(tmp_path: Path) -> None:
     store.migrate()
     incident = store.save_incident(open_incident_at_noon(severity=2))
     apply(
-        context(store, settings), Transition(incident, [NotificationKind.OPENED]), at(12, 5),
+        context(store, settings),
+        Transition(incident, [NotificationKind.OPENED]),
+        at(12, 5),
         "detector",
     )
     out = io.StringIO()
@@ -200,9 +203,7 @@ def test_console_prints_each_alert_once(tmp_path: Path) -> None:
     assert out.getvalue().count("incident #1") == 1
 
 
-def test_a_silence_posts_but_pages_nobody(
-    tmp_path: Path, slack: FakeSlack
-) -> None:
+def test_a_silence_posts_but_pages_nobody(tmp_path: Path, slack: FakeSlack) -> None:
     settings = slack_settings(tmp_path, slack)
     store = Store(settings.monitor.database)
     store.migrate()
@@ -254,10 +255,15 @@ def test_a_rate_limit_holds_back_every_notification_of_the_workspace(
 
 def test_a_failed_opened_keeps_holding_back_resolved(outbox: Outbox, slack: FakeSlack) -> None:
     settings, store, incident = outbox.settings, outbox.store, outbox.incident
-    resolved = replace(incident, status=IncidentStatus.RESOLVED, resolved_at=at(12, 6),
-                       resolved_by="U7|Kim")
-    apply(context(store, settings), Transition(resolved, [NotificationKind.RESOLVED]), at(12, 6),
-                   "U7|Kim")
+    resolved = replace(
+        incident, status=IncidentStatus.RESOLVED, resolved_at=at(12, 6), resolved_by="U7|Kim"
+    )
+    apply(
+        context(store, settings),
+        Transition(resolved, [NotificationKind.RESOLVED]),
+        at(12, 6),
+        "U7|Kim",
+    )
     slack.fail_next("chat.postMessage", status=503, times=2)
     for second in (0, 20):
         assert outbox.deliver(at(12, 6, second)) == 0
@@ -284,9 +290,16 @@ def test_a_chart_upload_that_failed_is_retried_until_it_is_in_the_thread_once(
     for minute in range(0, 60, 5):  # the series the chart draws
         start = at(11, minute)
         bucket = Bucket("acme", start, start + timedelta(minutes=5), 20, 4 + minute, 10, True)
-        store.save_bucket(bucket, score=0.0, anomalous=minute > 40, severity=0,
-                          expected_negative=4.0, expected_high=8.0, expected_share=0.2,
-                          reason=None)
+        store.save_bucket(
+            bucket,
+            score=0.0,
+            anomalous=minute > 40,
+            severity=0,
+            expected_negative=4.0,
+            expected_high=8.0,
+            expected_share=0.2,
+            reason=None,
+        )
     open_incident(store, settings)
     alerters = build_alerters(settings, io.StringIO(), ENV)
     slack.fail_next("files.completeUploadExternal", status=502)
@@ -311,9 +324,7 @@ def test_the_token_check_waits_out_a_rate_limit_too(tmp_path: Path, slack: FakeS
     assert len(slack.calls_to("auth.test")) == 1
 
 
-def test_a_token_check_answered_429_holds_back_the_outbox(
-    outbox: Outbox, slack: FakeSlack
-) -> None:
+def test_a_token_check_answered_429_holds_back_the_outbox(outbox: Outbox, slack: FakeSlack) -> None:
     daemon = Daemon(outbox.settings, stdout=io.StringIO(), clock=lambda: at(12, 5), environ=ENV)
     slack.fail_next("auth.test", status=429, retry_after=30)
     daemon._check_slack()

@@ -142,14 +142,24 @@ BAD_LINES = {
     4: ("null", "expected a mention or outage object, got null"),
     5: ('{"id": "2", "source": "hackernews", "text": "no time"}', "'created_at' is missing"),
     6: ("{not json", "not JSON"),
-    7: ('{"id": "3", "source": "hackernews", "created_at": "yesterday", "text": "x"}',
-        "'created_at' 'yesterday' is not an ISO 8601 time"),
-    8: ('{"id": "4", "topic": "globex", "source": "hackernews", '
-        '"created_at": "2026-03-02T08:01:00Z", "text": "x"}', "unknown topic 'globex'"),
-    9: ('{"kind": "outage", "source": "hackernews", "start": "2026-03-02T09:00:00Z"}',
-        "an outage needs source, start and end"),
-    10: ('{"id": "5", "topic": [1], "source": "hackernews", '
-         '"created_at": "2026-03-02T08:01:00Z", "text": "x"}', "'topic' must be a topic name"),
+    7: (
+        '{"id": "3", "source": "hackernews", "created_at": "yesterday", "text": "x"}',
+        "'created_at' 'yesterday' is not an ISO 8601 time",
+    ),
+    8: (
+        '{"id": "4", "topic": "globex", "source": "hackernews", '
+        '"created_at": "2026-03-02T08:01:00Z", "text": "x"}',
+        "unknown topic 'globex'",
+    ),
+    9: (
+        '{"kind": "outage", "source": "hackernews", "start": "2026-03-02T09:00:00Z"}',
+        "an outage needs source, start and end",
+    ),
+    10: (
+        '{"id": "5", "topic": [1], "source": "hackernews", '
+        '"created_at": "2026-03-02T08:01:00Z", "text": "x"}',
+        "'topic' must be a topic name",
+    ),
 }
 
 
@@ -203,8 +213,9 @@ def test_replay_warns_once_about_a_source_the_topic_does_not_configure(tmp_path:
     ]
     assert f"; {tiktok} mention(s) from sources the settings do not configure" in result.stderr
     # A topic with a webhook takes any source name its senders give: no warning then.
-    webhook = write_settings(tmp_path, BASE_SETTINGS, ALERTS, TOPIC, HN_SOURCE,
-                             '[[topics.sources]]\ntype = "webhook"\n')
+    webhook = write_settings(
+        tmp_path, BASE_SETTINGS, ALERTS, TOPIC, HN_SOURCE, '[[topics.sources]]\ntype = "webhook"\n'
+    )
     (tmp_path / "monitor.db").unlink()
     pushed = shitstorm("replay", str(recording), "--config", str(webhook))
     assert pushed.returncode == 0 and "tiktok" not in pushed.stderr

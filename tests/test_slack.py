@@ -38,8 +38,10 @@ def test_opened_posts_one_message_with_blocks_fallback_metadata_and_chart(
     assert json.loads(ref) == {"channel": "C0ALERTS", "ts": message.ts}
     assert "acme" in message.text and "4/6" in message.text
     assert message.blocks[0]["type"] == "header"
-    assert message.metadata == {"event_type": "shitstorm_incident",
-                                "event_payload": {"incident_id": 7, "topic": "acme"}}
+    assert message.metadata == {
+        "event_type": "shitstorm_incident",
+        "event_payload": {"incident_id": 7, "topic": "acme"},
+    }
     # The chart lands in the thread, as a PNG.
     [chart] = message.files
     assert slack.uploads[chart["id"]].startswith(b"\x89PNG")
@@ -69,18 +71,24 @@ def test_acknowledge_and_resolve_change_the_message_and_note_it_in_the_thread(
     alerter = alerter_for(slack)
     payload = sample_payload()
     ref = alerter.send(make_notification("opened", payload, id=1), None, retrying=False)
-    acked = incident_update(payload, status="acknowledged", acknowledged_by="U42|Dana",
-                            acknowledged_at="2026-11-26T08:07:00+00:00")
+    acked = incident_update(
+        payload,
+        status="acknowledged",
+        acknowledged_by="U42|Dana",
+        acknowledged_at="2026-11-26T08:07:00+00:00",
+    )
     acked["actor"] = "U42|Dana"
     ref = alerter.send(make_notification("acknowledged", acked, id=2), ref, retrying=False)
     [message] = slack.messages["C0ALERTS"]
     assert "<@U42>" in json.dumps(message.blocks)
-    action_ids = [e["action_id"] for b in message.blocks if b["type"] == "actions"
-                  for e in b["elements"]]
+    action_ids = [
+        e["action_id"] for b in message.blocks if b["type"] == "actions" for e in b["elements"]
+    ]
     assert "shitstorm_acknowledge" not in action_ids and "shitstorm_resolve" in action_ids
 
-    resolved = incident_update(acked, status="resolved", resolved_by="U7|Kim",
-                               resolved_at="2026-11-26T10:20:00+00:00")
+    resolved = incident_update(
+        acked, status="resolved", resolved_by="U7|Kim", resolved_at="2026-11-26T10:20:00+00:00"
+    )
     resolved["actor"] = "U7|Kim"
     alerter.send(make_notification("resolved", resolved, id=3), ref, retrying=False)
     assert message.text.startswith("Resolved: acme")
@@ -96,8 +104,10 @@ def test_escalation_mentions_on_call_and_is_broadcast(slack: FakeSlack) -> None:
     alerter = alerter_for(slack)
     payload = sample_payload()
     ref = alerter.send(make_notification("opened", payload, id=1), None, retrying=False)
-    escalated = {**incident_update(payload, escalations=1),
-                 "escalation": {"mention": "<!subteam^S0123>", "count": 1}}
+    escalated = {
+        **incident_update(payload, escalations=1),
+        "escalation": {"mention": "<!subteam^S0123>", "count": 1},
+    }
     alerter.send(make_notification("escalated", escalated, id=2), ref, retrying=False)
 
     [reply] = slack.messages["C0ALERTS"][0].replies
@@ -133,14 +143,16 @@ def test_retried_thread_reply_is_not_posted_twice(slack: FakeSlack) -> None:
 
 def test_retrying_without_an_earlier_post_posts(slack: FakeSlack) -> None:
     ref = alerter_for(slack, upload_charts=False).send(
-        make_notification("opened"), None, retrying=True)
+        make_notification("opened"), None, retrying=True
+    )
     assert ref is not None and len(slack.messages["C0ALERTS"]) == 1
 
 
 def test_per_topic_channel_override(slack: FakeSlack) -> None:
     payload = sample_payload(channel="#ops")
-    alerter_for(slack, upload_charts=False).send(make_notification("opened", payload), None,
-                                                 retrying=False)
+    alerter_for(slack, upload_charts=False).send(
+        make_notification("opened", payload), None, retrying=False
+    )
     assert list(slack.messages) == ["C0OPS"]
 
 
@@ -164,8 +176,9 @@ def test_rate_limit_becomes_a_retry_after_not_a_sleep(slack: FakeSlack) -> None:
 def test_rate_limit_handler_is_removed_from_the_client(slack: FakeSlack) -> None:
     from slack_sdk.http_retry import all_builtin_retry_handlers
 
-    client = WebClient(token="xoxb-test", base_url=slack.base_url,
-                       retry_handlers=all_builtin_retry_handlers())
+    client = WebClient(
+        token="xoxb-test", base_url=slack.base_url, retry_handlers=all_builtin_retry_handlers()
+    )
     alerter = SlackAlerter(client, "C0ALERTS")
     slack.fail_next("chat.postMessage", status=429, retry_after=3600)
     with pytest.raises(AlertError) as raised:
@@ -187,20 +200,25 @@ def test_outage_is_retryable_and_recovery_posts_once(slack: FakeSlack) -> None:
 def test_connection_refused_is_retryable() -> None:
     with FakeSlack() as fake:
         port = fake.port
-    client = WebClient(token="xoxb-test", base_url=f"http://127.0.0.1:{port}/api/",
-                       retry_handlers=[])
+    client = WebClient(
+        token="xoxb-test", base_url=f"http://127.0.0.1:{port}/api/", retry_handlers=[]
+    )
     with pytest.raises(AlertError) as raised:
-        SlackAlerter(client, "C0ALERTS").send(make_notification("opened"), None,
-                                              retrying=False)
+        SlackAlerter(client, "C0ALERTS").send(make_notification("opened"), None, retrying=False)
     assert not raised.value.permanent
     assert "chat.postMessage" in str(raised.value)
 
 
 @pytest.mark.parametrize(
     ("error", "says"),
-    [("channel_not_found", "not found"), ("not_in_channel", "/invite"),
-     ("invalid_auth", "SLACK_BOT_TOKEN"), ("account_inactive", "deactivated"),
-     ("token_revoked", "revoked"), ("missing_scope", "scope")],
+    [
+        ("channel_not_found", "not found"),
+        ("not_in_channel", "/invite"),
+        ("invalid_auth", "SLACK_BOT_TOKEN"),
+        ("account_inactive", "deactivated"),
+        ("token_revoked", "revoked"),
+        ("missing_scope", "scope"),
+    ],
 )
 def test_configuration_errors_are_permanent_with_a_clear_message(
     slack: FakeSlack, error: str, says: str
@@ -215,12 +233,10 @@ def test_configuration_errors_are_permanent_with_a_clear_message(
 def test_wrong_token_and_unknown_channel_are_permanent(slack: FakeSlack) -> None:
     client = WebClient(token="xoxb-wrong", base_url=slack.base_url)
     with pytest.raises(AlertError) as raised:
-        SlackAlerter(client, "C0ALERTS").send(make_notification("opened"), None,
-                                              retrying=False)
+        SlackAlerter(client, "C0ALERTS").send(make_notification("opened"), None, retrying=False)
     assert raised.value.permanent and "invalid" in raised.value.message
     with pytest.raises(AlertError) as raised:
-        alerter_for(slack, channel="#nope").send(make_notification("opened"), None,
-                                                 retrying=False)
+        alerter_for(slack, channel="#nope").send(make_notification("opened"), None, retrying=False)
     assert raised.value.permanent and "#nope" in raised.value.message
 
 
@@ -274,8 +290,7 @@ def test_a_retried_opened_uploads_the_chart_a_crash_left_out_once(slack: FakeSla
 
 def test_a_retried_severity_up_uploads_its_missing_chart_once(slack: FakeSlack) -> None:
     payload = sample_payload()
-    ref = alerter_for(slack).send(make_notification("opened", payload, id=1), None,
-                                  retrying=False)
+    ref = alerter_for(slack).send(make_notification("opened", payload, id=1), None, retrying=False)
     worse = make_notification("severity_up", incident_update(payload, severity=6), id=2)
     alerter_for(slack, upload_charts=False).send(worse, ref, retrying=False)
     for attempts in (1, 2):
@@ -287,12 +302,18 @@ def test_a_retried_severity_up_uploads_its_missing_chart_once(slack: FakeSlack) 
 
 def test_source_down_and_up_are_plain_channel_messages(slack: FakeSlack) -> None:
     alerter = alerter_for(slack)
-    down = {"topic": "acme", "source": "mastodon", "error": "HTTP 503 from social.example",
-            "since": "2026-11-26T07:00:00+00:00", "channel": None}
-    assert alerter.send(make_notification("source_down", down, incident_id=None), None,
-                        retrying=False) is None
-    alerter.send(make_notification("source_up", down, id=2, incident_id=None), None,
-                 retrying=False)
+    down = {
+        "topic": "acme",
+        "source": "mastodon",
+        "error": "HTTP 503 from social.example",
+        "since": "2026-11-26T07:00:00+00:00",
+        "channel": None,
+    }
+    assert (
+        alerter.send(make_notification("source_down", down, incident_id=None), None, retrying=False)
+        is None
+    )
+    alerter.send(make_notification("source_up", down, id=2, incident_id=None), None, retrying=False)
     first, second = slack.messages["C0ALERTS"]
     assert "mastodon" in first.text and "failing" in first.text and "back" in second.text
     assert not first.updates
@@ -317,7 +338,8 @@ def test_an_oversized_payload_is_accepted_by_slack(slack: FakeSlack) -> None:
     from tests.test_slack_blocks import oversized_payload
 
     ref = alerter_for(slack, upload_charts=False).send(
-        make_notification("opened", oversized_payload()), None, retrying=False)
+        make_notification("opened", oversized_payload()), None, retrying=False
+    )
     assert ref is not None and len(slack.messages["C0ALERTS"]) == 1
 
 

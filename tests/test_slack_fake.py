@@ -21,8 +21,9 @@ def slack() -> Iterator[FakeSlack]:
 
 @pytest.fixture
 def client(slack: FakeSlack) -> WebClient:
-    return WebClient(token="xoxb-test", base_url=f"http://127.0.0.1:{slack.port}/api/",
-                     retry_handlers=[])
+    return WebClient(
+        token="xoxb-test", base_url=f"http://127.0.0.1:{slack.port}/api/", retry_handlers=[]
+    )
 
 
 def error_of(call: Any) -> tuple[int, str]:
@@ -41,17 +42,26 @@ def test_checks_what_slack_checks(client: WebClient, slack: FakeSlack) -> None:
     assert error_of(lambda: post(channel="C0ALERTS", blocks=[section("x")])) == (200, "no_text")
     assert error_of(lambda: post(channel="#nope", text="x")) == (200, "channel_not_found")
     assert error_of(lambda: post(channel="C0ALERTS", text="x" * 40_001)) == (200, "msg_too_long")
-    for blocks in ([section("x")] * 51, [section("x" * 3001)],
-                   [{"type": "header", "text": {"type": "plain_text", "text": "h" * 151}}]):
+    for blocks in (
+        [section("x")] * 51,
+        [section("x" * 3001)],
+        [{"type": "header", "text": {"type": "plain_text", "text": "h" * 151}}],
+    ):
         assert error_of(lambda b=blocks: post(channel="C0ALERTS", text="x", blocks=b)) == (
-            200, "invalid_blocks")
+            200,
+            "invalid_blocks",
+        )
     bad = WebClient(token="xoxb-other", base_url=slack.base_url)
     assert error_of(lambda: bad.chat_postMessage(channel="C0ALERTS", text="x")) == (
-        200, "invalid_auth")
+        200,
+        "invalid_auth",
+    )
     # chat.update needs the id that chat.postMessage answered, not the channel name.
     ts = post(channel="#social-alerts", text="x")["ts"]
     assert error_of(lambda: client.chat_update(channel="#social-alerts", ts=ts, text="y")) == (
-        200, "channel_not_found")
+        200,
+        "channel_not_found",
+    )
     assert client.chat_update(channel="C0ALERTS", ts=ts, text="y")["ok"]
     assert slack.messages["C0ALERTS"][0].text == "y"
     assert [c.method for c in slack.calls].count("chat.postMessage") == 8
@@ -61,6 +71,7 @@ def test_programmed_failures(client: WebClient, slack: FakeSlack) -> None:
     slack.fail_next("chat.postMessage", status=500, times=2)
     slack.fail_next("chat.postMessage", status=429, retry_after=7)
     slack.fail_next("chat.postMessage", status=200, error="not_in_channel")
+
     def post() -> Any:
         return client.chat_postMessage(channel="C0ALERTS", text="x")
 
@@ -78,11 +89,13 @@ def test_programmed_failures(client: WebClient, slack: FakeSlack) -> None:
 
 
 def test_threads_history_and_uploads(client: WebClient, slack: FakeSlack) -> None:
-    parent = client.chat_postMessage(channel="C0ALERTS", text="p",
-                                     metadata={"event_type": "e", "event_payload": {"id": 1}})
+    parent = client.chat_postMessage(
+        channel="C0ALERTS", text="p", metadata={"event_type": "e", "event_payload": {"id": 1}}
+    )
     client.chat_postMessage(channel="C0ALERTS", text="r", thread_ts=parent["ts"])
-    client.files_upload_v2(channel="C0ALERTS", thread_ts=parent["ts"], content=b"PNG",
-                           filename="c.png", title="chart")
+    client.files_upload_v2(
+        channel="C0ALERTS", thread_ts=parent["ts"], content=b"PNG", filename="c.png", title="chart"
+    )
     [message] = slack.messages["C0ALERTS"]
     assert [r.text for r in message.replies] == ["r"] and message.files[0]["title"] == "chart"
     plain = client.conversations_history(channel="C0ALERTS")["messages"]

@@ -13,8 +13,14 @@ MANIFEST = Path(__file__).resolve().parents[1] / "deploy" / "slack-app-manifest.
 def test_manifest_scopes_and_settings() -> None:
     manifest = yaml.safe_load(MANIFEST.read_text(encoding="utf-8"))
     assert set(manifest["oauth_config"]["scopes"]["bot"]) == {
-        "chat:write", "files:write", "channels:history", "groups:history",
-        "channels:read", "groups:read", "usergroups:read"}
+        "chat:write",
+        "files:write",
+        "channels:history",
+        "groups:history",
+        "channels:read",
+        "groups:read",
+        "usergroups:read",
+    }
     settings = manifest["settings"]
     assert settings["socket_mode_enabled"] is True
     assert settings["interactivity"]["is_enabled"] is True

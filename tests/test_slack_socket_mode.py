@@ -34,10 +34,14 @@ class Session:
         return self.answer(action)
 
     def click(self, action_id: str = "shitstorm_acknowledge") -> str:
-        return self.socket.push({
-            "type": "block_actions", "user": {"id": "U42", "username": "dana", "name": "dana"},
-            "response_url": self.slack.response_url,
-            "actions": [{"type": "button", "action_id": action_id, "value": "7"}]})
+        return self.socket.push(
+            {
+                "type": "block_actions",
+                "user": {"id": "U42", "username": "dana", "name": "dana"},
+                "response_url": self.slack.response_url,
+                "actions": [{"type": "button", "action_id": action_id, "value": "7"}],
+            }
+        )
 
 
 @pytest.fixture(scope="module")
@@ -46,8 +50,7 @@ def connected() -> Iterator[Session]:
         slack.socket_url = socket.url
         session = Session(slack, socket)
         web = WebClient(base_url=slack.base_url)
-        with SocketModeListener("xapp-test", session.on_action, clock=lambda: NOW,
-                                web_client=web):
+        with SocketModeListener("xapp-test", session.on_action, clock=lambda: NOW, web_client=web):
             yield session
 
 
@@ -75,9 +78,13 @@ def test_a_refusal_reaches_the_user_ephemerally(session: Session) -> None:
     session.socket.wait_ack()
     assert session.received.get(timeout=5).action == "resolve"
     wait_for(lambda: bool(session.slack.responses))
-    assert session.slack.responses == [{"text": "You are not on the on-call list.",
-                                        "response_type": "ephemeral",
-                                        "replace_original": False}]
+    assert session.slack.responses == [
+        {
+            "text": "You are not on the on-call list.",
+            "response_type": "ephemeral",
+            "replace_original": False,
+        }
+    ]
 
 
 def test_a_crashing_handler_still_answers_the_user(session: Session) -> None:
@@ -92,10 +99,16 @@ def test_a_crashing_handler_still_answers_the_user(session: Session) -> None:
 
 
 def test_other_envelopes_are_acked_and_ignored(session: Session) -> None:
-    first = session.socket.push({"type": "event_callback", "event": {"type": "message"}},
-                                type="events_api")
-    second = session.socket.push({"type": "block_actions", "user": {"id": "U1"},
-                                  "actions": [{"action_id": "other_button", "value": "1"}]})
+    first = session.socket.push(
+        {"type": "event_callback", "event": {"type": "message"}}, type="events_api"
+    )
+    second = session.socket.push(
+        {
+            "type": "block_actions",
+            "user": {"id": "U1"},
+            "actions": [{"action_id": "other_button", "value": "1"}],
+        }
+    )
     acked = {session.socket.wait_ack()["envelope_id"], session.socket.wait_ack()["envelope_id"]}
     assert acked == {first, second}
     session.click("shitstorm_expected_campaign")  # a real click behind them comes through alone
@@ -115,11 +128,12 @@ def test_reconnects_when_slack_asks_and_keeps_receiving(session: Session) -> Non
 
 def test_a_wrong_app_token_fails_to_connect() -> None:
     with FakeSlack() as slack:
-        listener = SocketModeListener("xapp-wrong", lambda action: None, clock=lambda: NOW,
-                                      web_client=WebClient(base_url=slack.base_url))
+        listener = SocketModeListener(
+            "xapp-wrong",
+            lambda action: None,
+            clock=lambda: NOW,
+            web_client=WebClient(base_url=slack.base_url),
+        )
         with pytest.raises(ConnectionError, match="invalid_auth"):
             listener.connect()
         threading.Thread(target=listener.close, daemon=True).start()  # joins take ~1 s
-
-
-

@@ -109,8 +109,14 @@ def test_one_matcher_serves_hundreds_of_topics() -> None:
 
 
 def test_a_post_record_becomes_a_mention_with_link_language_and_reply() -> None:
-    event = post(us(0), "3kabc", "  Acme broke  ", langs=["de-DE", "en"],
-                 created_at="2026-01-01T00:00:00Z", reply_to="at://did:plc:x/app.bsky.feed.post/1")
+    event = post(
+        us(0),
+        "3kabc",
+        "  Acme broke  ",
+        langs=["de-DE", "en"],
+        created_at="2026-01-01T00:00:00Z",
+        reply_to="at://did:plc:x/app.bsky.feed.post/1",
+    )
     record = event["commit"]["record"]
     mention = post_mention("jetstream", DID, "3kabc", record, us(0))
     assert mention.id == f"at://{DID}/app.bsky.feed.post/3kabc"
@@ -218,8 +224,9 @@ class Session:
 def session(tmp_path: Path) -> Iterator[Session]:
     fake = FakeJetstream()
     with fake.serve() as url:
-        settings = settings_in(tmp_path, BASE_SETTINGS, TOPIC, jetstream_source(url),
-                               OTHER, jetstream_source(url))
+        settings = settings_in(
+            tmp_path, BASE_SETTINGS, TOPIC, jetstream_source(url), OTHER, jetstream_source(url)
+        )
         store = Store(settings.monitor.database)
         store.migrate()
         session = Session(settings, store, fake)
@@ -277,8 +284,19 @@ def test_malformed_and_oversized_frames_are_logged_and_skipped(
     session.fake.add(post(us(1), "a1", "Acme one"))
     session.fake.add("{not json", '{"kind": "commit"}', time_us=us(1))
     session.fake.add(post(us(2), "big", "Acme " + "x" * 70_000))
-    session.fake.add({"did": DID, "time_us": us(3), "kind": "commit", "commit": {"collection":
-                      "app.bsky.feed.post", "operation": "create", "rkey": "z", "record": {}}})
+    session.fake.add(
+        {
+            "did": DID,
+            "time_us": us(3),
+            "kind": "commit",
+            "commit": {
+                "collection": "app.bsky.feed.post",
+                "operation": "create",
+                "rkey": "z",
+                "record": {},
+            },
+        }
+    )
     session.fake.add(post(us(4), "a2", "Acme two"))
     session.start()
     wait_for(lambda: session.cursor() == us(4))
@@ -318,8 +336,9 @@ def test_a_language_filter_keeps_tagged_posts_in_those_languages_and_untagged_on
 ) -> None:
     fake = FakeJetstream()
     with fake.serve() as url:
-        settings = settings_in(tmp_path, BASE_SETTINGS, TOPIC,
-                               jetstream_source(url, 'languages = ["de"]'))
+        settings = settings_in(
+            tmp_path, BASE_SETTINGS, TOPIC, jetstream_source(url, 'languages = ["de"]')
+        )
         store = Store(settings.monitor.database)
         store.migrate()
         session = Session(settings, store, fake)
@@ -374,8 +393,12 @@ url = [{dead!r}, {url!r}]
 def test_a_bucket_is_complete_once_the_stream_passed_it_and_a_gap_while_it_failed(
     tmp_path: Path,
 ) -> None:
-    settings = settings_in(tmp_path, BASE_SETTINGS.replace('warmup = "1h"', 'warmup = "0s"'),
-                           TOPIC, jetstream_source("ws://127.0.0.1:9/subscribe"))
+    settings = settings_in(
+        tmp_path,
+        BASE_SETTINGS.replace('warmup = "1h"', 'warmup = "0s"'),
+        TOPIC,
+        jetstream_source("ws://127.0.0.1:9/subscribe"),
+    )
     store = Store(settings.monitor.database)
     store.migrate()
     topic = settings.topics[0]
@@ -383,8 +406,9 @@ def test_a_bucket_is_complete_once_the_stream_passed_it_and_a_gap_while_it_faile
     clock = [start]
     subscription = Subscription(TopicTerms("acme", ("Acme",)), topic.sources[0])
     context = Context(store, settings, tuple(alerter_names(settings, {})))
-    sink = StoreSink("jetstream", [subscription], lambda: context, Runtime(settings, {}).scorer,
-                     lambda: clock[0])
+    sink = StoreSink(
+        "jetstream", [subscription], lambda: context, Runtime(settings, {}).scorer, lambda: clock[0]
+    )
 
     def read_up_to(seconds: int) -> None:
         position = start + timedelta(seconds=seconds)
@@ -463,8 +487,12 @@ def test_the_stream_settings_class_is_registered() -> None:
 def test_a_connection_that_goes_quiet_is_a_failure_and_is_reopened(tmp_path: Path) -> None:
     fake = FakeJetstream()
     with fake.serve() as url:
-        settings = settings_in(tmp_path, BASE_SETTINGS, TOPIC, jetstream_source(url).replace(
-            'idle_timeout = "30s"', 'idle_timeout = "1s"'))
+        settings = settings_in(
+            tmp_path,
+            BASE_SETTINGS,
+            TOPIC,
+            jetstream_source(url).replace('idle_timeout = "30s"', 'idle_timeout = "1s"'),
+        )
         store = Store(settings.monitor.database)
         store.migrate()
         session = Session(settings, store, fake)

@@ -23,9 +23,7 @@ class CommandFactory(Protocol):
     """Adds the subcommand ``name`` to the top level, or to ``group`` (the subparsers of a
     command with actions, like ``incidents``), and returns its parser."""
 
-    def __call__(
-        self, name: str, help_text: str, group: Any = None
-    ) -> argparse.ArgumentParser: ...
+    def __call__(self, name: str, help_text: str, group: Any = None) -> argparse.ArgumentParser: ...
 
 
 def config_path(args: argparse.Namespace) -> Path:

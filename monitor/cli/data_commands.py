@@ -81,8 +81,11 @@ def cmd_export(args: argparse.Namespace) -> int:
     for topic in topics if args.since else ():
         since[topic], until = bucket_window(store, topic, args.since, now)
         if now - until > timedelta(hours=1):
-            print(f"shitstorm export: {topic}: --since counted back from its latest bucket "
-                  f"({short(until)} UTC)", file=sys.stderr)
+            print(
+                f"shitstorm export: {topic}: --since counted back from its latest bucket "
+                f"({short(until)} UTC)",
+                file=sys.stderr,
+            )
     rows = export.rows(store, args.table, topics, since)
     if args.output is None:
         export.write(sys.stdout, args.table, rows, args.fmt)

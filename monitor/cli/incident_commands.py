@@ -48,8 +48,12 @@ def register(command: CommandFactory) -> None:
         "feedback", "judge an alert like the Slack buttons do (dismissing also resolves)", actions
     )
     feedback.add_argument("id", type=int)
-    feedback.add_argument("verdict", choices=tuple(FEEDBACK_VERDICTS), metavar="VERDICT",
-                          help=f"one of: {', '.join(FEEDBACK_VERDICTS)}")
+    feedback.add_argument(
+        "verdict",
+        choices=tuple(FEEDBACK_VERDICTS),
+        metavar="VERDICT",
+        help=f"one of: {', '.join(FEEDBACK_VERDICTS)}",
+    )
     feedback.add_argument("--by", required=True, metavar="NAME", help="who is judging")
     feedback.set_defaults(handler=cmd_incidents_feedback)
 
@@ -174,8 +178,11 @@ def _act(args: argparse.Namespace, action: str, done: str) -> int:
     incident = transition.incident
     assert incident is not None
     if not transition.events:
-        print(f"incident #{incident.id} is already {incident.status.value}"
-              + (f" ({incident.feedback})" if incident.feedback else "") + "; nothing changed")
+        print(
+            f"incident #{incident.id} is already {incident.status.value}"
+            + (f" ({incident.feedback})" if incident.feedback else "")
+            + "; nothing changed"
+        )
         return EXIT_OK
     print(f"incident #{incident.id} " + done.format(status=incident.status.value))
     return EXIT_OK
@@ -212,13 +219,17 @@ def cmd_silence_lift(args: argparse.Namespace) -> int:
     now = now_utc()
     found = [s for s in store.silences() if s.id == args.id]
     if not found:
-        print(f"shitstorm silence lift: no silence #{args.id} (see `silence list --all`)",
-              file=sys.stderr)
+        print(
+            f"shitstorm silence lift: no silence #{args.id} (see `silence list --all`)",
+            file=sys.stderr,
+        )
         return EXIT_USAGE
     silence = found[0]
     if silence.end_at <= now:
-        print(f"silence #{silence.id} on {silence.topic} ended {short(silence.end_at)} UTC "
-              "already; nothing changed")
+        print(
+            f"silence #{silence.id} on {silence.topic} ended {short(silence.end_at)} UTC "
+            "already; nothing changed"
+        )
         return EXIT_OK
     store.end_silence(silence.id, max(now, silence.start_at))
     print(f"silence #{silence.id} lifted: {silence.topic} pages again from now on")

@@ -31,9 +31,7 @@ def incident_snapshot(
     return payload
 
 
-def render_incident(
-    store: Store, settings: Settings, incident: Incident, now: datetime
-) -> str:
+def render_incident(store: Store, settings: Settings, incident: Incident, now: datetime) -> str:
     payload = incident_snapshot(store, settings, incident, now)
     notification = Notification(
         id=0,
@@ -55,6 +53,8 @@ def render_incident(
     lines = [header, *body, "", "timeline:"]
     for at, kind, actor in store.incident_events(incident.id):
         local = at.astimezone(zone)
-        lines.append(f"  {local:%Y-%m-%d %H:%M %Z}  {kind.replace('_', ' ')}"
-                     + (f" by {actor}" if actor else ""))
+        lines.append(
+            f"  {local:%Y-%m-%d %H:%M %Z}  {kind.replace('_', ' ')}"
+            + (f" by {actor}" if actor else "")
+        )
     return "\n".join(lines)

@@ -74,6 +74,7 @@ def register(command: CommandFactory) -> None:
     sentiment.add_argument("--with-text", action="store_true", help="echo each text with its label")
     sentiment.set_defaults(handler=cmd_sentiment)
 
+
 def cmd_replay(args: argparse.Namespace) -> int:
     from monitor.offline.replay import ReplayError, read_file
 

@@ -103,14 +103,20 @@ def _slack_line(store: Store, now: datetime) -> str:
 def render_silences(silences: list[Silence], now: datetime) -> str:
     if not silences:
         return "no silences"
-    lines = [f"{'ID':>4}  {'TOPIC':<16} {'FROM (UTC)':<17} {'UNTIL (UTC)':<17} {'STATE':<7} "
-             "BY / REASON"]
+    lines = [
+        f"{'ID':>4}  {'TOPIC':<16} {'FROM (UTC)':<17} {'UNTIL (UTC)':<17} {'STATE':<7} BY / REASON"
+    ]
     for s in silences:
-        state = "active" if s.start_at <= now < s.end_at else (
-            "planned" if now < s.start_at else "over")
+        state = (
+            "active"
+            if s.start_at <= now < s.end_at
+            else ("planned" if now < s.start_at else "over")
+        )
         about = " — ".join(x for x in (s.created_by, s.reason) if x) or "-"
-        lines.append(f"{s.id:>4}  {s.topic:<16} {s.start_at:%Y-%m-%d %H:%M}  "
-                     f"{s.end_at:%Y-%m-%d %H:%M}  {state:<7} {about}")
+        lines.append(
+            f"{s.id:>4}  {s.topic:<16} {s.start_at:%Y-%m-%d %H:%M}  "
+            f"{s.end_at:%Y-%m-%d %H:%M}  {state:<7} {about}"
+        )
     return "\n".join(lines)
 
 

@@ -162,4 +162,3 @@ def _mention(rng: random.Random, number: int, bucket_at: datetime, text: str) ->
         url=f"https://{source}.example/{author}/{number}",
         engagement={"likes": rng.randrange(40), "reposts": rng.randrange(12)},
     )
-

@@ -84,9 +84,7 @@ class Detectors:
                 )  # fmt: skip
                 detector = None
         if detector is None:
-            detector = build_detector(
-                self.settings.detection_for(topic), self.settings.zone(topic)
-            )
+            detector = build_detector(self.settings.detection_for(topic), self.settings.zone(topic))
         # Catch up on buckets judged after the state was saved (or all of them when
         # rebuilding), so a restart never opens a blind warm-up window.
         replayed = 0

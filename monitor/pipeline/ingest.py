@@ -166,9 +166,7 @@ def _record_failure(ctx: Context, feed: Feed, failure: PollFailure, now: datetim
     topic, name = feed.topic, feed.name
     log.warning("%s/%s: poll failed: %s", topic.name, name, failure.error)
     metrics.POLL_ERRORS.labels(topic.name, name).inc()
-    ctx.store.save_failure(
-        topic.name, name, now, failure.error, failure.retry_at, failure.seconds
-    )
+    ctx.store.save_failure(topic.name, name, now, failure.error, failure.retry_at, failure.seconds)
     check_blind(ctx, topic, name, now)
 
 
