@@ -26,7 +26,6 @@ import json
 import logging
 import re
 from collections.abc import Mapping
-from datetime import timedelta
 from typing import Any, Final
 from urllib.error import URLError
 
@@ -36,29 +35,11 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
 from alerts import slack_blocks, source_status
 from alerts.base import AlertError
+from alerts.slack_errors import PERMANENT_ERRORS, SlackCallError, describe, translate
 from monitor.models import Notification, NotificationKind
 
 log = logging.getLogger(__name__)
 
-# Errors a retry cannot fix: the configuration or the app's installation must change.
-PERMANENT_ERRORS: Final[Mapping[str, str]] = {
-    "channel_not_found": "channel {channel} not found (use the channel id, e.g. C0123ABC, "
-    "or check the name)",
-    "not_in_channel": "the app is not a member of channel {channel}: invite it with "
-    "/invite @<app name>",
-    "is_archived": "channel {channel} is archived",
-    "invalid_auth": "the bot token (SLACK_BOT_TOKEN) is invalid",
-    "not_authed": "no bot token (SLACK_BOT_TOKEN) was sent",
-    "account_inactive": "the bot token belongs to a deactivated app or workspace",
-    "token_revoked": "the bot token (SLACK_BOT_TOKEN) was revoked",
-    "token_expired": "the bot token (SLACK_BOT_TOKEN) has expired",
-    "missing_scope": "the Slack app lacks a scope for {method} (see "
-    "deploy/slack-app-manifest.yaml)",
-    "invalid_blocks": "Slack rejected the message blocks ({detail})",
-    "msg_too_long": "the message is too long for Slack",
-    "no_text": "the message has no text",
-    "restricted_action": "the workspace does not allow the app to post in {channel}",
-}
 THREAD_KINDS: Final = frozenset(
     {
         NotificationKind.OPENED,
@@ -82,22 +63,6 @@ SOURCE_STATUS_EVENT_TYPE: Final = "shitstorm_source_status"
 # apply to commercially distributed apps only, not to a workspace's own internal app.)
 HISTORY_PAGES: Final = 5
 _CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{6,}$")
-
-
-class SlackCallError(AlertError):
-    """An ``AlertError`` that keeps Slack's error code, so callers can react to one."""
-
-    def __init__(
-        self,
-        alerter: str,
-        message: str,
-        *,
-        code: str,
-        permanent: bool = False,
-        retry_after: timedelta | None = None,
-    ) -> None:
-        super().__init__(alerter, message, permanent=permanent, retry_after=retry_after)
-        self.code = code
 
 
 class SlackAlerter:
@@ -257,7 +222,7 @@ class SlackAlerter:
                 "%s: the chart of incident %s could not be drawn: %s",
                 self.name,
                 notification.incident_id,
-                _describe(error),
+                describe(error),
             )
             return
         if png is None:
@@ -272,9 +237,9 @@ class SlackAlerter:
                 alt_txt="Volume and negative posts over time, with the expected band",
             )
         except SlackApiError as error:
-            self._chart_failed(notification, self._translate(error, "files upload", ref[0]))
+            self._chart_failed(notification, translate(self.name, error, "files upload", ref[0]))
         except (SlackClientError, URLError, OSError, ValueError) as error:
-            failure = AlertError(self.name, f"chart upload failed: {_describe(error)}")
+            failure = AlertError(self.name, f"chart upload failed: {describe(error)}")
             self._chart_failed(notification, failure)
 
     def _chart_failed(self, notification: Notification, failure: AlertError) -> None:
@@ -383,41 +348,11 @@ class SlackAlerter:
                 else self.client.api_call(method, params=arguments)
             )
         except SlackApiError as error:
-            raise self._translate(error, method, channel) from error
+            raise translate(self.name, error, method, channel) from error
         except (SlackClientError, URLError, OSError, ValueError) as error:
-            raise AlertError(self.name, f"{method} failed: {_describe(error)}") from error
+            raise AlertError(self.name, f"{method} failed: {describe(error)}") from error
         data = response.data
         return data if isinstance(data, Mapping) else {}
-
-    def _translate(self, error: SlackApiError, method: str, channel: str) -> SlackCallError:
-        response = error.response
-        status = int(getattr(response, "status_code", 0) or 0)
-        data = response.data if isinstance(response.data, Mapping) else {}
-        code = str(data.get("error") or f"HTTP {status}")
-        if status == 429 or code == "ratelimited":
-            retry_after = _retry_after(response.headers)
-            return SlackCallError(
-                self.name,
-                f"{method} rate limited (retry after {retry_after.total_seconds():.0f}s)",
-                code="ratelimited",
-                retry_after=retry_after,
-            )
-        if status >= 500:
-            return SlackCallError(
-                self.name, f"{method} failed: Slack answered HTTP {status}", code=code
-            )
-        if code in PERMANENT_ERRORS:
-            detail = "; ".join(str(e) for e in data.get("errors") or []) or code
-            if code == "missing_scope" and data.get("needed"):
-                detail = f"needs {data['needed']}"
-            message = PERMANENT_ERRORS[code].format(channel=channel, method=method, detail=detail)
-            if code == "missing_scope":
-                message += f" ({detail})"
-            return SlackCallError(self.name, f"{method}: {message}", code=code, permanent=True)
-        # Unknown ok:false errors (e.g. internal_error, fatal_error, request_timeout) are
-        # treated as transient: the outbox retries them with backoff (retry_initial doubling
-        # up to retry_max) for as long as they last.
-        return SlackCallError(self.name, f"{method} failed: {code}", code=code)
 
 
 def _parse_ref(message_ref: str | None) -> tuple[str, str] | None:
@@ -436,22 +371,3 @@ def _same_id(value: Any, wanted: int) -> bool:
         return int(value) == wanted
     except (TypeError, ValueError):
         return False
-
-
-def _retry_after(headers: Any) -> timedelta:
-    """Slack's ``Retry-After`` in seconds; 30 s when it is missing or unreadable."""
-    value = None
-    if isinstance(headers, Mapping):
-        for key, header in headers.items():
-            if str(key).lower() == "retry-after":
-                value = header[0] if isinstance(header, list) and header else header
-    try:
-        return timedelta(seconds=max(1, int(str(value))))
-    except (TypeError, ValueError):
-        return timedelta(seconds=30)
-
-
-def _describe(error: BaseException) -> str:
-    # URLError's str() is "<urlopen error ...>"; the reason is what a human needs.
-    reason = getattr(error, "reason", None)
-    return str(reason) if reason is not None else f"{type(error).__name__}: {error}"

@@ -20,7 +20,8 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 
 from alerts.base import AlertError
 from alerts.slack import _CHANNEL_ID as CHANNEL_ID
-from alerts.slack import PERMANENT_ERRORS, SlackAlerter, _retry_after
+from alerts.slack import SlackAlerter
+from alerts.slack_errors import PERMANENT_ERRORS, retry_after_of
 from monitor.secrets import SecretLookup, read_secret
 from monitor.settings import Settings, SlackSettings
 from monitor.store import Check, Store
@@ -109,7 +110,7 @@ def check_token(client: WebClient, token_var: str) -> Identity:
         if status == 429:
             raise SlackCheckError(
                 "auth.test failed: Slack answered HTTP 429",
-                retry_after=_retry_after(error.response.headers),
+                retry_after=retry_after_of(error.response.headers),
             ) from None
         if status >= 500:
             raise SlackCheckError(f"auth.test failed: Slack answered HTTP {status}") from None
