@@ -313,3 +313,33 @@ def test_every_column_has_a_type_sqlite_utils_and_datasette_can_show(tmp_path: P
         assert {column.type for column in table.columns} <= {"TEXT", "INTEGER", "REAL", "BLOB"}
         # Rows are addressable: a primary key everywhere, except the poll log (rowid order).
         assert table.pks != ["rowid"] or table.name == "polls", table.name
+
+
+def test_a_database_from_a_newer_release_is_refused_and_left_as_it_is(tmp_path: Path) -> None:
+    path = tmp_path / "newer.db"
+    Store(path).close()
+    with sqlite3.connect(path) as db:
+        db.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 2}")
+    store = Store(path)
+    try:
+        with pytest.raises(sqlite3.DatabaseError, match="newer than this release knows"):
+            store.migrate()
+        assert store.schema_version == len(MIGRATIONS) + 2
+    finally:
+        store.close()
+
+
+def test_the_command_names_the_database_a_newer_release_wrote(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from monitor.cli import main
+
+    path = tmp_path / "newer.db"
+    Store(path).close()
+    with sqlite3.connect(path) as db:
+        db.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
+
+    config = Path(__file__).resolve().parents[1] / "settings.toml"  # the example settings
+    assert main(["--config", str(config), "--database", str(path), "incidents", "list"]) == 2
+    err = capsys.readouterr().err
+    assert f"monitor.database: cannot use {path}" in err and "newer shitstorm" in err

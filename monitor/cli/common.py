@@ -6,12 +6,13 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
+import sqlite3
 import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from monitor.settings import DEFAULT_CONFIG, Settings, load_settings
+from monitor.settings import DEFAULT_CONFIG, ConfigError, Settings, load_settings
 
 if TYPE_CHECKING:
     from monitor.store import Store
@@ -50,8 +51,13 @@ def open_store(settings: Settings) -> Store:
     """The configured database, migrated to the current schema."""
     from monitor.store import Store
 
-    store = Store(settings.monitor.database)
-    store.migrate()
+    path = settings.monitor.database
+    store = Store(path)
+    try:
+        store.migrate()
+    except sqlite3.Error as exc:
+        store.close()
+        raise ConfigError([f"monitor.database: cannot use {path}: {exc}"]) from None
     return store
 
 

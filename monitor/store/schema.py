@@ -16,6 +16,7 @@ checks that they upgrade to the same schema without losing a row.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
 
 import sqlite_utils
@@ -252,6 +253,10 @@ MIGRATIONS: list[Migration] = [
 ]
 
 
+class NewerSchema(sqlite3.DatabaseError):
+    """The file was migrated by a newer release: this one would misread its tables."""
+
+
 def schema_version(db: sqlite_utils.Database) -> int:
     return int(db.execute("PRAGMA user_version").fetchone()[0])
 
@@ -262,6 +267,12 @@ def upgrade(db: sqlite_utils.Database) -> int:
     The caller holds the transaction: a failing step leaves the file at its old version.
     """
     version = schema_version(db)
+    if version > len(MIGRATIONS):
+        raise NewerSchema(
+            f"its schema is at version {version}, newer than this release knows "
+            f"({len(MIGRATIONS)}): it was written by a newer shitstorm; upgrade, or restore a "
+            "backup this release made"
+        )
     for number, step in enumerate(MIGRATIONS[version:], start=version + 1):
         step(db)
         db.execute(f"PRAGMA user_version = {number}")
