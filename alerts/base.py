@@ -9,8 +9,15 @@ from monitor.models import Notification
 
 
 class AlertError(Exception):
-    """A delivery that failed. ``permanent`` failures are not retried (bad channel, bad token);
-    the others are, after ``retry_after`` when the service said how long to wait."""
+    """A delivery that failed.
+
+    ``permanent`` failures are not retried: the notification itself cannot be delivered (a
+    message Slack rejects). The others are retried with backoff, after ``retry_after`` when the
+    service said how long to wait (for every notification to that destination).
+    ``needs_fixing`` marks a failure only a person can end — a revoked token, an unknown
+    channel, a missing scope: it is logged as an error with what to change, and the
+    notification waits for the fix instead of being dropped.
+    """
 
     def __init__(
         self,
@@ -19,12 +26,14 @@ class AlertError(Exception):
         *,
         permanent: bool = False,
         retry_after: timedelta | None = None,
+        needs_fixing: bool = False,
     ) -> None:
         super().__init__(f"{alerter}: {message}")
         self.alerter = alerter
         self.message = message
         self.permanent = permanent
         self.retry_after = retry_after
+        self.needs_fixing = needs_fixing
 
 
 class Alerter(Protocol):

@@ -35,7 +35,7 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
 from alerts import slack_blocks, source_status
 from alerts.base import AlertError
-from alerts.slack_errors import PERMANENT_ERRORS, SlackCallError, describe, translate
+from alerts.slack_errors import SLACK_ERRORS, SlackCallError, describe, translate
 from monitor.models import Notification, NotificationKind
 
 log = logging.getLogger(__name__)
@@ -243,7 +243,10 @@ class SlackAlerter:
             self._chart_failed(notification, failure)
 
     def _chart_failed(self, notification: Notification, failure: AlertError) -> None:
-        if not failure.permanent and notification.attempts + 1 < CHART_TRIES:
+        # A chart never waits for a fix of the setup (say a missing files:write scope): the
+        # alert goes out without it.
+        passing = not (failure.permanent or failure.needs_fixing)
+        if passing and notification.attempts + 1 < CHART_TRIES:
             raise failure
         log.warning(
             "%s: giving up on the chart of incident %s: %s",
@@ -334,8 +337,8 @@ class SlackAlerter:
             if not cursor:
                 raise AlertError(
                     self.name,
-                    PERMANENT_ERRORS["channel_not_found"].format(channel=channel),
-                    permanent=True,
+                    SLACK_ERRORS["channel_not_found"].format(channel=channel),
+                    needs_fixing=True,
                 )
 
     def _call(self, method: str, channel: str, /, **kwargs: Any) -> Mapping[str, Any]:

@@ -21,7 +21,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from alerts.base import AlertError
 from alerts.slack import _CHANNEL_ID as CHANNEL_ID
 from alerts.slack import SlackAlerter
-from alerts.slack_errors import PERMANENT_ERRORS, retry_after_of
+from alerts.slack_errors import SLACK_ERRORS, retry_after_of
 from monitor.secrets import SecretLookup, read_secret
 from monitor.settings import Settings, SlackSettings
 from monitor.store import Check, Store
@@ -114,7 +114,7 @@ def check_token(client: WebClient, token_var: str) -> Identity:
             ) from None
         if status >= 500:
             raise SlackCheckError(f"auth.test failed: Slack answered HTTP {status}") from None
-        message = PERMANENT_ERRORS.get(code, "auth.test failed: {code}").format(
+        message = SLACK_ERRORS.get(code, "auth.test failed: {code}").format(
             code=code, channel="", method="auth.test", detail=code
         )
         raise SlackCheckError(message.replace("SLACK_BOT_TOKEN", token_var)) from None

@@ -1,4 +1,5 @@
-"""What a failed Slack Web API call means: retry later, wait out a rate limit, or fix the setup.
+"""What a failed Slack Web API call means: retry later, wait out a rate limit, fix the setup
+(the alert waits for it), or give the message up (only when Slack rejects the message itself).
 
 Shared by the alerter and the setup check (``shitstorm slack check``), so both name a bad
 token, a missing scope or an unknown channel in the same words.
@@ -14,8 +15,8 @@ from slack_sdk.errors import SlackApiError
 
 from alerts.base import AlertError
 
-# Errors a retry cannot fix: the configuration or the app's installation must change.
-PERMANENT_ERRORS: Final[Mapping[str, str]] = {
+# Errors a retry alone cannot fix, in words that say what to change.
+SLACK_ERRORS: Final[Mapping[str, str]] = {
     "channel_not_found": "channel {channel} not found (use the channel id, e.g. C0123ABC, "
     "or check the name)",
     "not_in_channel": "the app is not a member of channel {channel}: invite it with "
@@ -33,6 +34,15 @@ PERMANENT_ERRORS: Final[Mapping[str, str]] = {
     "no_text": "the message has no text",
     "restricted_action": "the workspace does not allow the app to post in {channel}",
 }
+# The message itself is wrong: no fix of the setup will deliver it, so it is dropped.
+CONTENT_ERRORS: Final = frozenset({"invalid_blocks", "msg_too_long", "no_text"})
+# The token is wrong: every call to the workspace fails the same way until a person fixes it,
+# so the whole alerter is held back this long at a time (the daemon's token check, every
+# minute while it fails, says when it works again) instead of trying each notification.
+TOKEN_ERRORS: Final = frozenset(
+    {"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired"}
+)
+TOKEN_HOLD: Final = timedelta(minutes=1)
 
 
 class SlackCallError(AlertError):
@@ -46,8 +56,15 @@ class SlackCallError(AlertError):
         code: str,
         permanent: bool = False,
         retry_after: timedelta | None = None,
+        needs_fixing: bool = False,
     ) -> None:
-        super().__init__(alerter, message, permanent=permanent, retry_after=retry_after)
+        super().__init__(
+            alerter,
+            message,
+            permanent=permanent,
+            retry_after=retry_after,
+            needs_fixing=needs_fixing,
+        )
         self.code = code
 
 
@@ -67,14 +84,23 @@ def translate(alerter: str, error: SlackApiError, method: str, channel: str) -> 
         )
     if status >= 500:
         return SlackCallError(alerter, f"{method} failed: Slack answered HTTP {status}", code=code)
-    if code in PERMANENT_ERRORS:
+    if code in SLACK_ERRORS:
         detail = "; ".join(str(e) for e in data.get("errors") or []) or code
         if code == "missing_scope" and data.get("needed"):
             detail = f"needs {data['needed']}"
-        message = PERMANENT_ERRORS[code].format(channel=channel, method=method, detail=detail)
+        message = SLACK_ERRORS[code].format(channel=channel, method=method, detail=detail)
         if code == "missing_scope":
             message += f" ({detail})"
-        return SlackCallError(alerter, f"{method}: {message}", code=code, permanent=True)
+        if code in CONTENT_ERRORS:
+            return SlackCallError(alerter, f"{method}: {message}", code=code, permanent=True)
+        # A setup error: the alert waits for the fix (held, not dropped).
+        return SlackCallError(
+            alerter,
+            f"{method}: {message}",
+            code=code,
+            retry_after=TOKEN_HOLD if code in TOKEN_ERRORS else None,
+            needs_fixing=True,
+        )
     # Unknown ok:false errors (e.g. internal_error, fatal_error, request_timeout) are
     # treated as transient: the outbox retries them with backoff (retry_initial doubling
     # up to retry_max) for as long as they last.

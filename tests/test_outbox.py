@@ -177,12 +177,49 @@ def test_updates_reuse_the_message_and_later_ones_supersede_earlier(
     assert len(slack.calls_to("chat.update")) == 2  # the rate-limited try and the real one
 
 
-def test_a_permanent_error_is_not_retried(outbox: Outbox, slack: FakeSlack) -> None:
+def test_a_message_slack_rejects_is_not_retried(outbox: Outbox, slack: FakeSlack) -> None:
     settings, store, alerters = outbox.settings, outbox.store, outbox.alerters
-    slack.fail_next("chat.postMessage", status=200, error="channel_not_found")
+    slack.fail_next("chat.postMessage", status=200, error="msg_too_long")
     assert deliver(context(store, settings), alerters, at(12, 5)) == 0
     assert deliver(context(store, settings), alerters, at(12, 5) + timedelta(hours=1)) == 0
     assert store.notification_counts() == {("slack", "failed"): 1}
+
+
+def test_an_alert_to_a_channel_the_app_is_not_in_waits_for_the_invite(
+    outbox: Outbox, slack: FakeSlack, caplog: pytest.LogCaptureFixture
+) -> None:
+    slack.fail_next("chat.postMessage", status=200, error="not_in_channel", times=2)
+    assert outbox.deliver(at(12, 5)) == 0
+    assert "/invite" in caplog.text and "ERROR" in caplog.text
+    assert outbox.deliver(at(12, 5, 40)) == 0  # still not invited
+    assert outbox.store.notification_counts() == {("slack", "pending"): 1}
+    # Somebody ran /invite: the next retry (backoff 30 s, then 60 s) posts the alert once.
+    assert outbox.deliver(at(12, 7)) == 1
+    channel = slack.channel_id("#social-alerts") or ""
+    assert len(slack.messages[channel]) == 1
+    assert outbox.store.notification_counts() == {("slack", "sent"): 1}
+
+
+def test_a_revoked_token_holds_every_alert_until_it_works_again(
+    outbox: Outbox, slack: FakeSlack
+) -> None:
+    store = outbox.store
+    second = store.save_incident(replace(open_incident_at_noon(), topic="acme"))
+    apply(
+        context(store, outbox.settings),
+        Transition(second, [NotificationKind.OPENED]),
+        at(12, 5),
+        "detector",
+    )
+    slack.fail_next("chat.postMessage", status=200, error="token_revoked")
+    assert outbox.deliver(at(12, 5)) == 0
+    # One call told it the token is wrong: the other alert was not tried, both wait.
+    assert len(slack.calls_to("chat.postMessage")) == 1
+    assert "slack" in store.rate_limits(at(12, 5, 30))
+    assert store.notification_counts() == {("slack", "pending"): 2}
+    # The token works again: after the hold and the backoff, both alerts go out.
+    assert outbox.deliver(at(12, 7)) == 2
+    assert store.notification_counts() == {("slack", "sent"): 2}
 
 
 def test_console_prints_each_alert_once(tmp_path: Path) -> None:

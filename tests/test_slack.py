@@ -12,6 +12,7 @@ from slack_sdk import WebClient
 
 from alerts.base import AlertError
 from alerts.slack import CHART_TRIES, SlackAlerter
+from alerts.slack_errors import TOKEN_HOLD
 from tests.fake_slack import FakeSlack, incident_update, make_notification, sample_payload
 
 
@@ -220,24 +221,34 @@ def test_connection_refused_is_retryable() -> None:
         ("missing_scope", "scope"),
     ],
 )
-def test_configuration_errors_are_permanent_with_a_clear_message(
+def test_setup_errors_wait_for_the_fix_and_say_what_to_change(
     slack: FakeSlack, error: str, says: str
 ) -> None:
     slack.fail_next("chat.postMessage", status=200, error=error)
     with pytest.raises(AlertError) as raised:
         alerter_for(slack).send(make_notification("opened"), None, retrying=False)
-    assert raised.value.permanent
+    assert raised.value.needs_fixing and not raised.value.permanent
     assert says in raised.value.message and raised.value.alerter == "slack"
+    # A wrong token holds the whole workspace back; a wrong channel only this alert.
+    token = error in {"invalid_auth", "account_inactive", "token_revoked"}
+    assert (raised.value.retry_after == TOKEN_HOLD) if token else raised.value.retry_after is None
 
 
-def test_wrong_token_and_unknown_channel_are_permanent(slack: FakeSlack) -> None:
+def test_a_message_slack_rejects_is_dropped_with_the_reason(slack: FakeSlack) -> None:
+    slack.fail_next("chat.postMessage", status=200, error="invalid_blocks")
+    with pytest.raises(AlertError) as raised:
+        alerter_for(slack).send(make_notification("opened"), None, retrying=False)
+    assert raised.value.permanent and "blocks" in raised.value.message
+
+
+def test_wrong_token_and_unknown_channel_wait_for_the_fix(slack: FakeSlack) -> None:
     client = WebClient(token="xoxb-wrong", base_url=slack.base_url)
     with pytest.raises(AlertError) as raised:
         SlackAlerter(client, "C0ALERTS").send(make_notification("opened"), None, retrying=False)
-    assert raised.value.permanent and "invalid" in raised.value.message
+    assert raised.value.needs_fixing and "invalid" in raised.value.message
     with pytest.raises(AlertError) as raised:
         alerter_for(slack, channel="#nope").send(make_notification("opened"), None, retrying=False)
-    assert raised.value.permanent and "#nope" in raised.value.message
+    assert raised.value.needs_fixing and "#nope" in raised.value.message
 
 
 def test_a_failed_chart_upload_fails_the_notification_and_its_retry_uploads_it_once(

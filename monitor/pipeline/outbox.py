@@ -69,13 +69,15 @@ def deliver(ctx: Context, alerters: Mapping[str, Alerter], now: datetime) -> int
 
 
 def _rate_limited(store: Store, alerter: str, exc: AlertError, answered_at: datetime) -> None:
-    """Record that ``alerter`` must not be called before its ``Retry-After`` has passed."""
+    """Record that ``alerter`` must not be called before its ``Retry-After`` (a rate limit, or
+    a hold while its token is wrong) has passed."""
     assert exc.retry_after is not None
     until = answered_at + exc.retry_after
     store.set_rate_limit(alerter, until, exc.message)
     log.warning(
-        "%s: rate limited; no notification goes out before %s",
+        "%s: held back (%s); no notification goes out before %s",
         alerter,
+        exc.message,
         until.isoformat(timespec="seconds"),
     )
 
@@ -104,7 +106,9 @@ def _failed(ctx: Context, notification: Notification, exc: AlertError, now: date
     # A Retry-After is not this notification's own: deliver() holds back the whole alerter.
     alerts = ctx.settings.alerts
     wait = min(alerts.retry_initial * (2 ** min(notification.attempts, 16)), alerts.retry_max)
-    log.warning(
+    # A failure only a person can end is an error: the alert waits for the fix, and says so.
+    log.log(
+        logging.ERROR if exc.needs_fixing else logging.WARNING,
         "%s: notification %d not delivered (%s); retrying in %s",
         exc.alerter,
         notification.id,
