@@ -10,7 +10,6 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -23,7 +22,6 @@ from monitor.offline.progress import progress
 from monitor.settings import load_settings
 from monitor.store import Store
 from tests.fake_slack import FakeSlack
-from tests.sources_support import Canned, FakeAPI
 from tests.support import ALERTS, TOPIC, at, write_settings
 from tests.test_daemon import SETTINGS, Daemon
 
@@ -68,18 +66,6 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
         monkeypatch.delenv(var, raising=False)
         monkeypatch.delenv(f"{var}_FILE", raising=False)
     return monkeypatch
-
-
-@pytest.fixture
-def hn_api() -> Iterator[str]:
-    api = FakeAPI()
-    api.add(
-        "GET",
-        "/api/v1/search_by_date",
-        Canned.json({"hits": [], "nbPages": 1, "page": 0, "hitsPerPage": 100}),
-    )
-    with api.serve() as base_url:
-        yield base_url
 
 
 # -- check-config and run ------------------------------------------------------------------------

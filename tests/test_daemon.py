@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -66,18 +65,6 @@ class Daemon:
     @property
     def log(self) -> str:
         return "".join(self.lines)
-
-
-@pytest.fixture
-def hn_api() -> Iterator[str]:
-    api = FakeAPI()
-    api.add(
-        "GET",
-        "/api/v1/search_by_date",
-        Canned.json({"hits": [], "nbPages": 1, "page": 0, "hitsPerPage": 100}),
-    )
-    with api.serve() as base_url:
-        yield base_url
 
 
 def config_for(folder: Path, base_url: str) -> Path:
