@@ -22,7 +22,6 @@ Run through ``python benchmarks/storm_bench.py --ceiling`` (and as part of its d
 from __future__ import annotations
 
 import random
-import statistics
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -30,13 +29,12 @@ from pathlib import Path
 
 from detectors.counts import count_z
 from monitor.models import Bucket
-from monitor.offline import backtest, storms, toned
+from monitor.offline import backtest, calibrate, storms, toned
 
 LONGEST_SPAN = 48
 BARS = tuple(2.0 + 0.125 * i for i in range(25))  # 2.0 … 5.0
 # The real detector's first week is for learning; the best case is scored over the same weeks.
 SKIP = timedelta(days=7)
-SIZES = (("small", 0.0, 12.0), ("medium", 12.0, 60.0), ("large", 60.0, float("inf")))
 
 
 @dataclass(frozen=True)
@@ -48,7 +46,6 @@ class Replayed:
     calm_scores: list[float]
     storm_scores: list[float]
     counted: list[bool]  # the bucket counts for false pages (after SKIP, outside labels)
-    usual: list[float]
 
 
 # Expected negatives per bucket, and the variance of that expectation.
@@ -153,12 +150,11 @@ def replay(
                 b.complete and b.start_at >= start and not _inside(b.start_at, windows)
                 for b in buckets
             ]
-            usual, _ = storms.usual_counts(buckets, UTC)
             scores = [
                 best_scores([b.negative for b in history], *expectation(history, rates), minimum)
                 for history in (buckets, stormy)
             ]
-            out.append(Replayed(buckets, planned, scores[0], scores[1], counted, usual))
+            out.append(Replayed(buckets, planned, scores[0], scores[1], counted))
     return out
 
 
@@ -175,29 +171,18 @@ def false_pages_per_week(runs: Sequence[Replayed], bar: float) -> float:
 
 def report_lines(runs: Sequence[Replayed], budget: float, name: str) -> list[str]:
     """Per storm shape and topic size, what the best case catches at the lowest bar whose
-    false pages stay within ``budget`` per topic-week."""
+    false pages stay within ``budget`` per topic-week (read as ``shitstorm calibrate`` reads
+    the real detector's pages)."""
     bar = next((b for b in BARS if false_pages_per_week(runs, b) <= budget), BARS[-1])
-    caught: dict[str, list[int]] = {}
-    sized: dict[str, list[int]] = {name: [0, 0] for name, _, _ in SIZES}
+    report = calibrate.CalibrationReport()
     for run in runs:
-        index = {b.start_at: i for i, b in enumerate(run.buckets)}
-        width = run.buckets[0].width
-        for storm in run.planned:
-            i = index[storm.start_at]
-            length = max(int(storm.shape.full_after / width), 1)
-            hit = any(score >= bar for score in run.storm_scores[i : i + length])
-            tally = caught.setdefault(storm.shape.name, [0, 0])
-            tally[0] += hit
-            tally[1] += 1
-            per_hour = statistics.fmean(run.usual[i : i + length]) * (timedelta(hours=1) / width)
-            size = next(name for name, low, high in SIZES if low <= per_hour < high)
-            sized[size][0] += hit
-            sized[size][1] += 1
-    lines = [
+        scored = zip(run.buckets, run.storm_scores, strict=True)
+        pages = [bucket.end_at for bucket, score in scored if score >= bar]
+        report.results.extend(calibrate.storm_results(run.buckets, run.planned, pages, UTC))
+    header = (
         f"best case that {name}, bar {bar:.2f}: "
         f"{false_pages_per_week(runs, bar):.2f} false pages per topic-week (budget {budget:.2f})"
-    ]
-    for name, (hits, total) in caught.items():
-        lines.append(f"{name:10} caught {hits:3}/{total:<3} ({hits / total:4.0%}) by full strength")
-    lines.append("by topic size: " + ", ".join(f"{n} {h}/{t}" for n, (h, t) in sized.items() if t))
-    return lines
+    )
+    # The last summary line counts false pages the way the real detector's are counted; the
+    # best case's are in the header.
+    return [header, *calibrate.summary_lines(report)[:-1]]

@@ -125,19 +125,32 @@ def calibrate(
     pages = [
         b.end_at for b, events in alerts_of(stormy, settings, timezone, policy) if events & ALERTING
     ]
+    report.results.extend(storm_results(buckets, storms, pages, timezone))
+    return report
+
+
+def storm_results(
+    buckets: Sequence[Bucket],
+    storms: Sequence[PlannedStorm],
+    pages: Sequence[datetime],
+    timezone: tzinfo,
+) -> list[StormResult]:
+    """Each storm injected into ``buckets`` (the history without them) and how soon one of
+    ``pages`` (ends of the buckets that paged, in order) came after it began."""
     usual, _ = usual_counts(buckets, timezone)
     index = {b.start_at: i for i, b in enumerate(buckets)}
     per_hour = timedelta(hours=1) / buckets[0].width
+    results = []
     for storm in storms:
         end = storm.start_at + storm.shape.duration
         first = next((at for at in pages if storm.start_at < at <= end), None)
         i = index[storm.start_at]
         length = max(int(storm.shape.full_after / buckets[0].width), 1)
         size = statistics.fmean(usual[i : i + length])
-        report.results.append(
+        results.append(
             StormResult(storm, first - storm.start_at if first else None, size * per_hour)
         )
-    return report
+    return results
 
 
 def false_alarms(
