@@ -9,9 +9,13 @@ must keep up with every mention.
 from __future__ import annotations
 
 import copy
+import lzma
 import re
+import shutil
+import tempfile
 import threading
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 UNDETERMINED = "und"
@@ -68,6 +72,39 @@ def normalize_language(tag: str | None) -> str | None:
     return primary
 
 
+def _read_identifier(path: Path) -> Any:
+    """py3langid's identifier from its model file, without the copies its own loader makes.
+
+    py3langid 0.4 copies its 39 MB transition table from numpy into an ``array`` while the numpy
+    one is still alive, so loading it put the daemon's memory peak 30 MiB above where memory
+    then stays. The numpy arrays are kept instead, the tables behind a memoryview, which the
+    model indexes as fast as an ``array``. A model file of another layout is read by
+    py3langid's own loader.
+    """
+    import numpy as np
+    from py3langid.langid import LanguageIdentifier
+
+    with tempfile.TemporaryFile(suffix=".npz") as unpacked:
+        # Unpacked to disk, as py3langid does, so the whole npz is never in memory at once.
+        with lzma.open(path) as packed:
+            shutil.copyfileobj(packed, unpacked, length=1 << 20)
+        unpacked.seek(0)
+        with np.load(unpacked, allow_pickle=False) as data:
+            if not {"ptc", "pc", "classes", "nextmove", "nextmove_row", "out_feat"} <= set(
+                data.files
+            ):
+                return LanguageIdentifier.from_model_file(path, norm_probs=True)
+            return LanguageIdentifier(
+                data["ptc"],
+                data["pc"],
+                data["classes"].tolist(),
+                np.ascontiguousarray(data["nextmove"]).data,
+                data["out_feat"].tolist(),
+                norm_probs=True,
+                tk_row=np.ascontiguousarray(data["nextmove_row"]).data,
+            )
+
+
 class _ModelHolder:
     """Loads py3langid's model once per process (about a second) and shares it read-only."""
 
@@ -79,9 +116,9 @@ class _ModelHolder:
     def identifier(self, languages: frozenset[str]) -> Any:
         with self._lock:
             if self._full is None:
-                from py3langid.langid import MODEL_FILE, LanguageIdentifier
+                from py3langid.langid import MODEL_DIR, MODEL_FILE
 
-                self._full = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+                self._full = _read_identifier(Path(MODEL_DIR) / MODEL_FILE)
             if not languages:
                 return self._full
             if languages not in self._restricted:

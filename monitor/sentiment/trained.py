@@ -19,6 +19,7 @@ import gzip
 import json
 import math
 import threading
+from array import array
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -62,16 +63,19 @@ class LinearModel:
     temperature: float
     # What training recorded: sources, hyper-parameters, cross-validated figures.
     about: Mapping[str, Any] = field(default_factory=dict)
-    # The weights as one flat list of Python floats, three per row: for a few dozen n-grams a
-    # text, summing these is four times faster than numpy's fancy indexing, and a flat list
-    # costs a third of the memory of a tuple per n-gram.
-    _flat: list[float] = field(init=False, repr=False, compare=False)
+    # The weights as one flat array of floats, three per row: for a few dozen n-grams a text,
+    # summing these is four times faster than numpy's fancy indexing. An array("f") holds the
+    # float32 weights exactly in 4 bytes each, where a list of Python floats took 32 (7 MiB
+    # more in all), and is read about as fast.
+    _flat: array[float] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         rows = len(self.words) + len(DENSE_FEATURES)
         if self.weights.shape != (rows, len(CLASSES)) or self.bias.shape != (len(CLASSES),):
             raise ValueError(f"weights {self.weights.shape} do not fit {rows} features")
-        object.__setattr__(self, "_flat", self.weights.ravel().tolist())
+        flat = array("f")
+        flat.frombytes(np.ascontiguousarray(self.weights, dtype=np.float32).tobytes())
+        object.__setattr__(self, "_flat", flat)
 
     def logits(self, features: TextFeatures) -> Row:
         """Uncalibrated class scores, negative / neutral / positive."""
