@@ -8,17 +8,20 @@ includes language ID. Start-up and memory are measured in a fresh interpreter pe
 the seconds and resident megabytes from importing the package to the first scored text.
 Speed is texts per CPU-second of this process (``time.process_time``), best of several passes:
 on a shared machine, wall-clock time also counts the time other processes held the core.
-Skips with a message when ``../shared/data/sentiment-dev`` is absent.
+Skips with a message when ``../shared/data/sentiment-dev`` is absent. ``--help`` lists the
+options that measure a part of it (one backend, some files, more passes).
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -34,7 +37,8 @@ TRAIN = ROOT / ".." / "shared" / "data" / "sentiment-train"
 CPU_CLOCK = time.process_time
 RESAMPLES = 2000  # bootstrap resamples of each dev set, seeded: the spread a figure has
 ROUNDS = 5  # best of five timed passes, after one warm-up pass that loads lexicons and models
-BACKENDS: tuple[Literal["embedded", "lexicon"], ...] = ("embedded", "lexicon")
+Backend = Literal["embedded", "lexicon"]
+BACKENDS: tuple[Backend, ...] = ("embedded", "lexicon")
 
 # Run in a fresh interpreter: resident memory before and after the scorer is built and has read
 # one text per language, and the seconds that took.
@@ -115,38 +119,51 @@ def pin_to_one_core() -> str:
     return "not pinned (no sched_setaffinity on this platform)"
 
 
-def main() -> int:
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument(
+        "--backend", choices=BACKENDS, action="append", help="only this backend (repeatable)"
+    )
+    parser.add_argument(
+        "--files", default="*", metavar="GLOB", help="only the dev files matching GLOB (*.tsv)"
+    )
+    parser.add_argument("--rounds", type=int, default=ROUNDS, help="timed passes, best counts")
+    parser.add_argument("--no-startup", action="store_true", help="skip start-up and memory")
+    args = parser.parse_args(argv)
     if not DEV.is_dir():
         print(f"sentiment bench skipped: {DEV.resolve()} is absent (shared dev data not available)")
         return 0
-    for backend in BACKENDS:
-        measured = startup(backend)
-        print(
-            f"start-up {backend}: {measured['seconds']:.2f} s to the first scored texts, "
-            f"resident memory {measured['before']:.0f} -> {measured['after']:.0f} MiB"
-        )
+    backends: Sequence[Backend] = args.backend or BACKENDS
+    if not args.no_startup:
+        for backend in backends:
+            measured = startup(backend)
+            print(
+                f"start-up {backend}: {measured['seconds']:.2f} s to the first scored texts, "
+                f"resident memory {measured['before']:.0f} -> {measured['after']:.0f} MiB"
+            )
     print(f"machine: {machine()}; {pin_to_one_core()}")
-    files = sorted(DEV.glob("*.tsv"))
+    files = sorted(DEV.glob(f"{args.files.removesuffix('.tsv')}.tsv"))
     summary: list[str] = []
     for path in files:
         data = read_labelled(path)
         lang = path.name.split("_", 1)[0]
-        for backend in BACKENDS:
+        for backend in backends:
             settings = SentimentSettings(backend=backend)
             tagged = build_scorer(settings)
             evaluate(data, tagged, lang)  # warm-up: lexicons, caches
             best_tagged = min(
-                (evaluate(data, tagged, lang, CPU_CLOCK) for _ in range(ROUNDS)),
+                (evaluate(data, tagged, lang, CPU_CLOCK) for _ in range(args.rounds)),
                 key=lambda e: e.seconds,
             )
             detected = build_scorer(settings)
-            evaluate(data, detected, None)
+            evaluate(data, detected, None)  # counts the languages once: every pass sees the same
+            counts = dict(detected.language_counts())
             best_detected = min(
-                (evaluate(data, detected, None, CPU_CLOCK) for _ in range(ROUNDS)),
+                (evaluate(data, detected, None, CPU_CLOCK) for _ in range(args.rounds)),
                 key=lambda e: e.seconds,
             )
-            counts = detected.language_counts()
-            share = counts.get(lang, 0) / max(1, sum(counts.values()))
+            own = counts.get(lang, 0)
+            share = own / max(1, sum(counts.values()))
             result = best_tagged.figures
             print()
             print(f"== {path.name} (language tag {lang!r}), backend {backend!r}")
@@ -161,7 +178,7 @@ def main() -> int:
             print(f"texts/CPU-second, language detected  {best_detected.texts_per_second:>10,.0f}")
             print(
                 f"with detection: macro-F1 {best_detected.figures.macro_f1:.3f}, "
-                f"detected as {lang!r}: {share:.1%}"
+                f"detected as {lang!r}: {own:,} of {sum(counts.values()):,} ({share:.1%})"
             )
             summary.append(
                 f"{path.stem:<24} {backend:<9} negative F1 {result.negative.f1:.3f}  "
@@ -171,7 +188,8 @@ def main() -> int:
     print()
     print("summary (language tagged):")
     print("\n".join(summary))
-    print_training_sets()
+    if "lexicon" in backends and args.files == "*":
+        print_training_sets()
     return 0
 
 

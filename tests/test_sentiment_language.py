@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from monitor.sentiment.language import _read_identifier
+from monitor.sentiment.language import LanguageDetector, _read_identifier
 
 TEXTS = [
     "Ich bin so enttäuscht von euch, das ist wirklich nicht gut",
@@ -29,3 +29,31 @@ def test_the_model_reads_as_py3langids_own_loader_reads_it() -> None:
     ours.set_languages(["de", "en", "nl"])
     theirs.set_languages(["de", "en", "nl"])
     assert [ours.classify(text) for text in TEXTS] == [theirs.classify(text) for text in TEXTS]
+
+
+# An English greeting above a long German post, as forum and email-like posts have them.
+ENGLISH_OPENING = (
+    "Hello everyone, this is for the people who do not read German: the text below is about "
+    "the train that was cancelled this morning, and what you can do about it if you were on it "
+    "too. Please share it with anyone who needs it, thank you all for reading this. "
+)
+GERMAN_BODY = (
+    "Der Zug um 7:12 Uhr ist heute wieder ausgefallen, zum dritten Mal in dieser Woche. "
+    "Wer eine Zeitkarte hat, kann sich die Fahrt im Taxi erstatten lassen, wenn der Zug mehr "
+    "als eine Stunde zu spät ist und es nach Mitternacht keine andere Verbindung mehr gibt. "
+    "Das Formular gibt es im Reisezentrum, und man muss es innerhalb von einem Jahr einreichen. "
+    "Ich habe das schon zweimal gemacht, es hat beide Male geklappt, aber es dauert ein paar "
+    "Wochen, bis das Geld kommt. Bitte nicht vergessen, die Quittung vom Taxi aufzuheben. "
+) * 2
+
+
+def test_a_long_post_is_judged_by_all_of_it_not_only_its_opening() -> None:
+    detector = LanguageDetector(["de", "en"])
+    assert detector.detect(ENGLISH_OPENING + GERMAN_BODY) == "de"
+    assert detector.detect(ENGLISH_OPENING) == "en"
+
+
+def test_a_long_post_in_one_language_keeps_it_wherever_it_is_sampled() -> None:
+    detector = LanguageDetector(["de", "en"])
+    assert detector.detect(GERMAN_BODY * 20) == "de"
+    assert detector.detect(ENGLISH_OPENING * 30) == "en"

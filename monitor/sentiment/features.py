@@ -40,23 +40,20 @@ class TextFeatures:
 def _word_tokens(tokens: list[Token]) -> list[str]:
     """The tokens the n-grams are made of, lowercased; hashtags keep their "#"."""
     found: list[str] = []
-    for token in tokens:
-        kind = token.kind
+    append = found.append
+    for kind, text, lower in tokens:  # unpacked: cheaper than three attribute look-ups
         if kind is Kind.WORD:
-            if token.lower == TOPIC_PLACEHOLDER:
-                found.append(TOPIC_PLACEHOLDER)
-                continue
-            found.append(token.lower)
-            if len(token.text) >= _SHOUT_LETTERS and token.text.isupper():
-                found.append("<shout>")
+            append(lower)  # the topic's placeholder too: it is dropped from the unigrams later
+            if len(text) >= _SHOUT_LETTERS and text.isupper():
+                append("<shout>")
         elif kind is Kind.HASHTAG:
-            found.append("#" + token.lower)
+            append("#" + lower)
         elif kind is Kind.BANG or kind is Kind.QUESTION:
-            found.append(token.text[:_MAX_MARKS])
+            append(text[:_MAX_MARKS])
         elif kind is Kind.BREAK:
-            found.append("<break>")
+            append("<break>")
         else:  # emoticons and symbols, emoji among them
-            found.append(token.text)
+            append(text)
     return found
 
 
