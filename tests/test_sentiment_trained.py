@@ -15,7 +15,15 @@ from monitor.models import Label
 from monitor.sentiment import SentimentSettings, build_scorer
 from monitor.sentiment.base import SentimentBackendError
 from monitor.sentiment.corpora import Example
-from monitor.sentiment.trained import MODEL_DIR, LinearModel, TrainedBackend, load_model
+from monitor.sentiment.features import DENSE_FEATURES, text_features
+from monitor.sentiment.lexicon import TUNED_THRESHOLDS
+from monitor.sentiment.trained import (
+    MODEL_DIR,
+    LinearModel,
+    TrainedBackend,
+    load_model,
+    rule_polarity,
+)
 from monitor.sentiment.training import HyperParameters, featurise, train
 
 KNOWN = [
@@ -59,6 +67,22 @@ def test_the_default_scorer_is_the_trained_one() -> None:
     result = scorer.score("Was für ein Saftladen, nie wieder!", "de")
     assert result.label is Label.NEGATIVE and result.lang == "de"
     assert result.score < 0
+
+
+@pytest.mark.parametrize("lang", ["de", "en"])
+def test_the_fast_scoring_path_is_the_models_matrix_product(lang: str) -> None:
+    # The weights are read row by row from a flat array of floats; summed that way they must be
+    # what the stored matrix gives, n-grams weighted 1/sqrt(n), dense features as they are.
+    model = load_model(lang)
+    polarity = rule_polarity(lang)
+    for _, text, _ in KNOWN:
+        features = text_features(text, polarity, TUNED_THRESHOLDS[lang])
+        rows = [model.words[word] for word in features.words if word in model.words]
+        inputs = np.zeros(len(model.words) + len(DENSE_FEATURES))
+        inputs[rows] = 1.0 / np.sqrt(len(features.words))
+        inputs[len(model.words) :] = features.dense
+        expected = inputs @ model.weights.astype(np.float64) + model.bias
+        assert model.logits(features) == pytest.approx(tuple(expected), rel=1e-6, abs=1e-9)
 
 
 def test_a_shipped_model_round_trips_to_the_same_bytes(tmp_path: Path) -> None:

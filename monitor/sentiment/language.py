@@ -2,8 +2,9 @@
 
 Detection runs on py3langid (a small offline naive-Bayes model), restricted to the topic's
 languages when they are configured. A cheap function-word count settles the clear German/English
-cases first, because the model costs about half a millisecond a text and the embedded scorers
-must keep up with every mention.
+cases first, because the model costs about a tenth of a millisecond a text and the embedded
+scorers must keep up with every mention. Both read a sample of a long post (its opening, middle
+and end), not all of it.
 """
 
 from __future__ import annotations
