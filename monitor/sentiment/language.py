@@ -103,8 +103,9 @@ def _read_identifier(path: Path) -> Any:
     py3langid 0.4 copies its 39 MB transition table from numpy into an ``array`` while the numpy
     one is still alive, so loading it put the daemon's memory peak 30 MiB above where memory
     then stays. The numpy arrays are kept instead, the tables behind a memoryview, which the
-    model indexes as fast as an ``array``. A model file of another layout is read by
-    py3langid's own loader.
+    model indexes as fast as an ``array``; the output table too, which py3langid makes a list
+    of 100,000 Python ints (6 MB more, and a model call took a fifth longer with it). A model
+    file of another layout is read by py3langid's own loader.
     """
     import numpy as np
     from py3langid.langid import LanguageIdentifier
@@ -124,7 +125,7 @@ def _read_identifier(path: Path) -> Any:
                 data["pc"],
                 data["classes"].tolist(),
                 np.ascontiguousarray(data["nextmove"]).data,
-                data["out_feat"].tolist(),
+                np.ascontiguousarray(data["out_feat"]).data,
                 norm_probs=True,
                 tk_row=np.ascontiguousarray(data["nextmove_row"]).data,
             )
