@@ -10,7 +10,9 @@ default sentiment scorer as it reads the labelled dev posts of ``../shared/data/
 night (``monitor.offline.calibrate``), several seeds. False pages are counted on the same series
 without storms, outside NAB's labelled windows (real events of unknown tone).
 
-``--confusion`` only measures and prints the scorer's confusion matrix on the dev posts;
+``--confusion`` only measures and prints the scorer's confusion matrix on the dev posts, and how
+much evidence of a storm one post carries read as a label or as probabilities
+(``benchmarks/post_evidence.py``);
 ``--sweep`` prints the false pages per topic-week at a range of opening bars, the curve the
 sensitivities are calibrated from (``detectors/config.py``); ``--ceiling`` only prints what a
 best-case detector that knows the exact calm rates catches at the same budget
@@ -30,7 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks import storm_ceiling  # noqa: E402
+from benchmarks import post_evidence, storm_ceiling  # noqa: E402
 from benchmarks.common import SHARED_DATA, machine  # noqa: E402
 from detectors import DetectionSettings  # noqa: E402
 from detectors.config import SENSITIVITIES  # noqa: E402
@@ -170,6 +172,9 @@ def main() -> int:
     print("scorer confusion (true label: share read negative / neutral / positive):")
     for label, row in confusion.items():
         print(f"  {label:8} " + " / ".join(f"{share:.2f}" for share in row))
+    dev_files = {DEV_DIR / name: lang for name, lang in DEV_FILES.items()}
+    if args.backend in (None, "embedded") and all(path.is_file() for path in dev_files):
+        post_evidence.print_evidence(dev_files)
     if args.confusion:
         return 0
     if not (NAB_DIR / "labels" / "windows.json").is_file():
