@@ -26,7 +26,7 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-from monitor.offline import storms
+from monitor.offline.reading import LABELS
 
 Probabilities = tuple[float, float, float]  # negative, neutral, positive
 Weights = Callable[[Probabilities], tuple[float, float]]
@@ -87,7 +87,7 @@ def dev_probabilities(files: Mapping[Path, str]) -> dict[str, list[Probabilities
     from monitor.sentiment.trained import CLASSES, TrainedBackend
 
     backend = TrainedBackend(SentimentSettings())
-    found: dict[str, list[Probabilities]] = {label: [] for label in storms.LABELS}
+    found: dict[str, list[Probabilities]] = {label: [] for label in LABELS}
     for path, lang in files.items():
         for row in read_labelled(path).rows:
             p = backend.probabilities(row.text, lang)

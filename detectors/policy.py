@@ -14,6 +14,9 @@ detection in count surveillance (Farrington, CUSUM and GLR tests for counts):
 - **the noise is estimated robustly**: from complete buckets that were not flagged, each one's
   excess clipped, so one giant burst does not widen the band for weeks;
 - **the bar comes from a false-alarm budget** (``sensitivity``), not a z threshold to tune;
+- **mentions count as sure as the scorer is**: where it gives probabilities, a bucket's sums of
+  them are read as effective counts (:mod:`detectors.readings`), which carry more evidence per
+  post than labels do;
 - a storm needs ``min_negative`` negative mentions ("0 vs 3" is not a storm), opens on a bucket
   above its expectation and lasts while the score stays above ``hold_threshold`` (one storm,
   one incident);
@@ -35,10 +38,11 @@ from detectors.config import DetectionSettings, describe_chance
 from detectors.counts import count_at_z
 from detectors.decision import Decision
 from detectors.evidence import EvidenceWindows, Window
+from detectors.readings import ReadingNoise
 from detectors.seasonal import CountBaseline
 from detectors.severity import severity
 from detectors.tone import ToneBaseline
-from monitor.models import Bucket
+from monitor.models import Bucket, Readings
 
 # Summing evidence over more buckets than this costs time and adds little: past 64 buckets the
 # sum is dominated by the level's own uncertainty.
@@ -118,6 +122,7 @@ class TopicDetector:
         self._relearn_hours = settings.relearn_after.total_seconds() / 3600.0
         self._evidence: EvidenceWindows | None = None  # sized by the first bucket's width
         self._profile_hours = settings.profile_half_life.total_seconds() / 3600.0
+        self.readings = ReadingNoise(settings.level_half_life.total_seconds() / 3600.0)
         self._learned_hours = 0.0
         # Hours of flagged buckets in a row (the baselines learn nothing from them).
         self._unlearnt_hours = 0.0
@@ -138,10 +143,11 @@ class TopicDetector:
     def observe(self, bucket: Bucket) -> Decision:
         """Judge ``bucket``, then learn from it unless it looked elevated or was incomplete."""
         hours = bucket.width.total_seconds() / 3600.0
+        sums = bucket.sums
         x: dict[Hashable, Any] = {
             "start_at": bucket.start_at,
             "hours": hours,
-            "count": bucket.negative,
+            "count": sums.negative,
         }
         seasonal = self.counts.forecast_one(x)
         usual_share = self.tone.usual_share
@@ -153,6 +159,7 @@ class TopicDetector:
             return self._decision(
                 seasonal.mean,
                 seasonal.dispersion,
+                1.0,
                 usual_share,
                 warming_up,
                 score=0.0,
@@ -160,18 +167,32 @@ class TopicDetector:
                 reason="incomplete bucket: a source failed or was not polled, so it is not judged",
             )
 
-        expected, uncertainty = self._expectation(bucket, seasonal.mean)
+        # What is judged is in effective counts: probability sums times the topic's scale (1
+        # for label counts); what is learnt and what people read stays in mentions.
+        scale = self.readings.scale(self.tone.ratio)
+        expected, uncertainty = self._expectation(bucket, sums, scale, seasonal.mean)
+        observed = scale * sums.negative
         evidence = self._evidence_for(bucket)
-        evidence.push(float(bucket.negative), expected, float(bucket.volume), uncertainty)
+        evidence.push(observed, expected, scale * bucket.volume, uncertainty)
         windows = evidence.windows()
         score = max(w.z for w in windows)
-        anomalous, level, reason = self._judge(bucket, expected, windows, usual_share, warming_up)
+        anomalous, level, reason = self._judge(
+            bucket, observed > expected, windows, scale, usual_share, warming_up
+        )
         self._in_storm = anomalous
-        self._learn(x, bucket, expected, anomalous=anomalous, calm=score < self._learn_below)
+        self._learn(
+            x,
+            sums,
+            float(bucket.volume),
+            expected / scale,
+            anomalous=anomalous,
+            calm=score < self._learn_below,
+        )
         evidence.learn(hours, anomalous=anomalous, tone=self.tone.ratio > 0)
         return self._decision(
             expected,
             evidence.single_dispersion,
+            scale,
             usual_share,
             warming_up,
             score=score,
@@ -180,8 +201,11 @@ class TopicDetector:
             anomalous=anomalous,
         )
 
-    def _expectation(self, bucket: Bucket, seasonal: float) -> tuple[float, float]:
-        """The negative mentions this bucket should hold, and the variance of that guess.
+    def _expectation(
+        self, bucket: Bucket, sums: Readings, scale: float, seasonal: float
+    ) -> tuple[float, float]:
+        """The negative mentions this bucket should hold, and the variance of that guess, in
+        effective counts (``scale`` times the readings).
 
         With a tone to go by, they are the usual ratio times the bucket's attention, read off
         its neutral mentions. The neutral count is itself a small sample of that attention, so
@@ -193,28 +217,32 @@ class TopicDetector:
         ratio = self.tone.ratio
         if ratio <= 0:
             return seasonal, 0.0
-        neutral = max(_attention(bucket), 0)
+        neutral = scale * max(sums.neutral, 0.0)
         usual = self.attention.forecast_one(
             {"start_at": bucket.start_at, "hours": bucket.width.total_seconds() / 3600.0}
         )
         if usual.mean <= 0:
             return ratio * neutral, ratio * ratio * neutral
         shape = ATTENTION_PRIOR
-        attention = (neutral + shape) / (1.0 + shape / usual.mean)
+        attention = (neutral + shape) / (1.0 + shape / (scale * usual.mean))
         expected = ratio * attention
         return expected, expected * expected / (neutral + shape)
 
     def _judge(
         self,
         bucket: Bucket,
-        expected: float,
+        above_expected: bool,
         windows: list[Window],
+        scale: float,
         usual_share: float,
         warming_up: bool,
     ) -> tuple[bool, int, str]:
-        """Whether the bucket belongs to a storm, the storm's level, and why, in a sentence."""
+        """Whether the bucket belongs to a storm, the storm's level, and why, in a sentence.
+
+        ``windows`` are in effective counts, ``scale`` times the mentions people would count.
+        """
         bar = self._hold if self._in_storm else self.threshold
-        minimum = self.settings.min_negative
+        minimum = self.settings.min_negative * scale
 
         def storm_like(window: Window, above: float) -> bool:
             # Enough negatives ("0 vs 3" is no storm), surprising enough, and the topic more
@@ -229,7 +257,7 @@ class TopicDetector:
         surprising = [w for w in windows if storm_like(w, bar)]
         # A storm opens on a bucket that is itself above normal (not on the echo of an earlier
         # burst in a longer sum), but one quiet bucket inside a storm does not end it.
-        elevated = self._in_storm or bucket.negative > expected
+        elevated = self._in_storm or above_expected
         anomalous = bool(surprising) and elevated and not warming_up
         level = 0
         if anomalous:
@@ -238,14 +266,18 @@ class TopicDetector:
             # latest bucket "climbs" one bucket later, when a longer span that was elevated all
             # along reaches the hold bar, and pages twice for one burst.
             sized = [w for w in windows if storm_like(w, self._hold)]
-            level = max(severity(w.observed, w.expected, minimum) for w in sized)
+            level = max(
+                severity(w.observed / scale, w.expected / scale, self.settings.min_negative)
+                for w in sized
+            )
         best = max(surprising or windows, key=lambda w: w.z)
-        return anomalous, level, self._reason(best, bucket.width, usual_share, warming_up)
+        return anomalous, level, self._reason(best, bucket.width, scale, usual_share, warming_up)
 
     def _learn(
         self,
         x: dict[Hashable, Any],
-        bucket: Bucket,
+        sums: Readings,
+        volume: float,
         expected: float,
         *,
         anomalous: bool,
@@ -267,15 +299,20 @@ class TopicDetector:
         # without tone is judged by, and a burst must not lift it.
         if calm or relearn:
             self.counts.learn_one(x)
-        neutral = _attention(bucket)
-        self.attention.learn_one({"start_at": bucket.start_at, "hours": hours, "count": neutral})
-        negative = float(bucket.negative)
+        neutral = max(sums.neutral, 0.0)
+        self.attention.learn_one({"start_at": x["start_at"], "hours": hours, "count": neutral})
+        negative = sums.negative
         if self.tone.ratio > 0 and not relearn:
             negative = min(negative, count_at_z(LEARN_CLIP_Z, expected, 0.0))
-        volume = negative + bucket.volume - bucket.negative
         self.tone.learn_one(
-            {"negative": negative, "neutral": neutral, "volume": volume, "hours": hours}
+            {
+                "negative": negative,
+                "neutral": neutral,
+                "volume": negative + volume - sums.negative,
+                "hours": hours,
+            }
         )
+        self.readings.learn(sums, hours)
         self._learned_hours += hours
 
     def _evidence_for(self, bucket: Bucket) -> EvidenceWindows:
@@ -289,9 +326,9 @@ class TopicDetector:
         return self._evidence
 
     def _reason(
-        self, window: Window, width: timedelta, usual_share: float, warming_up: bool
+        self, window: Window, width: timedelta, scale: float, usual_share: float, warming_up: bool
     ) -> str:
-        observed, expected = window.observed, window.expected
+        observed, expected = window.observed / scale, window.expected / scale
         span = _describe_span(width * window.buckets)
         ratio = f" ({observed / expected:.1f}×)" if expected > 0 else ""
         counts = (
@@ -316,6 +353,7 @@ class TopicDetector:
         self,
         expected: float,
         dispersion: float,
+        scale: float,
         usual_share: float,
         warming_up: bool,
         *,
@@ -328,19 +366,14 @@ class TopicDetector:
             score=score,
             anomalous=anomalous,
             severity=level,
-            expected_negative=expected,
+            expected_negative=expected / scale,
             # The chart's "usual range": where ~95 % of calm buckets fall, not the alert bar
             # (which is set higher because evidence is tested over several spans at once).
-            expected_negative_high=count_at_z(NORMAL_BAND_Z, expected, dispersion),
+            expected_negative_high=count_at_z(NORMAL_BAND_Z, expected, dispersion) / scale,
             expected_share=usual_share,
             reason=reason,
             warming_up=warming_up,
         )
-
-
-def _attention(bucket: Bucket) -> int:
-    """The bucket's neutral mentions: the attention the topic gets, neither storm nor campaign."""
-    return bucket.volume - bucket.negative - bucket.positive
 
 
 def _describe_span(span: timedelta) -> str:
