@@ -198,6 +198,16 @@ def write_rows(path: Path, tables: dict[str, list[tuple[Any, ...]]] = VERSION_1_
     conn.close()
 
 
+def assert_rows_kept(store: Store, tables: dict[str, list[tuple[Any, ...]]]) -> None:
+    """Every row of ``tables`` is still there, column for column; columns added later are
+    empty."""
+    for table, rows in tables.items():
+        stored = store.conn.execute(f"SELECT * FROM {table} ORDER BY rowid").fetchall()
+        width = len(rows[0])
+        assert [row[:width] for row in stored] == rows, table
+        assert all(value is None for row in stored for value in row[width:]), table
+
+
 def shape(path: Path) -> dict[str, Any]:
     """Every table's columns (name, type, not null, default, key) and indexes (name, columns)."""
     db = sqlite_utils.Database(path)
@@ -239,12 +249,7 @@ def test_a_version_1_database_migrates_without_losing_a_row(tmp_path: Path) -> N
     store = Store(path)
     store.migrate()
 
-    # Every row is still there, column for column; the columns added later start empty.
-    for table, rows in VERSION_1_ROWS.items():
-        stored = store.conn.execute(f"SELECT * FROM {table} ORDER BY rowid").fetchall()
-        width = len(rows[0])
-        assert [row[:width] for row in stored] == rows, table
-        assert all(value is None for row in stored for value in row[width:]), table
+    assert_rows_kept(store, VERSION_1_ROWS)
 
     # ... and reads back through the store as what it was.
     mentions = store.mentions("acme", at(11), at(13))
@@ -367,11 +372,7 @@ def test_a_version_5_database_keeps_every_row_and_reads_old_rows_as_their_labels
     store = Store(path)
     assert store.migrate() == len(MIGRATIONS) - 5
 
-    for table, rows in VERSION_5_ROWS.items():
-        stored = store.conn.execute(f"SELECT * FROM {table} ORDER BY rowid").fetchall()
-        width = len(rows[0])
-        assert [row[:width] for row in stored] == rows, table
-        assert all(value is None for row in stored for value in row[width:]), table
+    assert_rows_kept(store, VERSION_5_ROWS)
 
     # Mentions scored before the probabilities were stored count as their labels ...
     old = store.mentions("acme", at(11), at(13))
