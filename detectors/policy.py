@@ -41,6 +41,7 @@ from detectors.evidence import EvidenceWindows, Window
 from detectors.readings import ReadingNoise
 from detectors.seasonal import CountBaseline
 from detectors.severity import severity
+from detectors.shown import LabelView
 from detectors.tone import ToneBaseline
 from monitor.models import Bucket, Readings
 
@@ -123,6 +124,8 @@ class TopicDetector:
         self._evidence: EvidenceWindows | None = None  # sized by the first bucket's width
         self._profile_hours = settings.profile_half_life.total_seconds() / 3600.0
         self.readings = ReadingNoise(settings.level_half_life.total_seconds() / 3600.0)
+        # What people read (counts, severity, the chart's band) is told in labels.
+        self.shown = LabelView(settings.share_half_life, ATTENTION_PRIOR)
         self._learned_hours = 0.0
         # Hours of flagged buckets in a row (the baselines learn nothing from them).
         self._unlearnt_hours = 0.0
@@ -150,16 +153,16 @@ class TopicDetector:
             "count": sums.negative,
         }
         seasonal = self.counts.forecast_one(x)
-        usual_share = self.tone.usual_share
+        usual_share = self.shown.tone.usual_share  # before this bucket teaches it
         warming_up = self.warming_up
         if not bucket.complete or hours <= 0:
             # A gap is not a calm, and a sum across a gap would compare unlike spans.
             if self._evidence is not None:
                 self._evidence.clear()
+            self.shown.clear()
             return self._decision(
                 seasonal.mean,
                 seasonal.dispersion,
-                1.0,
                 usual_share,
                 warming_up,
                 score=0.0,
@@ -170,29 +173,33 @@ class TopicDetector:
         # What is judged is in effective counts: probability sums times the topic's scale (1
         # for label counts); what is learnt and what people read stays in mentions.
         scale = self.readings.scale(self.tone.ratio)
-        expected, uncertainty = self._expectation(bucket, sums, scale, seasonal.mean)
+        usual = self.attention.forecast_one({"start_at": bucket.start_at, "hours": hours}).mean
+        expected, uncertainty = self._expectation(sums, scale, usual, seasonal.mean)
         observed = scale * sums.negative
         evidence = self._evidence_for(bucket)
         evidence.push(observed, expected, scale * bucket.volume, uncertainty)
+        shown = self.shown.expectation(
+            bucket, usual * self.shown.neutral_per_judged(self.tone), seasonal.mean
+        )
+        self.shown.push(bucket, shown)
         windows = evidence.windows()
         score = max(w.z for w in windows)
         anomalous, level, reason = self._judge(
-            bucket, observed > expected, windows, scale, usual_share, warming_up
+            observed > expected, windows, bucket.width, warming_up
         )
         self._in_storm = anomalous
         self._learn(
             x,
-            sums,
-            float(bucket.volume),
+            bucket,
             expected / scale,
+            shown,
             anomalous=anomalous,
             calm=score < self._learn_below,
         )
         evidence.learn(hours, anomalous=anomalous, tone=self.tone.ratio > 0)
         return self._decision(
-            expected,
+            shown,
             evidence.single_dispersion,
-            scale,
             usual_share,
             warming_up,
             score=score,
@@ -202,7 +209,7 @@ class TopicDetector:
         )
 
     def _expectation(
-        self, bucket: Bucket, sums: Readings, scale: float, seasonal: float
+        self, sums: Readings, scale: float, usual: float, seasonal: float
     ) -> tuple[float, float]:
         """The negative mentions this bucket should hold, and the variance of that guess, in
         effective counts (``scale`` times the readings).
@@ -212,44 +219,38 @@ class TopicDetector:
         it is read as a gamma-Poisson posterior whose weak prior is the usual neutral volume
         for this hour: the count speaks for itself unless the bucket has almost none, and its
         sampling noise is added to the expectation's variance. A series without tone (only
-        total counts) is judged against the seasonal expectation alone.
+        total counts) is judged against the seasonal expectation alone. ``usual`` is this
+        hour's usual neutral readings.
         """
         ratio = self.tone.ratio
         if ratio <= 0:
             return seasonal, 0.0
         neutral = scale * max(sums.neutral, 0.0)
-        usual = self.attention.forecast_one(
-            {"start_at": bucket.start_at, "hours": bucket.width.total_seconds() / 3600.0}
-        )
-        if usual.mean <= 0:
+        if usual <= 0:
             return ratio * neutral, ratio * ratio * neutral
         shape = ATTENTION_PRIOR
-        attention = (neutral + shape) / (1.0 + shape / (scale * usual.mean))
+        attention = (neutral + shape) / (1.0 + shape / (scale * usual))
         expected = ratio * attention
         return expected, expected * expected / (neutral + shape)
 
     def _judge(
-        self,
-        bucket: Bucket,
-        above_expected: bool,
-        windows: list[Window],
-        scale: float,
-        usual_share: float,
-        warming_up: bool,
+        self, above_expected: bool, windows: list[Window], width: timedelta, warming_up: bool
     ) -> tuple[bool, int, str]:
         """Whether the bucket belongs to a storm, the storm's level, and why, in a sentence.
 
-        ``windows`` are in effective counts, ``scale`` times the mentions people would count.
+        ``windows`` are what is judged (effective counts); the size of a storm and the
+        sentence are told in labels (:mod:`detectors.shown`).
         """
         bar = self._hold if self._in_storm else self.threshold
-        minimum = self.settings.min_negative * scale
+        minimum = self.settings.min_negative
+        usual_share = self.tone.usual_share
 
         def storm_like(window: Window, above: float) -> bool:
             # Enough negatives ("0 vs 3" is no storm), surprising enough, and the topic more
             # negative than usual: a span whose share fell (a campaign's happy posts, its few
             # misread ones included) is no storm, however many negatives.
             return (
-                window.observed >= minimum
+                self.shown.span(window.buckets).negative >= minimum
                 and window.z >= above
                 and window.observed >= usual_share * window.volume
             )
@@ -266,19 +267,19 @@ class TopicDetector:
             # latest bucket "climbs" one bucket later, when a longer span that was elevated all
             # along reaches the hold bar, and pages twice for one burst.
             sized = [w for w in windows if storm_like(w, self._hold)]
-            level = max(
-                severity(w.observed / scale, w.expected / scale, self.settings.min_negative)
-                for w in sized
-            )
+            level = 0
+            for window in sized:
+                span = self.shown.span(window.buckets)
+                level = max(level, severity(span.negative, span.expected, minimum))
         best = max(surprising or windows, key=lambda w: w.z)
-        return anomalous, level, self._reason(best, bucket.width, scale, usual_share, warming_up)
+        return anomalous, level, self._reason(best, width, warming_up)
 
     def _learn(
         self,
         x: dict[Hashable, Any],
-        sums: Readings,
-        volume: float,
+        bucket: Bucket,
         expected: float,
+        shown: float,
         *,
         anomalous: bool,
         calm: bool,
@@ -299,8 +300,9 @@ class TopicDetector:
         # without tone is judged by, and a burst must not lift it.
         if calm or relearn:
             self.counts.learn_one(x)
+        sums = bucket.sums
         neutral = max(sums.neutral, 0.0)
-        self.attention.learn_one({"start_at": x["start_at"], "hours": hours, "count": neutral})
+        self.attention.learn_one({"start_at": bucket.start_at, "hours": hours, "count": neutral})
         negative = sums.negative
         if self.tone.ratio > 0 and not relearn:
             negative = min(negative, count_at_z(LEARN_CLIP_Z, expected, 0.0))
@@ -308,10 +310,11 @@ class TopicDetector:
             {
                 "negative": negative,
                 "neutral": neutral,
-                "volume": negative + volume - sums.negative,
+                "volume": negative + bucket.volume - sums.negative,
                 "hours": hours,
             }
         )
+        self.shown.learn(bucket, hours, shown, clip_z=None if relearn else LEARN_CLIP_Z)
         self.readings.learn(sums, hours)
         self._learned_hours += hours
 
@@ -320,23 +323,27 @@ class TopicDetector:
         longest = min(max(int(self.settings.accumulate / bucket.width), 1), _MAX_WINDOW)
         if self._evidence is None or self._evidence.longest != longest:
             self._evidence = EvidenceWindows(longest, self._profile_hours)
+            self.shown.resize(self._evidence.sizes[-1])
             self._threshold = self.settings.opening_threshold(bucket.width)
             self._count_only_threshold = self.settings.opening_threshold(bucket.width, tone=False)
             self._hold = min(self.settings.hold_threshold, self._threshold)
         return self._evidence
 
-    def _reason(
-        self, window: Window, width: timedelta, scale: float, usual_share: float, warming_up: bool
-    ) -> str:
-        observed, expected = window.observed / scale, window.expected / scale
+    def _reason(self, window: Window, width: timedelta, warming_up: bool) -> str:
+        shown = self.shown.span(window.buckets)
+        observed, expected, usual_share = (
+            shown.negative,
+            shown.expected,
+            self.shown.tone.usual_share,
+        )
         span = _describe_span(width * window.buckets)
         ratio = f" ({observed / expected:.1f}×)" if expected > 0 else ""
         counts = (
             f"{observed:.0f} negative mentions in the last {span} vs {expected:.0f} expected{ratio}"
         )
         share = (
-            f"{observed / window.volume:.0%} negative vs {usual_share:.0%} usual"
-            if window.volume
+            f"{observed / shown.volume:.0%} negative vs {usual_share:.0%} usual"
+            if shown.volume
             else "no mentions"
         )
         sentence = f"{counts}; {share}"
@@ -353,7 +360,6 @@ class TopicDetector:
         self,
         expected: float,
         dispersion: float,
-        scale: float,
         usual_share: float,
         warming_up: bool,
         *,
@@ -366,10 +372,10 @@ class TopicDetector:
             score=score,
             anomalous=anomalous,
             severity=level,
-            expected_negative=expected / scale,
+            expected_negative=expected,
             # The chart's "usual range": where ~95 % of calm buckets fall, not the alert bar
             # (which is set higher because evidence is tested over several spans at once).
-            expected_negative_high=count_at_z(NORMAL_BAND_Z, expected, dispersion) / scale,
+            expected_negative_high=count_at_z(NORMAL_BAND_Z, expected, dispersion),
             expected_share=usual_share,
             reason=reason,
             warming_up=warming_up,
