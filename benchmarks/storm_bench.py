@@ -248,7 +248,28 @@ def main() -> int:
         )
         for line in calibrate.summary_lines(report):
             print(f"  {line}")
+        if name == "balanced" and reader.gives_probabilities:
+            print_paired(report, run(settings, replace(reader, labels_only=True), seeds, True))
     return 0
+
+
+def print_paired(
+    weighed: calibrate.CalibrationReport, counted: calibrate.CalibrationReport
+) -> None:
+    """The same posts and storms, the detector given only their labels: what reading the
+    probabilities changed, storm by storm (a paired comparison, free of the draws' noise)."""
+    print("  the same posts counted by label only:")
+    for line in calibrate.summary_lines(counted):
+        print(f"    {line}")
+    pairs = list(zip(weighed.results, counted.results, strict=True))
+    assert all(a.storm == b.storm for a, b in pairs), "the two runs placed different storms"
+    for shape in dict.fromkeys(a.storm.shape.name for a, _ in pairs):
+        mine = [(a.caught, b.caught) for a, b in pairs if a.storm.shape.name == shape]
+        gained = sum(a and not b for a, b in mine)
+        lost = sum(b and not a for a, b in mine)
+        print(
+            f"    {shape:9}  caught only reading probabilities {gained:2}, only by label {lost:2}"
+        )
 
 
 if __name__ == "__main__":
