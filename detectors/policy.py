@@ -43,7 +43,7 @@ from detectors.seasonal import CountBaseline
 from detectors.severity import severity
 from detectors.shown import LabelView
 from detectors.tone import ToneBaseline
-from monitor.models import Bucket, Readings
+from monitor.models import Bucket
 
 # Summing evidence over more buckets than this costs time and adds little: past 64 buckets the
 # sum is dominated by the level's own uncertainty.
@@ -125,7 +125,7 @@ class TopicDetector:
         self._profile_hours = settings.profile_half_life.total_seconds() / 3600.0
         self.readings = ReadingNoise(settings.level_half_life.total_seconds() / 3600.0)
         # What people read (counts, severity, the chart's band) is told in labels.
-        self.shown = LabelView(settings.share_half_life, ATTENTION_PRIOR)
+        self.shown = LabelView(tone, ATTENTION_PRIOR)
         self._learned_hours = 0.0
         # Hours of flagged buckets in a row (the baselines learn nothing from them).
         self._unlearnt_hours = 0.0
@@ -146,20 +146,28 @@ class TopicDetector:
     def observe(self, bucket: Bucket) -> Decision:
         """Judge ``bucket``, then learn from it unless it looked elevated or was incomplete."""
         hours = bucket.width.total_seconds() / 3600.0
-        sums = bucket.sums
+        # The negative and neutral readings (label counts where the bucket has no readings;
+        # read without building a Readings, this is the hot path of every bucket).
+        readings = bucket.readings
+        if readings is None:
+            negative_read = float(bucket.negative)
+            neutral_read = float(max(bucket.volume - bucket.negative - bucket.positive, 0))
+        else:
+            negative_read, neutral_read = readings.negative, max(readings.neutral, 0.0)
         x: dict[Hashable, Any] = {
             "start_at": bucket.start_at,
             "hours": hours,
-            "count": sums.negative,
+            "count": negative_read,
         }
         seasonal = self.counts.forecast_one(x)
-        usual_share = self.shown.tone.usual_share  # before this bucket teaches it
+        # The usual shares before this bucket teaches them: judged, and in labels.
+        judged_share = self.tone.usual_share
+        usual_share = self.shown.own_tone.usual_share if self.shown.own_tone else judged_share
         warming_up = self.warming_up
         if not bucket.complete or hours <= 0:
             # A gap is not a calm, and a sum across a gap would compare unlike spans.
             if self._evidence is not None:
                 self._evidence.clear()
-            self.shown.clear()
             return self._decision(
                 seasonal.mean,
                 seasonal.dispersion,
@@ -172,25 +180,34 @@ class TopicDetector:
 
         # What is judged is in effective counts: probability sums times the topic's scale (1
         # for label counts); what is learnt and what people read stays in mentions.
-        scale = self.readings.scale(self.tone.ratio)
-        usual = self.attention.forecast_one({"start_at": bucket.start_at, "hours": hours}).mean
-        expected, uncertainty = self._expectation(sums, scale, usual, seasonal.mean)
-        observed = scale * sums.negative
+        ratio = self.tone.ratio
+        scale = self.readings.scale(ratio)
+        usual = 0.0
+        if ratio > 0 or self.shown.own_tone:  # a series without tone needs none
+            usual = self.attention.forecast_one({"start_at": bucket.start_at, "hours": hours}).mean
+        expected, uncertainty = self._expectation(ratio, neutral_read, scale, usual, seasonal.mean)
+        observed = scale * negative_read
+        shown = self.shown.expectation(bucket, ratio, usual, seasonal.mean)
         evidence = self._evidence_for(bucket)
-        evidence.push(observed, expected, scale * bucket.volume, uncertainty)
-        shown = self.shown.expectation(
-            bucket, usual * self.shown.neutral_per_judged(self.tone), seasonal.mean
+        evidence.push(
+            observed, expected, float(bucket.volume), uncertainty, (bucket.negative, shown)
         )
-        self.shown.push(bucket, shown)
         windows = evidence.windows()
         score = max(w.z for w in windows)
         anomalous, level, reason = self._judge(
-            observed > expected, windows, bucket.width, warming_up
+            observed > expected,
+            windows,
+            judged_share * scale,
+            usual_share,
+            bucket.width,
+            warming_up,
         )
         self._in_storm = anomalous
         self._learn(
             x,
             bucket,
+            negative_read,
+            neutral_read,
             expected / scale,
             shown,
             anomalous=anomalous,
@@ -209,7 +226,7 @@ class TopicDetector:
         )
 
     def _expectation(
-        self, sums: Readings, scale: float, usual: float, seasonal: float
+        self, ratio: float, neutral_read: float, scale: float, usual: float, seasonal: float
     ) -> tuple[float, float]:
         """The negative mentions this bucket should hold, and the variance of that guess, in
         effective counts (``scale`` times the readings).
@@ -220,12 +237,11 @@ class TopicDetector:
         for this hour: the count speaks for itself unless the bucket has almost none, and its
         sampling noise is added to the expectation's variance. A series without tone (only
         total counts) is judged against the seasonal expectation alone. ``usual`` is this
-        hour's usual neutral readings.
+        hour's usual neutral readings; ``ratio`` the usual tone's.
         """
-        ratio = self.tone.ratio
         if ratio <= 0:
             return seasonal, 0.0
-        neutral = scale * max(sums.neutral, 0.0)
+        neutral = scale * neutral_read
         if usual <= 0:
             return ratio * neutral, ratio * ratio * neutral
         shape = ATTENTION_PRIOR
@@ -234,25 +250,31 @@ class TopicDetector:
         return expected, expected * expected / (neutral + shape)
 
     def _judge(
-        self, above_expected: bool, windows: list[Window], width: timedelta, warming_up: bool
+        self,
+        above_expected: bool,
+        windows: list[Window],
+        judged_share: float,
+        usual_share: float,
+        width: timedelta,
+        warming_up: bool,
     ) -> tuple[bool, int, str]:
         """Whether the bucket belongs to a storm, the storm's level, and why, in a sentence.
 
         ``windows`` are what is judged (effective counts); the size of a storm and the
-        sentence are told in labels (:mod:`detectors.shown`).
+        sentence are told in labels (:mod:`detectors.shown`). ``judged_share`` is the usual
+        share of what is judged per mention, ``usual_share`` the usual share of labels.
         """
         bar = self._hold if self._in_storm else self.threshold
         minimum = self.settings.min_negative
-        usual_share = self.tone.usual_share
 
         def storm_like(window: Window, above: float) -> bool:
             # Enough negatives ("0 vs 3" is no storm), surprising enough, and the topic more
             # negative than usual: a span whose share fell (a campaign's happy posts, its few
             # misread ones included) is no storm, however many negatives.
             return (
-                self.shown.span(window.buckets).negative >= minimum
+                window.shown >= minimum
                 and window.z >= above
-                and window.observed >= usual_share * window.volume
+                and window.observed >= judged_share * window.volume
             )
 
         surprising = [w for w in windows if storm_like(w, bar)]
@@ -267,17 +289,16 @@ class TopicDetector:
             # latest bucket "climbs" one bucket later, when a longer span that was elevated all
             # along reaches the hold bar, and pages twice for one burst.
             sized = [w for w in windows if storm_like(w, self._hold)]
-            level = 0
-            for window in sized:
-                span = self.shown.span(window.buckets)
-                level = max(level, severity(span.negative, span.expected, minimum))
+            level = max(severity(w.shown, w.shown_expected, minimum) for w in sized)
         best = max(surprising or windows, key=lambda w: w.z)
-        return anomalous, level, self._reason(best, width, warming_up)
+        return anomalous, level, self._reason(best, width, usual_share, warming_up)
 
     def _learn(
         self,
         x: dict[Hashable, Any],
         bucket: Bucket,
+        negative_read: float,
+        neutral_read: float,
         expected: float,
         shown: float,
         *,
@@ -300,22 +321,23 @@ class TopicDetector:
         # without tone is judged by, and a burst must not lift it.
         if calm or relearn:
             self.counts.learn_one(x)
-        sums = bucket.sums
-        neutral = max(sums.neutral, 0.0)
-        self.attention.learn_one({"start_at": bucket.start_at, "hours": hours, "count": neutral})
-        negative = sums.negative
+        self.attention.learn_one(
+            {"start_at": bucket.start_at, "hours": hours, "count": neutral_read}
+        )
+        negative = negative_read
         if self.tone.ratio > 0 and not relearn:
             negative = min(negative, count_at_z(LEARN_CLIP_Z, expected, 0.0))
+        self.shown.learn(bucket, hours, shown, clip_z=None if relearn else LEARN_CLIP_Z)
         self.tone.learn_one(
             {
                 "negative": negative,
-                "neutral": neutral,
-                "volume": negative + bucket.volume - sums.negative,
+                "neutral": neutral_read,
+                "volume": negative + bucket.volume - negative_read,
                 "hours": hours,
             }
         )
-        self.shown.learn(bucket, hours, shown, clip_z=None if relearn else LEARN_CLIP_Z)
-        self.readings.learn(sums, hours)
+        if bucket.readings is not None:  # label counts would only teach it a scale of 1
+            self.readings.learn(bucket.readings, hours)
         self._learned_hours += hours
 
     def _evidence_for(self, bucket: Bucket) -> EvidenceWindows:
@@ -323,27 +345,23 @@ class TopicDetector:
         longest = min(max(int(self.settings.accumulate / bucket.width), 1), _MAX_WINDOW)
         if self._evidence is None or self._evidence.longest != longest:
             self._evidence = EvidenceWindows(longest, self._profile_hours)
-            self.shown.resize(self._evidence.sizes[-1])
             self._threshold = self.settings.opening_threshold(bucket.width)
             self._count_only_threshold = self.settings.opening_threshold(bucket.width, tone=False)
             self._hold = min(self.settings.hold_threshold, self._threshold)
         return self._evidence
 
-    def _reason(self, window: Window, width: timedelta, warming_up: bool) -> str:
-        shown = self.shown.span(window.buckets)
-        observed, expected, usual_share = (
-            shown.negative,
-            shown.expected,
-            self.shown.tone.usual_share,
-        )
+    def _reason(
+        self, window: Window, width: timedelta, usual_share: float, warming_up: bool
+    ) -> str:
+        observed, expected = window.shown, window.shown_expected
         span = _describe_span(width * window.buckets)
         ratio = f" ({observed / expected:.1f}×)" if expected > 0 else ""
         counts = (
             f"{observed:.0f} negative mentions in the last {span} vs {expected:.0f} expected{ratio}"
         )
         share = (
-            f"{observed / shown.volume:.0%} negative vs {usual_share:.0%} usual"
-            if shown.volume
+            f"{observed / window.volume:.0%} negative vs {usual_share:.0%} usual"
+            if window.volume
             else "no mentions"
         )
         sentence = f"{counts}; {share}"

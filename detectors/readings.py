@@ -19,7 +19,6 @@ squares with no cross term, so the scale is exactly 1 and nothing changes for th
 
 from __future__ import annotations
 
-from detectors.stats import DecayingMean
 from monitor.models import Readings
 
 # Never more than this: a scorer whose probabilities all sit near ratio-balanced values would
@@ -50,28 +49,31 @@ class ReadingNoise:
     """
 
     def __init__(self, half_life_hours: float) -> None:
-        self._sums = [DecayingMean(half_life_hours) for _ in range(5)]
+        self.half_life = half_life_hours
+        # Decayed sums per hour of negative, neutral, their squares and their products, and
+        # the decayed hours behind them (one decay for all five: this runs every bucket).
+        self._sums = [0.0] * 5
+        self._hours = 0.0
 
     def learn(self, readings: Readings, hours: float) -> None:
         """Fold in one calm bucket's readings (per hour, weighted by hours)."""
         if hours <= 0:
             return
-        values = (
-            readings.negative,
-            readings.neutral,
-            readings.negative_sq,
-            readings.neutral_sq,
-            readings.cross,
-        )
-        for mean, value in zip(self._sums, values, strict=True):
-            mean.update(value / hours, hours)
+        decay = 0.5 ** (hours / self.half_life)
+        sums = self._sums
+        sums[0] = decay * sums[0] + readings.negative
+        sums[1] = decay * sums[1] + readings.neutral
+        sums[2] = decay * sums[2] + readings.negative_sq
+        sums[3] = decay * sums[3] + readings.neutral_sq
+        sums[4] = decay * sums[4] + readings.cross
+        self._hours = decay * self._hours + hours
 
     def scale(self, ratio: float) -> float:
         """Variance a count test assumes over the variance the sums have, at this ``ratio``
         of negative to neutral mentions: at least 1, exactly 1 for label counts."""
-        if ratio <= 0 or self._sums[0].evidence < MIN_HOURS:
+        if ratio <= 0 or self._hours < MIN_HOURS:
             return 1.0
-        negative, neutral, negative_sq, neutral_sq, cross = (m.get() for m in self._sums)
+        negative, neutral, negative_sq, neutral_sq, cross = self._sums  # the scale is a ratio
         assumed = negative + ratio * ratio * neutral
         actual = negative_sq - 2.0 * ratio * cross + ratio * ratio * neutral_sq
         if assumed <= 0:

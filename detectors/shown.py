@@ -12,77 +12,70 @@ the detector is stays the judged evidence's. For buckets counted by label both v
 
 from __future__ import annotations
 
-from collections import deque
-from dataclasses import dataclass
-from datetime import timedelta
+import copy
 
 from detectors.counts import count_at_z
 from detectors.tone import ToneBaseline
 from monitor.models import Bucket
 
 
-@dataclass(frozen=True, slots=True)
-class Shown:
-    """A span in labels: negative mentions, how many were expected, all mentions."""
-
-    negative: float
-    expected: float
-    volume: float
-
-
 class LabelView:
-    """The topic's usual tone in labels and its recent buckets told in them.
+    """The topic's usual tone in labels, and what it expects of a bucket's labels (the
+    evidence windows sum both alongside what is judged).
+
+    While every bucket is counted by label, what is judged *is* labels: the view reads the
+    judged tone itself. The first bucket that carries readings gives it a tone of its own,
+    started as a copy of the judged one.
 
     Parameters
     ----------
-    half_life
-        Memory of the usual tone (the detector's own).
+    judged
+        The detector's tone (of what it judges).
     prior
         Strength of the prior on a bucket's attention (the detector's own).
     """
 
-    def __init__(self, half_life: timedelta, prior: float) -> None:
-        self.tone = ToneBaseline(half_life=half_life)
+    def __init__(self, judged: ToneBaseline, prior: float) -> None:
+        self.judged = judged
         self.prior = prior
-        self._recent: deque[Shown] = deque(maxlen=1)
+        # A tone of its own once a bucket carried readings (None: the judged tone is it).
+        self.own_tone: ToneBaseline | None = None
 
-    def resize(self, longest: int) -> None:
-        """Keep the last ``longest`` buckets (the detector's longest span)."""
-        self._recent = deque(self._recent, maxlen=longest)
+    @property
+    def tone(self) -> ToneBaseline:
+        """The usual tone in labels."""
+        return self.own_tone if self.own_tone is not None else self.judged
 
-    def clear(self) -> None:
-        self._recent.clear()
-
-    def expectation(self, bucket: Bucket, usual_neutral: float, seasonal: float) -> float:
+    def expectation(
+        self, bucket: Bucket, judged_ratio: float, usual_neutral: float, seasonal: float
+    ) -> float:
         """Negative labels this bucket should hold: the usual ratio in labels times its
         neutral labels, read with the same weak prior as the judged expectation
-        (``usual_neutral``, this hour's usual neutral labels); ``seasonal`` without a tone."""
-        ratio = self.tone.ratio
+        (``usual_neutral``, this hour's usual judged neutral readings, converted to labels);
+        ``seasonal`` without a tone. ``judged_ratio`` is the judged tone's ratio, read once."""
+        own = self.own_tone
+        ratio = judged_ratio if own is None else own.ratio
         if ratio <= 0:
             return seasonal
         neutral = float(max(bucket.volume - bucket.negative - bucket.positive, 0))
+        if own is not None and self.judged.neutral_rate > 0:
+            usual_neutral *= own.neutral_rate / self.judged.neutral_rate
         if usual_neutral <= 0:
             return ratio * neutral
         return ratio * (neutral + self.prior) / (1.0 + self.prior / usual_neutral)
 
-    def push(self, bucket: Bucket, expected: float) -> None:
-        self._recent.append(Shown(float(bucket.negative), expected, float(bucket.volume)))
-
-    def span(self, buckets: int) -> Shown:
-        """The last ``buckets`` buckets, summed."""
-        recent = list(self._recent)[-buckets:]
-        return Shown(
-            sum(s.negative for s in recent),
-            sum(s.expected for s in recent),
-            sum(s.volume for s in recent),
-        )
-
     def learn(self, bucket: Bucket, hours: float, expected: float, *, clip_z: float | None) -> None:
-        """Teach the tone in labels as the judged one is taught (the same clip, if any)."""
+        """Teach the tone in labels as the judged one is taught (the same clip, if any).
+        Call it before the judged tone learns the bucket."""
+        own = self.own_tone
+        if own is None:
+            if bucket.readings is None:
+                return  # the judged tone learns these very labels
+            own = self.own_tone = copy.deepcopy(self.judged)
         negative = float(bucket.negative)
-        if clip_z is not None and self.tone.ratio > 0:
+        if clip_z is not None and own.ratio > 0:
             negative = min(negative, count_at_z(clip_z, expected, 0.0))
-        self.tone.learn_one(
+        own.learn_one(
             {
                 "negative": negative,
                 "neutral": float(bucket.volume - bucket.negative - bucket.positive),
@@ -90,9 +83,3 @@ class LabelView:
                 "hours": hours,
             }
         )
-
-    def neutral_per_judged(self, judged: ToneBaseline) -> float:
-        """Neutral labels per judged neutral reading, usually: converts the judged attention's
-        seasonal level into labels (1 when both count labels)."""
-        judged_neutral = judged.neutral_rate
-        return self.tone.neutral_rate / judged_neutral if judged_neutral > 0 else 1.0
