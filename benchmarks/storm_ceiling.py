@@ -22,7 +22,7 @@ Run through ``python benchmarks/storm_bench.py --ceiling`` (and as part of its d
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -30,6 +30,7 @@ from pathlib import Path
 from detectors.counts import count_z
 from monitor.models import Bucket
 from monitor.offline import backtest, calibrate, storms, toned
+from monitor.offline.reading import PostReader
 
 LONGEST_SPAN = 48
 BARS = tuple(2.0 + 0.125 * i for i in range(25))  # 2.0 … 5.0
@@ -117,21 +118,21 @@ def pages(scores: Sequence[float], bar: float) -> list[int]:
 
 
 def toned_file(
-    path: Path, labels: Path, seed: int, confusion: Mapping[str, tuple[float, float, float]]
+    path: Path, labels: Path, seed: int, reader: PostReader
 ) -> tuple[list[Bucket], list[toned.CalmRate], list[tuple[datetime, datetime]]]:
     """One NAB file as the storm benchmark replays it for ``seed``: its toned buckets, their
     calm rates, and its labelled windows (real events, where no storm goes)."""
     series = backtest.read_series(path)
     width = backtest.bucket_width([at for at, _ in series])
     rng = random.Random(f"{path.stem}-{seed}")
-    buckets, rates = toned.toned_series(series, width, rng, topic=path.stem, confusion=confusion)
+    buckets, rates = toned.toned_series(series, width, rng, topic=path.stem, reader=reader)
     return buckets, rates, backtest.read_windows(labels, path)
 
 
 def replay(
     files: Sequence[Path],
     labels: Path,
-    confusion: Mapping[str, tuple[float, float, float]],
+    reader: PostReader,
     seeds: Sequence[int],
     minimum: int,
     expectation: Expectation,
@@ -141,10 +142,10 @@ def replay(
     out = []
     for seed in seeds:
         for path in files:
-            buckets, rates, windows = toned_file(path, labels, seed, confusion)
+            buckets, rates, windows = toned_file(path, labels, seed, reader)
             rng = random.Random(seed)
             planned = storms.plan_storms(buckets, rng, avoid=windows)
-            stormy = storms.inject(buckets, planned, UTC, rng, confusion)
+            stormy = storms.inject(buckets, planned, UTC, rng, reader)
             start = buckets[0].start_at + SKIP
             counted = [
                 b.complete and b.start_at >= start and not _inside(b.start_at, windows)

@@ -18,7 +18,7 @@ from detectors.tone import ToneBaseline
 
 # Bump when a detector's pickled state changes shape, so a saved state from an older version is
 # rebuilt from stored buckets instead of unpickled into the new code (put it in the fingerprint).
-STATE_VERSION = 3
+STATE_VERSION = 4
 
 DETECTORS: dict[str, type[CountBaseline]] = {
     "seasonal": SeasonalCountDetector,

@@ -35,7 +35,11 @@ _COUNT_ONLY_FLAGGED_CLIP_Z = 5.5
 class Window:
     """The last ``buckets`` buckets: negative mentions observed and expected, how surprising
     that is, all mentions (``volume``) for the negative share over the same span, and how many
-    of its buckets were above their own expectation (``above_usual``)."""
+    of its buckets were above their own expectation (``above_usual``).
+
+    ``shown`` and ``shown_expected`` are the same span in the terms people read it in
+    (negative labels and how many were usual, :mod:`detectors.shown`); for buckets counted by
+    label they are ``observed`` and ``expected``."""
 
     z: float
     observed: float
@@ -43,6 +47,8 @@ class Window:
     volume: float
     buckets: int
     above_usual: int
+    shown: float = 0.0
+    shown_expected: float = 0.0
 
 
 def spans(longest: int) -> tuple[int, ...]:
@@ -94,8 +100,11 @@ class EvidenceWindows:
     def __init__(self, longest: int, half_life_hours: float) -> None:
         self.longest = longest
         self.sizes = spans(longest)
-        # (count, expected, volume, variance of the expectation) per bucket, newest last.
-        self._recent: deque[tuple[float, float, float, float]] = deque(maxlen=self.sizes[-1])
+        # (count, expected, volume, variance of the expectation, shown count, shown expected)
+        # per bucket, newest last.
+        self._recent: deque[tuple[float, float, float, float, float, float]] = deque(
+            maxlen=self.sizes[-1]
+        )
         self._excess = [DecayingMean(half_life_hours) for _ in self.sizes]
         self._mean_sq = [DecayingMean(half_life_hours) for _ in self.sizes]
         # What :meth:`windows` found for the newest bucket, reused by :meth:`learn`:
@@ -106,10 +115,19 @@ class EvidenceWindows:
         """Forget the recent buckets (after a gap), keeping what was learnt about noise."""
         self._recent.clear()
 
-    def push(self, count: float, expected: float, volume: float, uncertainty: float = 0.0) -> None:
-        """Add the newest bucket: its count, the count expected, all its mentions, and the
-        variance of the expectation itself."""
-        self._recent.append((count, expected, volume, uncertainty))
+    def push(
+        self,
+        count: float,
+        expected: float,
+        volume: float,
+        uncertainty: float = 0.0,
+        shown: tuple[float, float] | None = None,
+    ) -> None:
+        """Add the newest bucket: its count, the count expected, all its mentions, the
+        variance of the expectation itself, and what people are shown of the first two (the
+        same when not given)."""
+        shown_count, shown_expected = shown if shown is not None else (count, expected)
+        self._recent.append((count, expected, volume, uncertainty, shown_count, shown_expected))
 
     @property
     def single_dispersion(self) -> float:
@@ -133,24 +151,30 @@ class EvidenceWindows:
     def _sums(self) -> tuple[list[Window], list[tuple[float, float, float, float]]]:
         found: list[Window] = []
         latest: list[tuple[float, float, float, float]] = []
-        observed = expected = volume = uncertainty = 0.0
+        observed = expected = volume = uncertainty = shown = shown_expected = 0.0
         above_usual = 0
         sizes = self.sizes
         index = 0
         size = sizes[0]
         single = self.single_dispersion
-        for n, (count, mean, mentions, variance) in enumerate(reversed(self._recent), start=1):
+        for n, (count, mean, mentions, variance, told, usual) in enumerate(
+            reversed(self._recent), start=1
+        ):
             observed += count
             expected += mean
             volume += mentions
             uncertainty += variance
+            shown += told
+            shown_expected += usual
             above_usual += count > mean
             if n == size:
                 phi = single if index == 0 else self.dispersion(index, single)
                 latest.append((observed, expected, uncertainty, phi))
                 total = phi + (uncertainty / (expected * expected) if expected > 0 else 0.0)
                 z = count_z(observed, expected, total)
-                found.append(Window(z, observed, expected, volume, n, above_usual))
+                found.append(
+                    Window(z, observed, expected, volume, n, above_usual, shown, shown_expected)
+                )
                 index += 1
                 if index == len(sizes):
                     break

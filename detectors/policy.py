@@ -14,6 +14,9 @@ detection in count surveillance (Farrington, CUSUM and GLR tests for counts):
 - **the noise is estimated robustly**: from complete buckets that were not flagged, each one's
   excess clipped, so one giant burst does not widen the band for weeks;
 - **the bar comes from a false-alarm budget** (``sensitivity``), not a z threshold to tune;
+- **mentions count as sure as the scorer is**: where it gives probabilities, a bucket's sums of
+  them are read as effective counts (:mod:`detectors.readings`), which carry more evidence per
+  post than labels do;
 - a storm needs ``min_negative`` negative mentions ("0 vs 3" is not a storm), opens on a bucket
   above its expectation and lasts while the score stays above ``hold_threshold`` (one storm,
   one incident);
@@ -35,8 +38,10 @@ from detectors.config import DetectionSettings, describe_chance
 from detectors.counts import count_at_z
 from detectors.decision import Decision
 from detectors.evidence import EvidenceWindows, Window
+from detectors.readings import ReadingNoise
 from detectors.seasonal import CountBaseline
 from detectors.severity import severity
+from detectors.shown import LabelView
 from detectors.tone import ToneBaseline
 from monitor.models import Bucket
 
@@ -118,6 +123,9 @@ class TopicDetector:
         self._relearn_hours = settings.relearn_after.total_seconds() / 3600.0
         self._evidence: EvidenceWindows | None = None  # sized by the first bucket's width
         self._profile_hours = settings.profile_half_life.total_seconds() / 3600.0
+        self.readings = ReadingNoise(settings.level_half_life.total_seconds() / 3600.0)
+        # What people read (counts, severity, the chart's band) is told in labels.
+        self.shown = LabelView(tone, ATTENTION_PRIOR)
         self._learned_hours = 0.0
         # Hours of flagged buckets in a row (the baselines learn nothing from them).
         self._unlearnt_hours = 0.0
@@ -138,13 +146,23 @@ class TopicDetector:
     def observe(self, bucket: Bucket) -> Decision:
         """Judge ``bucket``, then learn from it unless it looked elevated or was incomplete."""
         hours = bucket.width.total_seconds() / 3600.0
+        # The negative and neutral readings (label counts where the bucket has no readings;
+        # read without building a Readings, this is the hot path of every bucket).
+        readings = bucket.readings
+        if readings is None:
+            negative_read = float(bucket.negative)
+            neutral_read = float(max(bucket.volume - bucket.negative - bucket.positive, 0))
+        else:
+            negative_read, neutral_read = readings.negative, max(readings.neutral, 0.0)
         x: dict[Hashable, Any] = {
             "start_at": bucket.start_at,
             "hours": hours,
-            "count": bucket.negative,
+            "count": negative_read,
         }
         seasonal = self.counts.forecast_one(x)
-        usual_share = self.tone.usual_share
+        # The usual shares before this bucket teaches them: judged, and in labels.
+        judged_share = self.tone.usual_share
+        usual_share = self.shown.own_tone.usual_share if self.shown.own_tone else judged_share
         warming_up = self.warming_up
         if not bucket.complete or hours <= 0:
             # A gap is not a calm, and a sum across a gap would compare unlike spans.
@@ -160,17 +178,44 @@ class TopicDetector:
                 reason="incomplete bucket: a source failed or was not polled, so it is not judged",
             )
 
-        expected, uncertainty = self._expectation(bucket, seasonal.mean)
+        # What is judged is in effective counts: probability sums times the topic's scale (1
+        # for label counts); what is learnt and what people read stays in mentions.
+        ratio = self.tone.ratio
+        scale = self.readings.scale(ratio)
+        usual = 0.0
+        if ratio > 0 or self.shown.own_tone:  # a series without tone needs none
+            usual = self.attention.forecast_one({"start_at": bucket.start_at, "hours": hours}).mean
+        expected, uncertainty = self._expectation(ratio, neutral_read, scale, usual, seasonal.mean)
+        observed = scale * negative_read
+        shown = self.shown.expectation(bucket, ratio, usual, seasonal.mean)
         evidence = self._evidence_for(bucket)
-        evidence.push(float(bucket.negative), expected, float(bucket.volume), uncertainty)
+        evidence.push(
+            observed, expected, float(bucket.volume), uncertainty, (bucket.negative, shown)
+        )
         windows = evidence.windows()
         score = max(w.z for w in windows)
-        anomalous, level, reason = self._judge(bucket, expected, windows, usual_share, warming_up)
+        anomalous, level, reason = self._judge(
+            observed > expected,
+            windows,
+            judged_share * scale,
+            usual_share,
+            bucket.width,
+            warming_up,
+        )
         self._in_storm = anomalous
-        self._learn(x, bucket, expected, anomalous=anomalous, calm=score < self._learn_below)
+        self._learn(
+            x,
+            bucket,
+            negative_read,
+            neutral_read,
+            expected / scale,
+            shown,
+            anomalous=anomalous,
+            calm=score < self._learn_below,
+        )
         evidence.learn(hours, anomalous=anomalous, tone=self.tone.ratio > 0)
         return self._decision(
-            expected,
+            shown,
             evidence.single_dispersion,
             usual_share,
             warming_up,
@@ -180,39 +225,45 @@ class TopicDetector:
             anomalous=anomalous,
         )
 
-    def _expectation(self, bucket: Bucket, seasonal: float) -> tuple[float, float]:
-        """The negative mentions this bucket should hold, and the variance of that guess.
+    def _expectation(
+        self, ratio: float, neutral_read: float, scale: float, usual: float, seasonal: float
+    ) -> tuple[float, float]:
+        """The negative mentions this bucket should hold, and the variance of that guess, in
+        effective counts (``scale`` times the readings).
 
         With a tone to go by, they are the usual ratio times the bucket's attention, read off
         its neutral mentions. The neutral count is itself a small sample of that attention, so
         it is read as a gamma-Poisson posterior whose weak prior is the usual neutral volume
         for this hour: the count speaks for itself unless the bucket has almost none, and its
         sampling noise is added to the expectation's variance. A series without tone (only
-        total counts) is judged against the seasonal expectation alone.
+        total counts) is judged against the seasonal expectation alone. ``usual`` is this
+        hour's usual neutral readings; ``ratio`` the usual tone's.
         """
-        ratio = self.tone.ratio
         if ratio <= 0:
             return seasonal, 0.0
-        neutral = max(_attention(bucket), 0)
-        usual = self.attention.forecast_one(
-            {"start_at": bucket.start_at, "hours": bucket.width.total_seconds() / 3600.0}
-        )
-        if usual.mean <= 0:
+        neutral = scale * neutral_read
+        if usual <= 0:
             return ratio * neutral, ratio * ratio * neutral
         shape = ATTENTION_PRIOR
-        attention = (neutral + shape) / (1.0 + shape / usual.mean)
+        attention = (neutral + shape) / (1.0 + shape / (scale * usual))
         expected = ratio * attention
         return expected, expected * expected / (neutral + shape)
 
     def _judge(
         self,
-        bucket: Bucket,
-        expected: float,
+        above_expected: bool,
         windows: list[Window],
+        judged_share: float,
         usual_share: float,
+        width: timedelta,
         warming_up: bool,
     ) -> tuple[bool, int, str]:
-        """Whether the bucket belongs to a storm, the storm's level, and why, in a sentence."""
+        """Whether the bucket belongs to a storm, the storm's level, and why, in a sentence.
+
+        ``windows`` are what is judged (effective counts); the size of a storm and the
+        sentence are told in labels (:mod:`detectors.shown`). ``judged_share`` is the usual
+        share of what is judged per mention, ``usual_share`` the usual share of labels.
+        """
         bar = self._hold if self._in_storm else self.threshold
         minimum = self.settings.min_negative
 
@@ -221,15 +272,15 @@ class TopicDetector:
             # negative than usual: a span whose share fell (a campaign's happy posts, its few
             # misread ones included) is no storm, however many negatives.
             return (
-                window.observed >= minimum
+                window.shown >= minimum
                 and window.z >= above
-                and window.observed >= usual_share * window.volume
+                and window.observed >= judged_share * window.volume
             )
 
         surprising = [w for w in windows if storm_like(w, bar)]
         # A storm opens on a bucket that is itself above normal (not on the echo of an earlier
         # burst in a longer sum), but one quiet bucket inside a storm does not end it.
-        elevated = self._in_storm or bucket.negative > expected
+        elevated = self._in_storm or above_expected
         anomalous = bool(surprising) and elevated and not warming_up
         level = 0
         if anomalous:
@@ -238,15 +289,18 @@ class TopicDetector:
             # latest bucket "climbs" one bucket later, when a longer span that was elevated all
             # along reaches the hold bar, and pages twice for one burst.
             sized = [w for w in windows if storm_like(w, self._hold)]
-            level = max(severity(w.observed, w.expected, minimum) for w in sized)
+            level = max(severity(w.shown, w.shown_expected, minimum) for w in sized)
         best = max(surprising or windows, key=lambda w: w.z)
-        return anomalous, level, self._reason(best, bucket.width, usual_share, warming_up)
+        return anomalous, level, self._reason(best, width, usual_share, warming_up)
 
     def _learn(
         self,
         x: dict[Hashable, Any],
         bucket: Bucket,
+        negative_read: float,
+        neutral_read: float,
         expected: float,
+        shown: float,
         *,
         anomalous: bool,
         calm: bool,
@@ -267,15 +321,23 @@ class TopicDetector:
         # without tone is judged by, and a burst must not lift it.
         if calm or relearn:
             self.counts.learn_one(x)
-        neutral = _attention(bucket)
-        self.attention.learn_one({"start_at": bucket.start_at, "hours": hours, "count": neutral})
-        negative = float(bucket.negative)
+        self.attention.learn_one(
+            {"start_at": bucket.start_at, "hours": hours, "count": neutral_read}
+        )
+        negative = negative_read
         if self.tone.ratio > 0 and not relearn:
             negative = min(negative, count_at_z(LEARN_CLIP_Z, expected, 0.0))
-        volume = negative + bucket.volume - bucket.negative
+        self.shown.learn(bucket, hours, shown, clip_z=None if relearn else LEARN_CLIP_Z)
         self.tone.learn_one(
-            {"negative": negative, "neutral": neutral, "volume": volume, "hours": hours}
+            {
+                "negative": negative,
+                "neutral": neutral_read,
+                "volume": negative + bucket.volume - negative_read,
+                "hours": hours,
+            }
         )
+        if bucket.readings is not None:  # label counts would only teach it a scale of 1
+            self.readings.learn(bucket.readings, hours)
         self._learned_hours += hours
 
     def _evidence_for(self, bucket: Bucket) -> EvidenceWindows:
@@ -291,7 +353,7 @@ class TopicDetector:
     def _reason(
         self, window: Window, width: timedelta, usual_share: float, warming_up: bool
     ) -> str:
-        observed, expected = window.observed, window.expected
+        observed, expected = window.shown, window.shown_expected
         span = _describe_span(width * window.buckets)
         ratio = f" ({observed / expected:.1f}×)" if expected > 0 else ""
         counts = (
@@ -336,11 +398,6 @@ class TopicDetector:
             reason=reason,
             warming_up=warming_up,
         )
-
-
-def _attention(bucket: Bucket) -> int:
-    """The bucket's neutral mentions: the attention the topic gets, neither storm nor campaign."""
-    return bucket.volume - bucket.negative - bucket.positive
 
 
 def _describe_span(span: timedelta) -> str:

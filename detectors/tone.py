@@ -71,6 +71,11 @@ class ToneBaseline(base.AnomalyDetector):
         return self._negative.get() / neutral
 
     @property
+    def neutral_rate(self) -> float:
+        """Usual neutral mentions per hour (0 before any history)."""
+        return self._neutral.get()
+
+    @property
     def usual_share(self) -> float:
         """Usual negative mentions per mention, for people (0 before any history)."""
         volume = self._volume.get()

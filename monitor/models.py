@@ -41,11 +41,50 @@ class Label(StrEnum):
 
 @dataclass(frozen=True)
 class Sentiment:
-    """A scorer's verdict on one text: a label, a polarity in [-1, 1] and the language used."""
+    """A scorer's verdict on one text: a label, a polarity in [-1, 1] and the language used.
+
+    ``probabilities`` are the calibrated chances of negative, neutral and positive where the
+    scorer gives them (the trained models do); a scorer without them is sure of its label.
+    """
 
     label: Label
     score: float
     lang: str
+    probabilities: tuple[float, float, float] | None = None
+
+    @property
+    def p_negative(self) -> float:
+        if self.probabilities is None:
+            return float(self.label is Label.NEGATIVE)
+        return self.probabilities[0]
+
+    @property
+    def p_neutral(self) -> float:
+        if self.probabilities is None:
+            return float(self.label is Label.NEUTRAL)
+        return self.probabilities[1]
+
+
+@dataclass(frozen=True, slots=True)
+class Readings:
+    """What the scorer's probabilities add up to over one bucket's mentions.
+
+    ``negative`` and ``neutral`` are the expected numbers of negative and neutral mentions (the
+    sums of P(negative) and P(neutral)); the sums of squares and of products are what the
+    detector needs to know how noisy those sums are. Read as labels (each mention surely its
+    label), they are the label counts and their own squares, and the products are 0.
+    """
+
+    negative: float = 0.0
+    neutral: float = 0.0
+    negative_sq: float = 0.0
+    neutral_sq: float = 0.0
+    cross: float = 0.0
+
+    @classmethod
+    def of_labels(cls, negative: float, neutral: float) -> Readings:
+        """The readings of mentions counted by label: ``negative`` and ``neutral`` of them."""
+        return cls(negative, neutral, negative, neutral, 0.0)
 
 
 @dataclass(frozen=True)
@@ -63,6 +102,16 @@ class Bucket:
     negative: int
     positive: int
     complete: bool = True
+    # The scorer's probabilities summed over the bucket's mentions; None where only labels
+    # are known (a count CSV, a scorer without probabilities, buckets stored before them).
+    readings: Readings | None = None
+
+    @property
+    def sums(self) -> Readings:
+        """The bucket's :class:`Readings`, from its label counts where it has no others."""
+        if self.readings is not None:
+            return self.readings
+        return Readings.of_labels(self.negative, self.volume - self.negative - self.positive)
 
     @property
     def negative_share(self) -> float:

@@ -107,3 +107,38 @@ def test_toned_series_knows_the_calm_rate_its_buckets_average() -> None:
     assert len(rates) == len(buckets) and len(set(rates)) == 1
     assert abs(mean_negative - rates[0].negative) < 0.05 * rates[0].negative
     assert abs(mean_neutral - rates[0].neutral) < 0.05 * rates[0].neutral
+
+
+def test_evidence_per_post_credits_a_sure_scorer_and_probabilities_that_move_together() -> None:
+    from benchmarks.post_evidence import as_label, as_probabilities, evidence_per_post
+
+    sure = {
+        "negative": [(0.9, 0.05, 0.05)],
+        "neutral": [(0.05, 0.9, 0.05)],
+        "positive": [(0.05, 0.05, 0.9)],
+    }
+    # A scorer that reads a storm post as negative only half the time carries less evidence.
+    confused = {
+        "negative": [(0.9, 0.05, 0.05), (0.05, 0.9, 0.05)],
+        "neutral": [(0.05, 0.9, 0.05)],
+        "positive": [(0.05, 0.05, 0.9)],
+    }
+    assert evidence_per_post(confused, as_label) < 0.8 * evidence_per_post(sure, as_label)
+    # Unsure posts: a label throws away how unsure; summed probabilities keep it, and the
+    # negative and neutral weight of one post move together, so their noise partly cancels.
+    unsure = {
+        "negative": [(0.6, 0.3, 0.1), (0.45, 0.5, 0.05)],
+        "neutral": [(0.3, 0.6, 0.1), (0.2, 0.7, 0.1)],
+        "positive": [(0.1, 0.3, 0.6), (0.2, 0.2, 0.6)],
+    }
+    assert evidence_per_post(unsure, as_probabilities) > evidence_per_post(unsure, as_label)
+
+
+def test_best_case_night_storm_chance_grows_with_the_topic() -> None:
+    from benchmarks.detect_bench import best_case_within
+
+    tiny = best_case_within(0.5, 3.0, 4.0, buckets=5, trials=2000)
+    small = best_case_within(2.5, 3.0, 4.0, buckets=5, trials=2000)
+    large = best_case_within(15.0, 3.0, 4.0, buckets=5, trials=2000)
+    assert tiny < 0.2 < small < 0.99 <= large
+    assert best_case_within(2.5, 1.0, 4.0, buckets=5, trials=2000) < 0.01  # no storm, no page

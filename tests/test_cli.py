@@ -228,6 +228,8 @@ def test_export_buckets_mentions_and_incidents(
     assert code == 0 and len(rows) == 12  # an hour of 5-minute buckets before the latest
     assert rows[-1]["start_at"] == "2026-11-10T19:00:00+00:00"
     assert set(rows[0]) >= {"volume", "negative", "expected_negative", "anomalous", "reason"}
+    # The expected negatives the scorer's probabilities add up to ride along with the count.
+    assert all(0.0 <= float(row["p_negative"]) <= int(row["volume"]) for row in rows)
 
     target = tmp_path / "mentions.json"
     code, _, err = run(
@@ -249,6 +251,7 @@ def test_export_buckets_mentions_and_incidents(
     assert code == 0 and f"wrote {len(mentions)} mentions to {target}" in err
     assert mentions and all(m["created_at"] >= "2026-11-10T18:35" for m in mentions)
     assert {"text", "sentiment", "label", "engagement", "source"} <= set(mentions[0])
+    assert all(0.0 <= m["p_negative"] + m["p_neutral"] <= 1.0 for m in mentions)
 
     everything = run(capsys, "--config", config, "export", "mentions")[1]
     stored = Store(demo / "demo.db").mention_count("acme")  # the outage's posts never arrived

@@ -187,6 +187,10 @@ def test_webhook_pushes_are_stored_once(tmp_path: Path, hn_api: str) -> None:
         ("v1", "negative"),
         ("v2", "positive"),
     ]
+    # Pushed mentions keep the trained scorer's probabilities, as polled ones do.
+    v1, v2 = stored
+    assert v1.p_negative is not None and v2.p_negative is not None
+    assert v1.p_negative > 0.5 > v2.p_negative and v2.p_neutral is not None
 
 
 def test_status_and_sources_test_commands(tmp_path: Path, hn_api: str) -> None:

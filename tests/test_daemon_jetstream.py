@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import socket
 import sqlite3
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -69,6 +68,14 @@ def stored(path: Path) -> list[tuple[str, bool]]:
         store.close()
 
 
+def assert_stopped_within_grace(daemon: Daemon) -> None:
+    """The stream closed inside the daemon's own stop deadline: it logs "stopped" only then
+    (past the deadline it warns and exits without the stragglers). Judged by the daemon's
+    deadline, not this machine's wall clock, so a loaded CI runner cannot fail it."""
+    assert "monitor.runtime.service: stopped\n" in daemon.log, daemon.log
+    assert "still running after" not in daemon.log, daemon.log
+
+
 def test_every_matching_post_is_stored_exactly_once_across_a_drop_and_a_restart(
     tmp_path: Path, daemons: list[Daemon]
 ) -> None:
@@ -91,11 +98,9 @@ def test_every_matching_post_is_stored_exactly_once_across_a_drop_and_a_restart(
         wait_for(lambda: len(stored(database)) == 3, timeout=20)
         fake.add(delete(us(9), "m1"))
         wait_for(lambda: (uri("m1"), True) in stored(database), timeout=10)
-        started = time.monotonic()
         assert daemon.stop() == 0, daemon.log
-        assert time.monotonic() - started < 8
+        assert_stopped_within_grace(daemon)
         assert "jetstream: skipped 1 of" in daemon.log
-        assert "stopped" in daemon.log
         connections = fake.connections
         assert connections >= 2  # the drop made it reconnect
 
@@ -136,8 +141,7 @@ def test_an_unreachable_stream_keeps_the_daemon_running_and_stopping_on_time(
     daemons.append(daemon)
     daemon.wait_for("jetstream: cannot connect to 127.0.0.1")
     daemon.wait_for("retrying in")
-    started = time.monotonic()
     assert daemon.stop() == 0, daemon.log
-    assert time.monotonic() - started < 8
+    assert_stopped_within_grace(daemon)
     state = Store(tmp_path / "monitor.db").source_state("acme", "jetstream")
     assert state is not None and state.failing_since is not None

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from monitor.models import Label, NotificationKind
+from monitor.models import Label, NotificationKind, Readings
 from monitor.pipeline.buckets import evaluate
 from monitor.pipeline.context import Context
 from monitor.pipeline.detector_state import Detectors
@@ -53,8 +53,10 @@ def page(*hits: dict[str, Any]) -> Canned:
 class World:
     """A monitor with one topic watched by Hacker News, a store and a driven clock."""
 
-    def __init__(self, folder: Path, alerts: str = ALERTS) -> None:
-        self.settings: Settings = settings_in(folder, BASE_SETTINGS, alerts, TOPIC, HN_SOURCE)
+    def __init__(self, folder: Path, alerts: str = ALERTS, sentiment: str = "") -> None:
+        self.settings: Settings = settings_in(
+            folder, BASE_SETTINGS, alerts, sentiment, TOPIC, HN_SOURCE
+        )
         self.topic = self.settings.topics[0]
         self.store = Store(self.settings.monitor.database)
         self.store.migrate()
@@ -187,3 +189,79 @@ def test_retention_deletes_old_mentions_but_keeps_buckets(world: World) -> None:
     prune(world.context, at(12) + timedelta(days=91))
     assert world.store.mention_count("acme") == 0
     assert len(world.store.buckets("acme")) == 1
+
+
+MIXED = [
+    "Acme is awful, I hate it",
+    "Acme support never answers, what a joke",
+    "I love Acme, great product!",
+    "Acme opens a new store on Monday",
+    "not sure what to think of the new Acme phone",
+]
+
+
+def poll_mixed_bucket(world: World) -> Judged:
+    hits = [hit(str(n), at(12, 0, 5 + n), text) for n, text in enumerate(MIXED)]
+    world.poll(at(12, 0, 3), page())  # the first poll: buckets begin here
+    world.poll(at(12, 1, 5), page(*hits))
+    (judged,) = world.evaluate(at(12, 1, 10))
+    return judged
+
+
+def test_a_bucket_sums_the_trained_scorers_probabilities_of_its_mentions(world: World) -> None:
+    bucket = poll_mixed_bucket(world).bucket
+    stored = world.store.mentions("acme", at(12), at(12, 1))
+    verdicts = [world.scorer.score(m.mention.text, m.mention.lang) for m in stored]
+    # Each mention keeps the probabilities the scorer gave it ...
+    assert [(m.p_negative, m.p_neutral) for m in stored] == [
+        (v.p_negative, v.p_neutral) for v in verdicts
+    ]
+    assert all(v.probabilities is not None for v in verdicts)
+    # ... and the bucket carries their sums, squares and products for the detector.
+    negative = [v.p_negative for v in verdicts]
+    neutral = [v.p_neutral for v in verdicts]
+    expected = Readings(
+        sum(negative),
+        sum(neutral),
+        sum(p * p for p in negative),
+        sum(p * p for p in neutral),
+        sum(n * u for n, u in zip(negative, neutral, strict=True)),
+    )
+    assert bucket.readings is not None
+    for field in ("negative", "neutral", "negative_sq", "neutral_sq", "cross"):
+        assert getattr(bucket.readings, field) == pytest.approx(getattr(expected, field)), field
+    # Not the label counts: a mention is only so sure of its label.
+    neutral_count = bucket.volume - bucket.negative - bucket.positive
+    assert bucket.volume == 5
+    assert bucket.readings.negative != bucket.negative
+    assert bucket.readings.negative_sq < bucket.readings.negative
+    assert bucket.readings.neutral != neutral_count
+
+
+def test_a_stored_bucket_reads_back_with_its_readings(world: World) -> None:
+    judged = poll_mixed_bucket(world)
+    (stored,) = world.store.buckets("acme")
+    assert stored.bucket == judged.bucket and stored.bucket.readings is not None
+    # A restarted daemon warms its detector up on the very same sums.
+    assert stored.bucket.sums == judged.bucket.readings
+
+
+def test_a_lexicon_scored_topic_reads_as_its_label_counts(tmp_path: Path) -> None:
+    world = World(tmp_path, sentiment='[sentiment]\nbackend = "lexicon"\n')
+    try:
+        bucket = poll_mixed_bucket(world).bucket
+        labels = [m.label for m in world.store.mentions("acme", at(12), at(12, 1))]
+        negative, neutral = labels.count(Label.NEGATIVE), labels.count(Label.NEUTRAL)
+        assert negative and neutral
+        assert bucket.readings == Readings.of_labels(negative, neutral)
+        (stored,) = world.store.buckets("acme")
+        assert stored.bucket.readings == bucket.readings
+    finally:
+        world.store.close()
+
+
+def test_a_bucket_without_mentions_reads_zero(world: World) -> None:
+    world.poll(at(12, 0, 3), page())
+    world.poll(at(12, 1, 5), page())
+    (judged,) = world.evaluate(at(12, 1, 10))
+    assert judged.bucket.volume == 0 and judged.bucket.readings == Readings()

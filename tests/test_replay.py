@@ -9,6 +9,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from monitor.store import Store
 from tests.support import (
     ALERTS,
@@ -58,6 +60,15 @@ def test_replay_of_a_storm_opens_one_incident_at_its_start(tmp_path: Path) -> No
     opened = incident["opened_at"]
     assert opened in {(at(10, 30) + timedelta(minutes=m)).isoformat() for m in range(3)}
     assert incident["acknowledged_at"] is None and incident["resolved_at"] is None
+    # Replayed buckets carry the summed probabilities, as the daemon's do.
+    store = Store(tmp_path / "monitor.db")
+    for judged in store.buckets("acme"):
+        bucket = judged.bucket
+        stored = store.mentions("acme", bucket.start_at, bucket.end_at)
+        assert bucket.readings is not None and all(m.p_negative is not None for m in stored)
+        expected = sum(m.p_negative or 0.0 for m in stored)
+        assert bucket.readings.negative == pytest.approx(expected)
+    store.close()
 
 
 def test_a_happy_spike_and_an_outage_open_nothing(tmp_path: Path) -> None:

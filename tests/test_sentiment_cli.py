@@ -11,6 +11,8 @@ import pytest
 from monitor.sentiment import SentimentSettings
 from monitor.sentiment.cli import run_sentiment
 
+LEXICON = SentimentSettings(backend="lexicon")
+
 
 def run(
     lang: str = "auto",
@@ -30,8 +32,19 @@ def test_each_input_line_gets_one_json_line_in_order() -> None:
     records = [json.loads(line) for line in out.splitlines()]
     assert [r["label"] for r in records] == ["negative", "neutral", "positive"]
     assert [r["lang"] for r in records] == ["de", "en", "en"]
-    assert all(set(r) == {"label", "score", "lang"} for r in records)
+    assert all(set(r) == {"label", "score", "lang", "probabilities"} for r in records)
     assert all(-1.0 <= r["score"] <= 1.0 for r in records)
+    # The trained scorer's calibrated probabilities, the label the most probable of them.
+    for record in records:
+        probabilities = record["probabilities"]
+        assert sum(probabilities.values()) == pytest.approx(1.0, abs=1e-3)
+        assert max(probabilities, key=probabilities.__getitem__) == record["label"]
+
+
+def test_the_rule_scorer_gives_labels_without_probabilities() -> None:
+    code, out = run(stdin="Nie wieder, was für eine Frechheit!\n", settings=LEXICON)
+    assert code == 0
+    assert set(json.loads(out)) == {"label", "score", "lang"}
 
 
 def test_lang_option_forces_the_language() -> None:

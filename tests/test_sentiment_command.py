@@ -65,8 +65,9 @@ def test_topic_option_neutralises_the_topics_terms(tmp_path: Path) -> None:
     )
     assert plain.returncode == topical.returncode == 0, plain.stderr + topical.stderr
     assert json.loads(plain.stdout)["label"] == "negative"
-    assert json.loads(topical.stdout) | {"score": 0} == {
-        "label": "neutral", "score": 0, "lang": "en", "text": "Kill Bill is on TV tonight",
+    assert json.loads(topical.stdout) | {"score": 0, "probabilities": {}} == {
+        "label": "neutral", "score": 0, "lang": "en", "probabilities": {},
+        "text": "Kill Bill is on TV tonight",
     }  # fmt: skip
 
 

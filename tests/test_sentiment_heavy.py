@@ -60,9 +60,11 @@ def test_unmappable_classes_are_refused() -> None:
 def test_verdict_sums_probability_per_label() -> None:
     classes = class_labels({i: f"{i + 1} stars" for i in range(5)})
     # Each of the two negative classes is below "neutral", together they win.
-    label, polarity = verdict([0.3, 0.3, 0.4, 0.0, 0.0], classes)
+    label, polarity, probabilities = verdict([0.3, 0.3, 0.4, 0.0, 0.0], classes)
     assert label is Label.NEGATIVE
     assert polarity == pytest.approx(-0.45)
+    # ... and the detector reads the same sums: 0.6 negative, 0.4 neutral, none positive.
+    assert probabilities == pytest.approx((0.6, 0.4, 0.0))
 
 
 def make_tiny_onnx_model(directory: Path) -> Path:
@@ -114,6 +116,9 @@ def test_an_onnx_model_scores_with_the_same_output_as_the_embedded_backend(
     assert good.label is Label.POSITIVE and good.score > 0.9
     assert plain.label is Label.NEUTRAL and abs(plain.score) < 0.1
     assert dict(scorer.language_counts()) == {"de": 3}
+    # The model's softmax rides along, for the detector to weigh each mention by.
+    assert bad.probabilities is not None and sum(bad.probabilities) == pytest.approx(1.0)
+    assert bad.p_negative > 0.9 and plain.p_neutral > bad.p_neutral
 
 
 def test_an_onnx_file_path_finds_its_tokenizer_and_config(tmp_path: Path) -> None:

@@ -55,9 +55,10 @@ def test_the_shipped_models_are_in_the_package_and_small() -> None:
 def test_the_shipped_models_read_known_posts(
     backend: TrainedBackend, lang: str, text: str, expected: Label
 ) -> None:
-    label, score = backend.judge(text, lang)
+    label, score, row = backend.judge(text, lang)
     assert label is expected
     probabilities = backend.probabilities(text, lang)
+    assert row == tuple(probabilities.values())  # the verdict carries the same probabilities
     assert sum(probabilities.values()) == pytest.approx(1.0, abs=1e-5)
     assert score == pytest.approx(probabilities[Label.POSITIVE] - probabilities[Label.NEGATIVE])
 
@@ -67,6 +68,15 @@ def test_the_default_scorer_is_the_trained_one() -> None:
     result = scorer.score("Was für ein Saftladen, nie wieder!", "de")
     assert result.label is Label.NEGATIVE and result.lang == "de"
     assert result.score < 0
+    # Its calibrated probabilities reach the mention, for the buckets to sum.
+    assert result.probabilities is not None
+    assert result.p_negative == max(result.probabilities) and result.p_negative < 1.0
+
+
+def test_the_lexicon_scorer_gives_no_probabilities_it_is_sure_of_its_label() -> None:
+    result = build_scorer(SentimentSettings(backend="lexicon")).score("Saftladen, nie wieder!")
+    assert result.label is Label.NEGATIVE and result.probabilities is None
+    assert (result.p_negative, result.p_neutral) == (1.0, 0.0)
 
 
 @pytest.mark.parametrize("lang", ["de", "en"])

@@ -66,5 +66,5 @@ def test_the_same_id_from_two_sources_is_stored_as_two_mentions(tmp_path: Path) 
                 new.append(outcome.new)
 
     assert new == [2, 2, 0, 0]
-    volume, negative, _ = store.count("acme", NOW - timedelta(hours=1), NOW)
+    volume, negative, *_ = store.count("acme", NOW - timedelta(hours=1), NOW)
     assert (volume, negative) == (4, 4)

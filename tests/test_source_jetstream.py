@@ -257,6 +257,8 @@ def test_matching_posts_are_stored_once_for_each_topic_and_nothing_else(session:
     assert {m.mention.id: m.mention.reply_to for m in reply}[uri("r1")] == uri("n1")
     negative = session.store.mentions("acme", SINCE, NOW, label=Label.NEGATIVE)
     assert uri("a1") in {m.mention.id for m in negative}
+    # Streamed mentions keep the trained scorer's probabilities, as polled ones do.
+    assert all(m.p_negative is not None and m.p_neutral is not None for m in reply)
     request = session.fake.requests[0]
     assert request["wantedCollections"] == ["app.bsky.feed.post"]
     # One connection serves both topics.

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import sqlite_utils
 
-from monitor.models import IncidentStatus, Label, Mention, NotificationKind, Sentiment
+from monitor.models import IncidentStatus, Label, Mention, NotificationKind, Readings, Sentiment
 from monitor.store import MIGRATIONS, Store, iso
 from tests.support import at
 
@@ -188,13 +188,24 @@ def released(path: Path, version: int) -> None:
     conn.close()
 
 
-def write_version_1_rows(path: Path) -> None:
+def write_rows(path: Path, tables: dict[str, list[tuple[Any, ...]]] = VERSION_1_ROWS) -> None:
+    """Write ``tables`` (the version 1 rows unless given) as the release that made them did."""
     conn = sqlite3.connect(path)
-    for table, rows in VERSION_1_ROWS.items():
+    for table, rows in tables.items():
         marks = ", ".join("?" for _ in rows[0])
         conn.executemany(f"INSERT INTO {table} VALUES ({marks})", rows)
     conn.commit()
     conn.close()
+
+
+def assert_rows_kept(store: Store, tables: dict[str, list[tuple[Any, ...]]]) -> None:
+    """Every row of ``tables`` is still there, column for column; columns added later are
+    empty."""
+    for table, rows in tables.items():
+        stored = store.conn.execute(f"SELECT * FROM {table} ORDER BY rowid").fetchall()
+        width = len(rows[0])
+        assert [row[:width] for row in stored] == rows, table
+        assert all(value is None for row in stored for value in row[width:]), table
 
 
 def shape(path: Path) -> dict[str, Any]:
@@ -234,16 +245,11 @@ def test_each_released_version_upgrades_to_the_schema_a_new_database_starts_with
 def test_a_version_1_database_migrates_without_losing_a_row(tmp_path: Path) -> None:
     path = tmp_path / "v1.db"
     released(path, 1)
-    write_version_1_rows(path)
+    write_rows(path)
     store = Store(path)
     store.migrate()
 
-    # Every row is still there, column for column; the columns added later start empty.
-    for table, rows in VERSION_1_ROWS.items():
-        stored = store.conn.execute(f"SELECT * FROM {table} ORDER BY rowid").fetchall()
-        width = len(rows[0])
-        assert [row[:width] for row in stored] == rows, table
-        assert all(value is None for row in stored for value in row[width:]), table
+    assert_rows_kept(store, VERSION_1_ROWS)
 
     # ... and reads back through the store as what it was.
     mentions = store.mentions("acme", at(11), at(13))
@@ -282,14 +288,14 @@ def test_a_version_1_database_migrates_without_losing_a_row(tmp_path: Path) -> N
         ("p3", "@lena same here", "p1"),
     ]
     # A deleted post still counts where it counted.
-    assert store.count("acme", at(12), at(12, 10)) == (3, 2, 0)
+    assert store.count("acme", at(12), at(12, 10))[:3] == (3, 2, 0)
     store.close()
 
 
 def test_a_failing_migration_leaves_the_database_as_it_was(tmp_path: Path) -> None:
     path = tmp_path / "v3.db"
     released(path, 3)
-    write_version_1_rows(path)
+    write_rows(path)
     conn = sqlite3.connect(path)
     # A column migration 4 is about to add, already there (a hand-made change): it must fail
     # as a whole, not leave the file half upgraded.
@@ -343,3 +349,51 @@ def test_the_command_names_the_database_a_newer_release_wrote(
     assert main(["--config", str(config), "--database", str(path), "incidents", "list"]) == 2
     err = capsys.readouterr().err
     assert f"monitor.database: cannot use {path}" in err and "newer shitstorm" in err
+
+
+# The rows of version 1, the columns versions 4 and 5 added filled in, and their new tables.
+VERSION_5_ROWS: dict[str, list[tuple[Any, ...]]] = {
+    **VERSION_1_ROWS,
+    "mentions": [
+        (*VERSION_1_ROWS["mentions"][0], None, None),
+        (*VERSION_1_ROWS["mentions"][1], T5, "p1"),
+    ],
+    "checks": [("slack", 1, "connected as @monitor", T5, None)],
+    "rate_limits": [("slack", T5, "HTTP 429")],
+}
+
+
+def test_a_version_5_database_keeps_every_row_and_reads_old_rows_as_their_labels(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "v5.db"
+    released(path, 5)
+    write_rows(path, VERSION_5_ROWS)
+    store = Store(path)
+    assert store.migrate() == len(MIGRATIONS) - 5
+
+    assert_rows_kept(store, VERSION_5_ROWS)
+
+    # Mentions scored before the probabilities were stored count as their labels ...
+    old = store.mentions("acme", at(11), at(13))
+    assert [(m.label, m.p_negative, m.p_neutral) for m in old] == [
+        (Label.NEGATIVE, None, None),
+        (Label.NEUTRAL, None, None),
+    ]
+    volume, negative, positive, readings = store.count("acme", at(12), at(12, 10))
+    assert (volume, negative, positive) == (2, 1, 0)
+    assert readings == Readings.of_labels(1, 1)
+    # ... and a bucket stored before them has no readings: the detector reads its labels.
+    (judged,) = store.buckets("acme")
+    assert judged.bucket.readings is None and judged.bucket.sums == Readings.of_labels(1, 1)
+
+    # New mentions bring their probabilities, and the span sums both kinds.
+    later = Mention("rss", "p3", at(12, 6), "@lena same here", reply_to="p1")
+    sure = Sentiment(Label.NEGATIVE, -0.4, "en", (0.7, 0.2, 0.1))
+    assert store.save_poll("acme", "rss", at(12, 7), [(later, sure)], None, 0.1) == 1
+    readings = store.count("acme", at(12), at(12, 10)).readings
+    assert readings.negative == pytest.approx(1.7) and readings.neutral == pytest.approx(1.2)
+    assert readings.negative_sq == pytest.approx(1.49)
+    assert readings.neutral_sq == pytest.approx(1.04)
+    assert readings.cross == pytest.approx(0.14)
+    store.close()

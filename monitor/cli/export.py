@@ -36,6 +36,8 @@ COLUMNS: dict[Table, tuple[str, ...]] = {
         "expected_negative",
         "expected_high",
         "reason",
+        "p_negative",
+        "p_neutral",
     ),
     "mentions": (
         "topic",
@@ -47,6 +49,8 @@ COLUMNS: dict[Table, tuple[str, ...]] = {
         "url",
         "sentiment",
         "label",
+        "p_negative",
+        "p_neutral",
         "engagement",
         "text",
     ),
@@ -105,6 +109,7 @@ def write(out: TextIO, table: Table, data: Iterable[Row], fmt: Literal["csv", "j
 
 def _bucket_row(store: Store, judged: Any) -> Row:
     bucket = judged.bucket
+    readings = bucket.readings
     return {
         "topic": bucket.topic,
         "start_at": bucket.start_at.isoformat(),
@@ -120,6 +125,10 @@ def _bucket_row(store: Store, judged: Any) -> Row:
         "expected_negative": judged.expected_negative,
         "expected_high": judged.expected_high,
         "reason": judged.reason,
+        # The expected numbers of negative and neutral mentions (sums of their probabilities);
+        # empty for buckets stored before mentions kept them.
+        "p_negative": _rounded(readings.negative if readings else None),
+        "p_neutral": _rounded(readings.neutral if readings else None),
     }
 
 
@@ -143,6 +152,9 @@ def _mention_rows(store: Store, topic: str, start: datetime | None) -> Iterator[
                 "url": m.url,
                 "sentiment": round(stored.sentiment, 4),
                 "label": stored.label.value,
+                # The scorer's probabilities; empty where it gave none (sure of its label).
+                "p_negative": _rounded(stored.p_negative),
+                "p_neutral": _rounded(stored.p_neutral),
                 "engagement": dict(m.engagement),
                 "text": m.text,
             }
@@ -171,6 +183,10 @@ def incident_row(incident: Incident) -> Row:
         "escalations": incident.escalations,
         "reopened": incident.reopened,
     }
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
 
 
 def _csv_value(value: Any) -> Any:

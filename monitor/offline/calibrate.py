@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import random
 import statistics
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, tzinfo
 from typing import TextIO
@@ -22,8 +22,9 @@ from typing import TextIO
 from alerts.incidents import ALERTING, IncidentPolicy, advance
 from detectors import SENSITIVITIES, DetectionSettings, build_detector
 from monitor.models import Bucket, Incident, NotificationKind
+from monitor.offline.reading import PostReader, shipped_reader
 from monitor.offline.storms import (
-    DEFAULT_CONFUSION,
+    LABEL_READER,
     SHAPES,
     PlannedStorm,
     StormShape,
@@ -103,7 +104,7 @@ def calibrate(
     seed: int = 0,
     avoid: Sequence[tuple[datetime, datetime]] = (),
     policy: IncidentPolicy | None = None,
-    confusion: Mapping[str, tuple[float, float, float]] = DEFAULT_CONFUSION,
+    reader: PostReader | None = None,
     skip: timedelta = timedelta(days=7),
     spacing: timedelta = timedelta(days=2),
     false_pages: bool = True,
@@ -111,7 +112,10 @@ def calibrate(
     """Storms injected into ``buckets`` and what the detector made of them, plus the false
     pages of the same history without storms (outside ``avoid``, the labelled real events).
     ``false_pages=False`` leaves that replay out: it does not depend on ``seed``, so a second
-    seed over the same history would only count the same pages again."""
+    seed over the same history would only count the same pages again.
+
+    The storms' posts are read by ``reader``; by default as the history's own were: with
+    probabilities where its buckets carry readings, by label where they do not."""
     rng = random.Random(seed)
     storms = plan_storms(buckets, rng, skip=skip, spacing=spacing, avoid=avoid)
     report = CalibrationReport()
@@ -121,12 +125,20 @@ def calibrate(
         )
     if not storms:
         return report
-    stormy = inject(buckets, storms, timezone, rng, confusion)
+    stormy = inject(buckets, storms, timezone, rng, reader or reader_for(buckets))
     pages = [
         b.end_at for b, events in alerts_of(stormy, settings, timezone, policy) if events & ALERTING
     ]
     report.results.extend(storm_results(buckets, storms, pages, timezone))
     return report
+
+
+def reader_for(buckets: Sequence[Bucket]) -> PostReader:
+    """How to read a storm's posts so they look like this history's: with the shipped readings
+    of the dev posts when its buckets carry readings, else by label."""
+    if any(b.readings is not None for b in buckets):
+        return shipped_reader()
+    return LABEL_READER
 
 
 def storm_results(

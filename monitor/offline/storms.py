@@ -3,7 +3,7 @@
 A storm is sized against the usual negative volume for that hour of the week (a trimmed mean of
 the history's buckets at the same hour and weekday) and made of negative *posts*, which the
 scorer reads as it reads real ones: some of them neutral, a few positive
-(:data:`DEFAULT_CONFUSION`). :func:`plan_storms` places them at random times of day and night,
+(``monitor.offline.reading``). :func:`plan_storms` places them at random times of day and night,
 :func:`inject` adds their posts to a history of buckets. ``monitor.offline.calibrate`` replays
 the result through the detector.
 """
@@ -13,24 +13,15 @@ from __future__ import annotations
 import math
 import random
 import statistics
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, tzinfo
 
 from monitor.models import Bucket
+from monitor.offline.reading import PostReader, readings_with
 from monitor.offline.synthetic import poisson
 
-LABELS = ("negative", "neutral", "positive")
-
-# How the sentiment scorer reads posts of each true label: the share it calls negative,
-# neutral and positive. Measured with the default scorer on the development sets
-# (``python benchmarks/storm_bench.py --confusion``, all four dev files pooled); a storm's
-# negative posts are not all seen as negative, and that is part of what the detector faces.
-DEFAULT_CONFUSION: Mapping[str, tuple[float, float, float]] = {
-    "negative": (0.57, 0.33, 0.10),
-    "neutral": (0.16, 0.71, 0.14),
-    "positive": (0.13, 0.29, 0.58),
-}
+LABEL_READER = PostReader()
 
 
 @dataclass(frozen=True)
@@ -177,9 +168,9 @@ def inject(
     storms: Sequence[PlannedStorm],
     timezone: tzinfo,
     rng: random.Random,
-    confusion: Mapping[str, tuple[float, float, float]] = DEFAULT_CONFUSION,
+    reader: PostReader = LABEL_READER,
 ) -> list[Bucket]:
-    """The history with the storms' extra posts added, each read through ``confusion``."""
+    """The history with the storms' extra posts added, each read by ``reader``."""
     usual_negative, usual_positive = usual_counts(buckets, timezone)
     out = list(buckets)
     index = {b.start_at: i for i, b in enumerate(buckets)}
@@ -195,38 +186,14 @@ def inject(
             extra_negative = poisson(rng, (storm.shape.factor(middle) - 1.0) * usual_negative[i])
             extra_positive = poisson(rng, (storm.shape.campaign - 1.0) * usual_positive[i])
             # Posts read as neutral add to the volume only.
-            storm_negative, _, storm_positive = read_posts(
-                rng, extra_negative, confusion["negative"]
-            )
-            misread_negative, _, campaign_positive = read_posts(
-                rng, extra_positive, confusion["positive"]
-            )
+            storm_posts = reader.read(rng, extra_negative, "negative")
+            campaign_posts = reader.read(rng, extra_positive, "positive")
             b = out[i]
             out[i] = replace(
                 b,
                 volume=b.volume + extra_negative + extra_positive,
-                negative=b.negative + storm_negative + misread_negative,
-                positive=b.positive + storm_positive + campaign_positive,
+                negative=b.negative + storm_posts.negative + campaign_posts.negative,
+                positive=b.positive + storm_posts.positive + campaign_posts.positive,
+                readings=readings_with(b, (storm_posts, campaign_posts)),
             )
     return out
-
-
-def read_posts(
-    rng: random.Random, posts: int, row: tuple[float, float, float]
-) -> tuple[int, int, int]:
-    """How the scorer labels ``posts`` posts of one true label: (negative, neutral, positive)."""
-    negative = binomial(rng, posts, row[0])
-    rest = posts - negative
-    positive = binomial(rng, rest, row[2] / (row[1] + row[2])) if rest else 0
-    return negative, rest - positive, positive
-
-
-def binomial(rng: random.Random, n: int, p: float) -> int:
-    if n <= 0 or p <= 0:
-        return 0
-    if p >= 1:
-        return n
-    if n > 100:
-        mean, sd = n * p, math.sqrt(n * p * (1 - p))
-        return min(max(round(rng.gauss(mean, sd)), 0), n)
-    return sum(rng.random() < p for _ in range(n))

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from monitor.models import Bucket
-from monitor.offline.storms import DEFAULT_CONFUSION, LABELS, binomial, read_posts
+from monitor.offline.reading import LABELS, PostReader, binomial, read_readings, total_readings
+from monitor.offline.storms import LABEL_READER
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,14 +36,15 @@ def toned_series(
     negative_share: float = 0.15,
     positive_share: float = 0.25,
     wander: float = 0.35,
-    confusion: Mapping[str, tuple[float, float, float]] = DEFAULT_CONFUSION,
+    reader: PostReader = LABEL_READER,
 ) -> tuple[list[Bucket], list[CalmRate]]:
     """Buckets of a bare mention-count series with a tone as real topics have one, and per
     bucket its exact calm rates of negative and neutral reads (what only the generator knows).
 
     Each day's true negative share wanders around ``negative_share`` (a random walk of
     ``wander`` on the log-odds scale, pulled back towards the mean), the positive share
-    likewise, and each post is read by the scorer through ``confusion``.
+    likewise, and each post is read by ``reader`` (by label, or with probabilities: then the
+    buckets carry their readings, as the live pipeline's do).
     """
     buckets: list[Bucket] = []
     rates: list[CalmRate] = []
@@ -59,19 +61,28 @@ def toned_series(
         true_negative = binomial(rng, total, shares[0])
         true_positive = binomial(rng, total - true_negative, shares[1] / (1 - shares[0]))
         true_neutral = total - true_negative - true_positive
-        negative = positive = 0
-        for count, label in (
-            (true_negative, "negative"),
-            (true_neutral, "neutral"),
-            (true_positive, "positive"),
-        ):
-            n, _, p = read_posts(rng, count, confusion[label])
-            negative += n
-            positive += p
-        buckets.append(Bucket(topic, start_at, start_at + width, total, negative, positive))
+        reads = [
+            reader.read(rng, count, label)
+            for count, label in zip(
+                (true_negative, true_neutral, true_positive), LABELS, strict=True
+            )
+        ]
+        negative = sum(read.negative for read in reads)
+        positive = sum(read.positive for read in reads)
+        readings = (
+            total_readings([read_readings(read) for read in reads])
+            if reader.gives_probabilities
+            else None
+        )
+        buckets.append(
+            Bucket(topic, start_at, start_at + width, total, negative, positive, readings=readings)
+        )
         mix = (shares[0], 1.0 - shares[0] - shares[1], shares[1])
         read = [
-            sum(share * confusion[label][column] for share, label in zip(mix, LABELS, strict=True))
+            sum(
+                share * reader.confusion[label][column]
+                for share, label in zip(mix, LABELS, strict=True)
+            )
             for column in (0, 1)
         ]
         rates.append(CalmRate(total * read[0], total * read[1]))

@@ -118,8 +118,17 @@ def evaluate(
         coverage = watched(ctx, topic, schedule, start, now)
         if coverage.pending:
             break
-        volume, negative, positive = store.count(topic.name, start, end)
-        bucket = Bucket(topic.name, start, end, volume, negative, positive, coverage.complete)
+        counts = store.count(topic.name, start, end)
+        bucket = Bucket(
+            topic.name,
+            start,
+            end,
+            counts.volume,
+            counts.negative,
+            counts.positive,
+            coverage.complete,
+            counts.readings,
+        )
         judged.append(judge_closed(ctx, topic, detectors, bucket, coverage.judged_without))
         start = end
     if judged:

@@ -7,17 +7,39 @@ models) load once per process on first use.
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from monitor.models import Label, Sentiment
 
-__all__ = ["Backend", "Label", "Scorer", "Sentiment", "SentimentBackendError", "label_for"]
+__all__ = [
+    "Backend",
+    "Label",
+    "Probabilities",
+    "Scorer",
+    "Sentiment",
+    "SentimentBackendError",
+    "Verdict",
+    "label_for",
+]
+
+# The chances of negative, neutral and positive, in that order; they add up to 1.
+Probabilities = tuple[float, float, float]
 
 
 class Scorer(Protocol):
     def score(self, text: str, lang: str | None = None) -> Sentiment:
         """The sentiment of ``text``. ``lang`` is the source's language tag ("de-DE"), if any."""
         ...
+
+
+class Verdict(NamedTuple):
+    """What a backend says of one text: its label, its polarity in [-1, 1] (below 0 negative)
+    and, where the backend has them, the probabilities of the three labels."""
+
+    label: Label
+    polarity: float
+    # None: the backend has no probabilities and is taken to be sure of its label (the rules).
+    probabilities: Probabilities | None = None
 
 
 class Backend(Protocol):
@@ -27,8 +49,8 @@ class Backend(Protocol):
         """The 2-letter codes this backend scores; None when it takes any language."""
         ...
 
-    def judge(self, text: str, lang: str) -> tuple[Label, float]:
-        """The label of ``text`` and its polarity in [-1, 1] (below 0 negative)."""
+    def judge(self, text: str, lang: str) -> Verdict:
+        """The label of ``text``, its polarity and, if the backend has them, probabilities."""
         ...
 
 

@@ -1,8 +1,9 @@
 """``shitstorm sentiment``: score stdin line by line, or evaluate against a labelled TSV.
 
 One JSON object per input line, in order (an empty line gets a neutral verdict, so output
-line N always answers input line N); ``--with-text`` adds the text to it, ``--topic`` first
-neutralises that topic's terms, as the daemon does.
+line N always answers input line N), with the label's probabilities where the scorer gives
+them; ``--with-text`` adds the text to it, ``--topic`` first neutralises that topic's terms,
+as the daemon does.
 """
 
 from __future__ import annotations
@@ -62,11 +63,17 @@ def run_sentiment(
         for line in stdin:
             text = line.rstrip("\r\n")
             result = scorer.score(text, hint)
-            record = {
+            record: dict[str, object] = {
                 "label": result.label.value,
                 "score": round(result.score, 4),
                 "lang": result.lang,
             }
+            if result.probabilities is not None:  # the rule scorers give none
+                labels = ("negative", "neutral", "positive")
+                record["probabilities"] = {
+                    label: round(p, 4)
+                    for label, p in zip(labels, result.probabilities, strict=True)
+                }
             if with_text:
                 record["text"] = text
             stdout.write(json.dumps(record, ensure_ascii=False) + "\n")

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from monitor.models import Label
-from monitor.sentiment.base import Backend, SentimentBackendError
+from monitor.sentiment.base import Backend, SentimentBackendError, Verdict
 from monitor.sentiment.config import SentimentSettings
 
 _VALUE = {Label.NEGATIVE: -1.0, Label.NEUTRAL: 0.0, Label.POSITIVE: 1.0}
@@ -68,17 +68,20 @@ def _by_value(value: float) -> tuple[Label, float]:
     return Label.NEUTRAL, 0.0
 
 
-def verdict(
-    probabilities: Sequence[float], classes: Sequence[tuple[Label, float]]
-) -> tuple[Label, float]:
-    """The label with the most probability mass, and the expected polarity."""
+def verdict(probabilities: Sequence[float], classes: Sequence[tuple[Label, float]]) -> Verdict:
+    """The label with the most probability mass, the expected polarity, and the mass per label.
+
+    The mass per label is the model's softmax summed over the classes of each label (a
+    two-class model gives neutral none); it is as calibrated as the model is, no more.
+    """
     mass = dict.fromkeys(_VALUE, 0.0)
     polarity = 0.0
     for probability, (label, value) in zip(probabilities, classes, strict=True):
         mass[label] += probability
         polarity += probability * value
     best = max(mass, key=lambda label: mass[label])
-    return best, max(-1.0, min(1.0, polarity))
+    per_label = (mass[Label.NEGATIVE], mass[Label.NEUTRAL], mass[Label.POSITIVE])
+    return Verdict(best, max(-1.0, min(1.0, polarity)), per_label)
 
 
 def softmax(logits: Sequence[float]) -> list[float]:
@@ -103,7 +106,7 @@ class ModelBackend:
     def languages(self) -> frozenset[str] | None:
         return None
 
-    def judge(self, text: str, lang: str) -> tuple[Label, float]:
+    def judge(self, text: str, lang: str) -> Verdict:
         with self._lock:
             logits = self._predict(text)
         return verdict(softmax(list(logits)), self._classes)

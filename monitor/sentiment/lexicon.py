@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from monitor.models import Label
-from monitor.sentiment.base import label_for
+from monitor.sentiment.base import Verdict, label_for
 from monitor.sentiment.config import SentimentSettings
 from monitor.sentiment.english import EnglishScorer
 from monitor.sentiment.german import GermanScorer
@@ -59,6 +58,7 @@ class LexiconBackend:
     def languages(self) -> frozenset[str] | None:
         return frozenset(self._polarity)
 
-    def judge(self, text: str, lang: str) -> tuple[Label, float]:
+    def judge(self, text: str, lang: str) -> Verdict:
+        """The rules' label and polarity; no probabilities (the rules are sure of their label)."""
         polarity = calibrate(self._polarity[lang](text), TUNED_THRESHOLDS[lang])
-        return label_for(polarity, self._negative, self._positive), polarity
+        return Verdict(label_for(polarity, self._negative, self._positive), polarity)

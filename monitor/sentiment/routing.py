@@ -66,8 +66,10 @@ class RoutingScorer:
             self._fallbacks += fell_back
         if used == UNDETERMINED:
             return Sentiment(Label.NEUTRAL, 0.0, UNDETERMINED)
-        label, polarity = self._backend.judge(neutralise(text, self._topic_terms), used)
-        return Sentiment(label, max(-1.0, min(1.0, polarity)), used)
+        label, polarity, probabilities = self._backend.judge(
+            neutralise(text, self._topic_terms), used
+        )
+        return Sentiment(label, max(-1.0, min(1.0, polarity)), used, probabilities)
 
     def language_counts(self) -> Mapping[str, int]:
         """Texts scored so far per language as tagged or identified ("und": unidentifiable)."""

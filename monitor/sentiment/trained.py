@@ -30,7 +30,7 @@ import numpy as np
 import numpy.typing as npt
 
 from monitor.models import Label
-from monitor.sentiment.base import SentimentBackendError
+from monitor.sentiment.base import SentimentBackendError, Verdict
 from monitor.sentiment.config import SentimentSettings
 from monitor.sentiment.english import EnglishScorer
 from monitor.sentiment.features import DENSE_FEATURES, TextFeatures, TokenPolarity, text_features
@@ -195,13 +195,14 @@ class TrainedBackend:
         """Calibrated probability of each label for ``text`` read as ``lang``."""
         return dict(zip(CLASSES, self._probabilities(text, lang), strict=True))
 
-    def judge(self, text: str, lang: str) -> tuple[Label, float]:
-        negative, neutral, positive = self._probabilities(text, lang)
+    def judge(self, text: str, lang: str) -> Verdict:
+        row = self._probabilities(text, lang)
+        negative, neutral, positive = row
         if negative >= neutral and negative >= positive:
             label = Label.NEGATIVE
         else:
             label = Label.POSITIVE if positive > neutral else Label.NEUTRAL
-        return label, positive - negative
+        return Verdict(label, positive - negative, row)
 
     def _probabilities(self, text: str, lang: str) -> Row:
         features = text_features(text, self._polarity[lang], TUNED_THRESHOLDS[lang])

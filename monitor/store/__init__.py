@@ -19,7 +19,7 @@ from monitor.store.base import iso
 from monitor.store.buckets import BucketTables, JudgedBucket
 from monitor.store.detector_state import DetectorStateTables
 from monitor.store.incidents import IncidentEvent, IncidentTables, Silence
-from monitor.store.mentions import StoredMention
+from monitor.store.mentions import Counts, StoredMention
 from monitor.store.outbox import OutboxTables
 from monitor.store.schema import MIGRATIONS, schema_version, upgrade
 from monitor.store.sources import Check, Poll, SourceState, SourceTables
@@ -27,6 +27,7 @@ from monitor.store.sources import Check, Poll, SourceState, SourceTables
 __all__ = [
     "MIGRATIONS",
     "Check",
+    "Counts",
     "IncidentEvent",
     "JudgedBucket",
     "Poll",

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from monitor.models import Bucket
+from monitor.models import Bucket, Readings
 from monitor.store.base import Connection, from_iso, instant, iso
 
 
@@ -53,7 +53,8 @@ class BucketTables(Connection):
         self.conn.execute(
             "INSERT OR REPLACE INTO buckets (topic, start_at, end_at, volume, negative, positive, "
             "complete, score, anomalous, severity, expected_negative, expected_high, "
-            "expected_share, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "expected_share, reason, p_negative, p_neutral, p_negative_sq, p_neutral_sq, "
+            "p_cross) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 bucket.topic,
                 iso(bucket.start_at),
@@ -69,6 +70,7 @@ class BucketTables(Connection):
                 expected_high,
                 expected_share,
                 reason,
+                *_stored_readings(bucket.readings),
             ),
         )
 
@@ -76,7 +78,8 @@ class BucketTables(Connection):
         """The topic's stored buckets in time order, from ``since`` on."""
         rows = self.conn.execute(
             "SELECT topic, start_at, end_at, volume, negative, positive, complete, score, "
-            "anomalous, severity, expected_negative, expected_high, reason, expected_share "
+            "anomalous, severity, expected_negative, expected_high, reason, expected_share, "
+            "p_negative, p_neutral, p_negative_sq, p_neutral_sq, p_cross "
             "FROM buckets WHERE topic = ? AND start_at >= ? ORDER BY start_at",
             (topic, iso(since) if since else ""),
         ).fetchall()
@@ -96,9 +99,35 @@ class BucketTables(Connection):
         return int(self.conn.execute(f"SELECT count(*) FROM buckets{where}", params).fetchone()[0])
 
 
+_NO_READINGS = (None,) * 5
+
+
+def _stored_readings(readings: Readings | None) -> tuple[float | None, ...]:
+    if readings is None:
+        return _NO_READINGS
+    return (
+        readings.negative,
+        readings.neutral,
+        readings.negative_sq,
+        readings.neutral_sq,
+        readings.cross,
+    )
+
+
 def _judged(row: tuple[Any, ...]) -> JudgedBucket:
+    # A bucket stored before the readings were (schema 6) has none: it reads as its labels.
+    readings = None if row[14] is None else Readings(*row[14:19])
     return JudgedBucket(
-        Bucket(row[0], instant(row[1]), instant(row[2]), row[3], row[4], row[5], bool(row[6])),
+        Bucket(
+            row[0],
+            instant(row[1]),
+            instant(row[2]),
+            row[3],
+            row[4],
+            row[5],
+            bool(row[6]),
+            readings,
+        ),
         score=row[7],
         anomalous=bool(row[8]),
         severity=row[9],

@@ -11,9 +11,9 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from monitor.models import Label, Mention, Sentiment
+from monitor.models import Label, Mention, Readings, Sentiment
 from monitor.store.base import Connection, from_iso, instant, iso
 
 
@@ -25,12 +25,34 @@ class StoredMention:
     label: Label
     # When its author deleted it (its text is then erased); None while it stands.
     deleted_at: datetime | None = None
+    # The scorer's P(negative) and P(neutral); None where it gave none (sure of its label).
+    p_negative: float | None = None
+    p_neutral: float | None = None
+
+
+class Counts(NamedTuple):
+    """What the mentions of one span add up to: a bucket's figures."""
+
+    volume: int
+    negative: int
+    positive: int
+    # The sums of the scorer's probabilities; a mention without them counts as its label.
+    readings: Readings
 
 
 _INSERT = (
     "INSERT OR IGNORE INTO mentions (topic, source, id, created_at, fetched_at, text, lang, "
-    "author, url, engagement, sentiment, label, reply_to) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "author, url, engagement, sentiment, label, reply_to, p_negative, p_neutral) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+# One pass over the span: the label counts and the five sums of Readings. A mention stored
+# without probabilities (a rule scorer's, or one stored before them) reads as its label.
+_COUNT = (
+    "SELECT count(*), coalesce(sum(label = 'negative'), 0), coalesce(sum(label = 'positive'), 0), "
+    "total(n), total(u), total(n * n), total(u * u), total(n * u) FROM ("
+    "SELECT label, coalesce(p_negative, label = 'negative') AS n, "
+    "coalesce(p_neutral, label = 'neutral') AS u FROM mentions "
+    "WHERE topic = ? AND created_at >= ? AND created_at < ?)"
 )
 
 
@@ -55,6 +77,7 @@ class MentionTables(Connection):
                 sentiment.score,
                 sentiment.label.value,
                 mention.reply_to,
+                *_stored_probabilities(sentiment),
             )
             for mention, sentiment in scored
         ]
@@ -89,15 +112,11 @@ class MentionTables(Connection):
         row = self.conn.execute(f"SELECT count(*) FROM mentions {where}", params).fetchone()
         return int(row[0])
 
-    def count(self, topic: str, start: datetime, end: datetime) -> tuple[int, int, int]:
-        """Volume, negative and positive mentions created in ``[start, end)``."""
-        row = self.conn.execute(
-            "SELECT count(*), coalesce(sum(label = 'negative'), 0), "
-            "coalesce(sum(label = 'positive'), 0) FROM mentions "
-            "WHERE topic = ? AND created_at >= ? AND created_at < ?",
-            (topic, iso(start), iso(end)),
-        ).fetchone()
-        return int(row[0]), int(row[1]), int(row[2])
+    def count(self, topic: str, start: datetime, end: datetime) -> Counts:
+        """Volume, negative and positive mentions created in ``[start, end)``, and the sums of
+        their probabilities (:class:`~monitor.models.Readings`)."""
+        row = self.conn.execute(_COUNT, (topic, iso(start), iso(end))).fetchone()
+        return Counts(int(row[0]), int(row[1]), int(row[2]), Readings(*row[3:]))
 
     def first_mention_at(self, topic: str) -> datetime | None:
         row = self.conn.execute(
@@ -128,7 +147,7 @@ class MentionTables(Connection):
         """
         sql = (
             "SELECT topic, source, id, created_at, text, lang, author, url, engagement, "
-            "sentiment, label, reply_to, deleted_at FROM mentions "
+            "sentiment, label, reply_to, deleted_at, p_negative, p_neutral FROM mentions "
             "WHERE topic = ? AND created_at >= ? AND created_at < ?"
         )
         params: list[Any] = [topic, iso(start), iso(end)]
@@ -177,6 +196,14 @@ class MentionTables(Connection):
             return self.conn.total_changes - before
 
 
+def _stored_probabilities(sentiment: Sentiment) -> tuple[float | None, float | None]:
+    """The P(negative) and P(neutral) a mention is stored with; NULL where the scorer gave none
+    (then it reads as its label: P = 1 for the label, 0 for the others)."""
+    if sentiment.probabilities is None:
+        return None, None
+    return sentiment.probabilities[0], sentiment.probabilities[1]
+
+
 def _stored_mention(row: tuple[Any, ...]) -> StoredMention:
     return StoredMention(
         row[0],
@@ -194,4 +221,6 @@ def _stored_mention(row: tuple[Any, ...]) -> StoredMention:
         row[9],
         Label(row[10]),
         from_iso(row[12]),
+        row[13],
+        row[14],
     )

@@ -244,12 +244,26 @@ def _v5_rate_limits(db: sqlite_utils.Database) -> None:
     )
 
 
+def _v6_probabilities(db: sqlite_utils.Database) -> None:
+    """A mention keeps the scorer's calibrated P(negative) and P(neutral) (NULL: the scorer
+    gave none, it is sure of its label), and a bucket what they add up to: their sums, sums
+    of squares and the sum of their products, which tell the detector how noisy the sums are
+    (NULL: a bucket stored before them)."""
+    mentions = db.table("mentions")
+    mentions.add_column("p_negative", float)
+    mentions.add_column("p_neutral", float)
+    buckets = db.table("buckets")
+    for column in ("p_negative", "p_neutral", "p_negative_sq", "p_neutral_sq", "p_cross"):
+        buckets.add_column(column, float)
+
+
 MIGRATIONS: list[Migration] = [
     _v1_tables,
     _v2_lookup_indexes,
     _v3_checks,
     _v4_deleted_posts_and_replies,
     _v5_rate_limits,
+    _v6_probabilities,
 ]
 
 
