@@ -37,8 +37,9 @@ _THREE_LETTER = {
 _TAG_RE = re.compile(r"[a-z]{2,3}")
 _LETTER_RE = re.compile(r"[^\W\d_]")
 # What separates the words the function-word count reads. Splitting on it costs half of what
-# finding the words with a letter class does, and the count is the same: only whole function
-# words matter, and the fragments of links and numbers match none.
+# finding the words with a letter class does, and it finds the same function words: the pieces
+# of links and handles and the numbers it also yields match none (they only count as words of
+# the text, as the pieces of links did before).
 _SEPARATOR_RE = re.compile(r"[\s!\"#$%&()*+,./:;<=>?@\[\\\]^_`{|}~“”„«»…–—-]+")
 
 
@@ -219,7 +220,7 @@ class LanguageDetector:
         return normalize_language(str(language)), float(confidence)
 
     def _by_function_words(self, words: list[str]) -> str | None:
-        """ "de" or "en" when the (lowercased) ``words`` are clearly one of them, else None."""
+        """The language the (lowercased) ``words`` clearly are, "de" or "en", else None."""
         if self.languages and not self.languages <= {"de", "en"}:
             return None  # another candidate language could share these words
         # The two word lists share no word, so each word counts for one language at most.

@@ -20,7 +20,7 @@ class Kind:
     """What a token is: compare with ``is``, as ``token.kind is Kind.WORD``.
 
     Plain constants rather than an Enum: on Python 3.11 reading an Enum member goes through the
-    enum's ``__getattr__`` hook and costs about ten times a class attribute, and the scorers
+    enum's ``__getattr__`` hook and costs over ten times a class attribute, and the scorers
     ask several times per token (this made the German rules a third slower).
     """
 
