@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from detectors import DetectionSettings, build_detector
-from detectors.readings import MAX_SCALE, MIN_HOURS, ReadingNoise
+from detectors.readings import MAX_SCALE, MIN_NEUTRAL, ReadingNoise
 from monitor.models import Bucket, Readings
 from monitor.offline import calibrate, storms, toned
 from monitor.offline.reading import (
@@ -138,10 +138,10 @@ def test_what_people_read_is_told_in_labels() -> None:
 
 
 def test_reading_noise_scale() -> None:
+    early = ReadingNoise(half_life_hours=24.0)
+    early.learn(Readings(3.0, MIN_NEUTRAL - 1, 1.2, 9.0, 2.4), hours=1.0)
+    assert early.scale(0.25) == 1.0  # too few neutral readings behind it yet: as labels
     labels, unsure, flat = (ReadingNoise(half_life_hours=24.0) for _ in range(3))
-    for _ in range(int(MIN_HOURS) * 12 - 1):
-        unsure.learn(Readings(3.0, 12.0, 1.2, 9.0, 2.4), hours=1 / 12)
-    assert unsure.scale(0.25) == 1.0  # not yet an hour's worth of evidence behind it: as labels
     for _ in range(48):
         labels.learn(Readings.of_labels(3, 12), hours=1.0)
         unsure.learn(Readings(3.0, 12.0, 1.2, 9.0, 2.4), hours=1.0)
