@@ -4,18 +4,23 @@ Run from the repository root: ``python benchmarks/storm_bench.py`` (part of ``ma
 
 The five NAB realTweets series in ``../shared/data/nab`` are the baselines: real 5-minute
 mention volumes of five companies over two months, bursts and all. Each gets a tone as real
-topics have one (a negative share wandering from day to day around 15 %), its posts read by the
-default sentiment scorer as it reads the labelled dev posts of ``../shared/data/sentiment-dev``
-(its confusion matrix, measured here), and storms of four shapes at random times of day and
-night (``monitor.offline.calibrate``), several seeds. False pages are counted on the same series
-without storms, outside NAB's labelled windows (real events of unknown tone).
+topics have one (a negative share wandering from day to day around 15 %), and storms of four
+shapes at random times of day and night (``monitor.offline.calibrate``), several seeds. Each
+post is read as the default scorer read a labelled dev post of ``../shared/data/sentiment-dev``
+with the same true label: its probabilities, drawn (``--reading probabilities``, the default,
+as the live pipeline's buckets carry them), or only their most probable label (``--reading
+labels``: the same draws, for comparison; the default run also prints that comparison at
+``balanced``, storm by storm). Without the dev sets the readings shipped in
+``monitor/data/reading_profile.json`` are used (``--write-profile`` rebuilds them). False pages
+are counted on the same series without storms, outside NAB's labelled windows (real events of
+unknown tone).
 
 ``--confusion`` only measures and prints the scorer's confusion matrix on the dev posts, and how
 much evidence of a storm one post carries read as a label or as probabilities
 (``benchmarks/post_evidence.py``);
 ``--sweep`` prints the false pages per topic-week at a range of opening bars, the curve the
-sensitivities are calibrated from (``detectors/config.py``); ``--ceiling`` only prints what a
-best-case detector that knows the exact calm rates catches at the same budget
+sensitivities are calibrated from (``detectors/config.py``); ``--ceiling`` only prints what
+best-case detectors that count labels catch at the same budget
 (``benchmarks/storm_ceiling.py``), which the default run prints too.
 """
 

@@ -126,6 +126,8 @@ class TopicDetector:
         self.readings = ReadingNoise(settings.level_half_life.total_seconds() / 3600.0)
         # What people read (counts, severity, the chart's band) is told in labels.
         self.shown = LabelView(tone, ATTENTION_PRIOR)
+        # Whether the judged tone was learnt from probabilities (else from labels).
+        self._reads_probabilities = False
         self._learned_hours = 0.0
         # Hours of flagged buckets in a row (the baselines learn nothing from them).
         self._unlearnt_hours = 0.0
@@ -149,6 +151,8 @@ class TopicDetector:
         # The negative and neutral readings (label counts where the bucket has no readings;
         # read without building a Readings, this is the hot path of every bucket).
         readings = bucket.readings
+        if (readings is not None) != self._reads_probabilities and bucket.complete:
+            self._switch_reading(readings is not None)
         if readings is None:
             negative_read = float(bucket.negative)
             neutral_read = float(max(bucket.volume - bucket.negative - bucket.positive, 0))
@@ -181,7 +185,7 @@ class TopicDetector:
         # What is judged is in effective counts: probability sums times the topic's scale (1
         # for label counts); what is learnt and what people read stays in mentions.
         ratio = self.tone.ratio
-        scale = self.readings.scale(ratio)
+        scale = 1.0 if readings is None else self.readings.scale(ratio)
         usual = 0.0
         if ratio > 0 or self.shown.own_tone:  # a series without tone needs none
             usual = self.attention.forecast_one({"start_at": bucket.start_at, "hours": hours}).mean
@@ -224,6 +228,24 @@ class TopicDetector:
             reason=reason,
             anomalous=anomalous,
         )
+
+    def _switch_reading(self, probabilities: bool) -> None:
+        """The scorer started (or stopped) giving probabilities: an upgrade, or another
+        backend. A usual tone learnt in labels would call every bucket of summed probabilities
+        a storm (they read more negative), and the reverse would miss storms, so the judged
+        tone starts afresh while the tone in labels carries on: until the new one has enough
+        behind it the topic is judged by volume alone, as a series without tone is."""
+        if probabilities:
+            self.shown.own_tone = self.tone  # the labels learnt so far
+            self.tone = ToneBaseline(half_life=self.tone.half_life)
+        else:
+            self.tone = self.shown.own_tone or ToneBaseline(half_life=self.tone.half_life)
+            self.shown.own_tone = None
+        self.shown.judged = self.tone
+        self._reads_probabilities = probabilities
+        # The evidence sums and their learnt noise are in the other reading: start again
+        # from the prior noise, which errs wide.
+        self._evidence = None
 
     def _expectation(
         self, ratio: float, neutral_read: float, scale: float, usual: float, seasonal: float

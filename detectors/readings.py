@@ -24,9 +24,10 @@ from monitor.models import Readings
 # Never more than this: a scorer whose probabilities all sit near ratio-balanced values would
 # otherwise make a handful of posts look certain. The dev posts give about 5.
 MAX_SCALE = 10.0
-# Hours of calm buckets behind the sums before the scale is trusted; until then it is 1 (read
-# as labels: the noise overstated, so fewer pages, never more).
-MIN_HOURS = 6.0
+# Neutral readings (decayed) behind the sums before the scale is trusted, as many as the tone
+# needs (``detectors.tone.MIN_NEUTRAL``); until then it is 1 (the noise overstated, so fewer
+# pages, never more).
+MIN_NEUTRAL = 30.0
 
 
 class ReadingNoise:
@@ -50,13 +51,12 @@ class ReadingNoise:
 
     def __init__(self, half_life_hours: float) -> None:
         self.half_life = half_life_hours
-        # Decayed sums per hour of negative, neutral, their squares and their products, and
-        # the decayed hours behind them (one decay for all five: this runs every bucket).
+        # Decayed sums of negative, neutral, their squares and their products (one decay for
+        # all five: this runs every bucket).
         self._sums = [0.0] * 5
-        self._hours = 0.0
 
     def learn(self, readings: Readings, hours: float) -> None:
-        """Fold in one calm bucket's readings (per hour, weighted by hours)."""
+        """Fold in one calm bucket's readings, ``hours`` long."""
         if hours <= 0:
             return
         decay = 0.5 ** (hours / self.half_life)
@@ -66,12 +66,11 @@ class ReadingNoise:
         sums[2] = decay * sums[2] + readings.negative_sq
         sums[3] = decay * sums[3] + readings.neutral_sq
         sums[4] = decay * sums[4] + readings.cross
-        self._hours = decay * self._hours + hours
 
     def scale(self, ratio: float) -> float:
         """Variance a count test assumes over the variance the sums have, at this ``ratio``
         of negative to neutral mentions: at least 1, exactly 1 for label counts."""
-        if ratio <= 0 or self._hours < MIN_HOURS:
+        if ratio <= 0 or self._sums[1] < MIN_NEUTRAL:
             return 1.0
         negative, neutral, negative_sq, neutral_sq, cross = self._sums  # the scale is a ratio
         assumed = negative + ratio * ratio * neutral

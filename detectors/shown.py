@@ -12,8 +12,6 @@ the detector is stays the judged evidence's. For buckets counted by label both v
 
 from __future__ import annotations
 
-import copy
-
 from detectors.counts import count_at_z
 from detectors.tone import ToneBaseline
 from monitor.models import Bucket
@@ -23,9 +21,8 @@ class LabelView:
     """The topic's usual tone in labels, and what it expects of a bucket's labels (the
     evidence windows sum both alongside what is judged).
 
-    While every bucket is counted by label, what is judged *is* labels: the view reads the
-    judged tone itself. The first bucket that carries readings gives it a tone of its own,
-    started as a copy of the judged one.
+    While the detector judges labels the view reads the judged tone itself; once it judges
+    probabilities (``own_tone`` set by the detector) the view keeps a tone of its own.
 
     Parameters
     ----------
@@ -69,9 +66,7 @@ class LabelView:
         Call it before the judged tone learns the bucket."""
         own = self.own_tone
         if own is None:
-            if bucket.readings is None:
-                return  # the judged tone learns these very labels
-            own = self.own_tone = copy.deepcopy(self.judged)
+            return  # what is judged is labels: the judged tone learns these very ones
         negative = float(bucket.negative)
         if clip_z is not None and own.ratio > 0:
             negative = min(negative, count_at_z(clip_z, expected, 0.0))

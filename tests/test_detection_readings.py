@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from detectors import DetectionSettings, build_detector
-from detectors.readings import MAX_SCALE, MIN_HOURS, ReadingNoise
+from detectors.readings import MAX_SCALE, MIN_NEUTRAL, ReadingNoise
 from monitor.models import Bucket, Readings
 from monitor.offline import calibrate, storms, toned
 from monitor.offline.reading import (
@@ -138,10 +138,10 @@ def test_what_people_read_is_told_in_labels() -> None:
 
 
 def test_reading_noise_scale() -> None:
+    early = ReadingNoise(half_life_hours=24.0)
+    early.learn(Readings(3.0, MIN_NEUTRAL - 1, 1.2, 9.0, 2.4), hours=1.0)
+    assert early.scale(0.25) == 1.0  # too few neutral readings behind it yet: as labels
     labels, unsure, flat = (ReadingNoise(half_life_hours=24.0) for _ in range(3))
-    for _ in range(int(MIN_HOURS) * 12 - 1):
-        unsure.learn(Readings(3.0, 12.0, 1.2, 9.0, 2.4), hours=1 / 12)
-    assert unsure.scale(0.25) == 1.0  # not yet an hour's worth of evidence behind it: as labels
     for _ in range(48):
         labels.learn(Readings.of_labels(3, 12), hours=1.0)
         unsure.learn(Readings(3.0, 12.0, 1.2, 9.0, 2.4), hours=1.0)
@@ -203,3 +203,26 @@ def test_calibrate_reads_storm_posts_as_the_history_was_read() -> None:
     added = sum(s.negative - b.negative for s, b in zip(stormy, history, strict=True))
     # Storm posts add to the readings as to the counts: most are read negative, not all.
     assert 0.6 * added < extra < 1.3 * added
+
+
+@pytest.mark.parametrize("upgrade", [True, False], ids=["labels then probabilities", "back"])
+def test_a_scorer_that_starts_or_stops_giving_probabilities_pages_nobody(upgrade: bool) -> None:
+    # An upgrade from stored label-only buckets, or a switch of backend: the usual tone in one
+    # reading would make the other look like a storm (or hide one). Seed 1 paged 434 buckets.
+    history = topic(1)
+    switch = 8 * 288
+    if upgrade:
+        buckets = labels_only(history[:switch]) + history[switch:]
+    else:
+        buckets = history[:switch] + labels_only(history[switch:])
+    detector = build_detector(DetectionSettings(), UTC)
+    decisions = [detector.observe(b) for b in buckets]
+    assert not any(d.anomalous for d in decisions[switch:])
+    # And a storm a day after the switch still pages.
+    at = START + timedelta(days=9, hours=14)
+    viral = next(s for s in storms.SHAPES if s.name == "viral")
+    stormy = storms.inject(buckets, [storms.PlannedStorm(viral, at)], UTC, random.Random(1),
+                           shipped_reader() if upgrade else PostReader())  # fmt: skip
+    detector = build_detector(DetectionSettings(), UTC)
+    opened = [b.start_at for b in stormy if detector.observe(b).anomalous]
+    assert opened and at <= opened[0] <= at + viral.full_after
