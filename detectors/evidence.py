@@ -34,8 +34,7 @@ _COUNT_ONLY_FLAGGED_CLIP_Z = 5.5
 @dataclass(frozen=True, slots=True)
 class Window:
     """The last ``buckets`` buckets: negative mentions observed and expected, how surprising
-    that is, all mentions (``volume``) for the negative share over the same span, and how many
-    of its buckets were above their own expectation (``above_usual``).
+    that is, and all mentions (``volume``) for the negative share over the same span.
 
     ``shown`` and ``shown_expected`` are the same span in the terms people read it in
     (negative labels and how many were usual, :mod:`detectors.shown`); for buckets counted by
@@ -46,7 +45,6 @@ class Window:
     expected: float
     volume: float
     buckets: int
-    above_usual: int
     shown: float = 0.0
     shown_expected: float = 0.0
 
@@ -152,7 +150,6 @@ class EvidenceWindows:
         found: list[Window] = []
         latest: list[tuple[float, float, float, float]] = []
         observed = expected = volume = uncertainty = shown = shown_expected = 0.0
-        above_usual = 0
         sizes = self.sizes
         index = 0
         size = sizes[0]
@@ -166,15 +163,12 @@ class EvidenceWindows:
             uncertainty += variance
             shown += told
             shown_expected += usual
-            above_usual += count > mean
             if n == size:
                 phi = single if index == 0 else self.dispersion(index, single)
                 latest.append((observed, expected, uncertainty, phi))
                 total = phi + (uncertainty / (expected * expected) if expected > 0 else 0.0)
                 z = count_z(observed, expected, total)
-                found.append(
-                    Window(z, observed, expected, volume, n, above_usual, shown, shown_expected)
-                )
+                found.append(Window(z, observed, expected, volume, n, shown, shown_expected))
                 index += 1
                 if index == len(sizes):
                     break
