@@ -99,10 +99,13 @@ class EvidenceWindows:
         self.longest = longest
         self.sizes = spans(longest)
         # (count, expected, volume, variance of the expectation, shown count, shown expected)
-        # per bucket, newest last.
+        # per bucket, newest last; one more than the longest span, the one that just left it.
         self._recent: deque[tuple[float, float, float, float, float, float]] = deque(
-            maxlen=self.sizes[-1]
+            maxlen=self.sizes[-1] + 1
         )
+        # The same six summed over each span, kept up to date bucket by bucket (adding the
+        # newest, taking off the one that left) instead of re-summed: this runs every bucket.
+        self._totals = [[0.0] * 6 for _ in self.sizes]
         self._excess = [DecayingMean(half_life_hours) for _ in self.sizes]
         self._mean_sq = [DecayingMean(half_life_hours) for _ in self.sizes]
         # What :meth:`windows` found for the newest bucket, reused by :meth:`learn`:
@@ -112,6 +115,7 @@ class EvidenceWindows:
     def clear(self) -> None:
         """Forget the recent buckets (after a gap), keeping what was learnt about noise."""
         self._recent.clear()
+        self._totals = [[0.0] * 6 for _ in self.sizes]
 
     def push(
         self,
@@ -125,7 +129,18 @@ class EvidenceWindows:
         variance of the expectation itself, and what people are shown of the first two (the
         same when not given)."""
         shown_count, shown_expected = shown if shown is not None else (count, expected)
-        self._recent.append((count, expected, volume, uncertainty, shown_count, shown_expected))
+        newest = (count, expected, volume, uncertainty, shown_count, shown_expected)
+        recent = self._recent
+        recent.append(newest)
+        held = len(recent)
+        for size, totals in zip(self.sizes, self._totals, strict=True):
+            if held > size:  # the bucket that just left this span
+                left = recent[-size - 1]
+                for k in range(6):
+                    totals[k] += newest[k] - left[k]
+            else:
+                for k in range(6):
+                    totals[k] += newest[k]
 
     @property
     def single_dispersion(self) -> float:
@@ -149,30 +164,17 @@ class EvidenceWindows:
     def _sums(self) -> tuple[list[Window], list[tuple[float, float, float, float]]]:
         found: list[Window] = []
         latest: list[tuple[float, float, float, float]] = []
-        observed = expected = volume = uncertainty = shown = shown_expected = 0.0
-        sizes = self.sizes
-        index = 0
-        size = sizes[0]
+        held = len(self._recent)
         single = self.single_dispersion
-        for n, (count, mean, mentions, variance, told, usual) in enumerate(
-            reversed(self._recent), start=1
-        ):
-            observed += count
-            expected += mean
-            volume += mentions
-            uncertainty += variance
-            shown += told
-            shown_expected += usual
-            if n == size:
-                phi = single if index == 0 else self.dispersion(index, single)
-                latest.append((observed, expected, uncertainty, phi))
-                total = phi + (uncertainty / (expected * expected) if expected > 0 else 0.0)
-                z = count_z(observed, expected, total)
-                found.append(Window(z, observed, expected, volume, n, shown, shown_expected))
-                index += 1
-                if index == len(sizes):
-                    break
-                size = sizes[index]
+        for index, (size, totals) in enumerate(zip(self.sizes, self._totals, strict=True)):
+            if held < size:
+                break
+            observed, expected, volume, uncertainty, shown, shown_expected = totals
+            phi = single if index == 0 else self.dispersion(index, single)
+            latest.append((observed, expected, uncertainty, phi))
+            total = phi + (uncertainty / (expected * expected) if expected > 0 else 0.0)
+            z = count_z(observed, expected, total)
+            found.append(Window(z, observed, expected, volume, size, shown, shown_expected))
         return found, latest
 
     def learn(self, hours: float, *, anomalous: bool = False, tone: bool = True) -> None:

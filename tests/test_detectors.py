@@ -271,3 +271,28 @@ def test_any_bucket_width_works(width: timedelta) -> None:
 def test_the_level_detector_is_a_working_alternative() -> None:
     detector = warmed(settings=DetectionSettings(detector="level"))
     assert detector.observe(after(400)).anomalous
+
+
+def test_evidence_windows_keep_each_spans_sums_exact_over_a_long_run() -> None:
+    # The sums are kept up to date bucket by bucket, not re-summed: after thousands of buckets,
+    # a burst and a gap they must still be the sums of the last buckets of each span.
+    from detectors.evidence import EvidenceWindows
+
+    rng = random.Random(3)
+    evidence = EvidenceWindows(longest=36, half_life_hours=24.0)
+    pushed: list[tuple[float, float, float]] = []
+    for i in range(5000):
+        if i == 4000:  # a gap
+            evidence.clear()
+            pushed.clear()
+        burst = 1000.0 if 2000 <= i < 2010 else 1.0
+        count, expected = float(poisson(rng, 3.0 * burst)), rng.uniform(0.1, 5.0) * burst
+        evidence.push(count, expected, count + 10.0, expected / 7.0)
+        pushed.append((count, expected, count + 10.0))
+        if i % 97 == 0 or i in (2010, 2020, 4001, 4030):
+            for window in evidence.windows():
+                last = pushed[-window.buckets :]
+                assert len(last) == window.buckets
+                assert window.observed == sum(c for c, _, _ in last)
+                assert window.expected == pytest.approx(sum(e for _, e, _ in last), rel=1e-9)
+                assert window.volume == sum(v for _, _, v in last)
