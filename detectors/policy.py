@@ -125,7 +125,7 @@ class TopicDetector:
         self._profile_hours = settings.profile_half_life.total_seconds() / 3600.0
         self.readings = ReadingNoise(settings.level_half_life.total_seconds() / 3600.0)
         # What people read (counts, severity, the chart's band) is told in labels.
-        self.shown = LabelView(tone, ATTENTION_PRIOR)
+        self.shown = LabelView(ATTENTION_PRIOR)
         # Whether the judged tone was learnt from probabilities (else from labels).
         self._reads_probabilities = False
         self._learned_hours = 0.0
@@ -191,7 +191,7 @@ class TopicDetector:
             usual = self.attention.forecast_one({"start_at": bucket.start_at, "hours": hours}).mean
         expected, uncertainty = self._expectation(ratio, neutral_read, scale, usual, seasonal.mean)
         observed = scale * negative_read
-        shown = self.shown.expectation(bucket, ratio, usual, seasonal.mean)
+        shown = self.shown.expectation(bucket, self.tone, usual, seasonal.mean)
         evidence = self._evidence_for(bucket)
         evidence.push(
             observed, expected, float(bucket.volume), uncertainty, (bucket.negative, shown)
@@ -241,7 +241,6 @@ class TopicDetector:
         else:
             self.tone = self.shown.own_tone or ToneBaseline(half_life=self.tone.half_life)
             self.shown.own_tone = None
-        self.shown.judged = self.tone
         self._reads_probabilities = probabilities
         # The evidence sums and their learnt noise are in the other reading: start again
         # from the prior noise, which errs wide.

@@ -21,42 +21,34 @@ class LabelView:
     """The topic's usual tone in labels, and what it expects of a bucket's labels (the
     evidence windows sum both alongside what is judged).
 
-    While the detector judges labels the view reads the judged tone itself; once it judges
+    While the detector judges labels the view uses the judged tone itself; once it judges
     probabilities (``own_tone`` set by the detector) the view keeps a tone of its own.
 
     Parameters
     ----------
-    judged
-        The detector's tone (of what it judges).
     prior
         Strength of the prior on a bucket's attention (the detector's own).
     """
 
-    def __init__(self, judged: ToneBaseline, prior: float) -> None:
-        self.judged = judged
+    def __init__(self, prior: float) -> None:
         self.prior = prior
         # A tone of its own once a bucket carried readings (None: the judged tone is it).
         self.own_tone: ToneBaseline | None = None
 
-    @property
-    def tone(self) -> ToneBaseline:
-        """The usual tone in labels."""
-        return self.own_tone if self.own_tone is not None else self.judged
-
     def expectation(
-        self, bucket: Bucket, judged_ratio: float, usual_neutral: float, seasonal: float
+        self, bucket: Bucket, judged: ToneBaseline, usual_neutral: float, seasonal: float
     ) -> float:
         """Negative labels this bucket should hold: the usual ratio in labels times its
         neutral labels, read with the same weak prior as the judged expectation
         (``usual_neutral``, this hour's usual judged neutral readings, converted to labels);
-        ``seasonal`` without a tone. ``judged_ratio`` is the judged tone's ratio, read once."""
+        ``seasonal`` without a tone. ``judged`` is the detector's tone."""
         own = self.own_tone
-        ratio = judged_ratio if own is None else own.ratio
+        ratio = judged.ratio if own is None else own.ratio
         if ratio <= 0:
             return seasonal
         neutral = float(max(bucket.volume - bucket.negative - bucket.positive, 0))
-        if own is not None and self.judged.neutral_rate > 0:
-            usual_neutral *= own.neutral_rate / self.judged.neutral_rate
+        if own is not None and judged.neutral_rate > 0:
+            usual_neutral *= own.neutral_rate / judged.neutral_rate
         if usual_neutral <= 0:
             return ratio * neutral
         return ratio * (neutral + self.prior) / (1.0 + self.prior / usual_neutral)
