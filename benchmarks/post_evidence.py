@@ -26,6 +26,7 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
+from monitor.models import Label, most_probable
 from monitor.offline.reading import LABELS
 
 Probabilities = tuple[float, float, float]  # negative, neutral, positive
@@ -35,10 +36,9 @@ CALM_MIX = {"negative": 0.15, "neutral": 0.60, "positive": 0.25}
 
 
 def as_label(p: Probabilities) -> tuple[float, float]:
-    """The detector's reading today: 1 for the most probable class (ties go to negative)."""
-    negative = p[0] >= p[1] and p[0] >= p[2]
-    neutral = not negative and p[1] >= p[2]
-    return float(negative), float(neutral)
+    """Counted by label: 1 for the most probable class (ties go to negative)."""
+    label = most_probable(p)
+    return float(label is Label.NEGATIVE), float(label is Label.NEUTRAL)
 
 
 def as_probabilities(p: Probabilities) -> tuple[float, float]:

@@ -39,6 +39,19 @@ class Label(StrEnum):
     POSITIVE = "positive"
 
 
+def most_probable(probabilities: tuple[float, float, float]) -> Label:
+    """The label of calibrated (negative, neutral, positive) probabilities: the most probable
+    one, negative on a tie (a doubtful negative is the one worth counting).
+
+    >>> most_probable((0.4, 0.4, 0.2)), most_probable((0.2, 0.4, 0.4))
+    (<Label.NEGATIVE: 'negative'>, <Label.NEUTRAL: 'neutral'>)
+    """
+    negative, neutral, positive = probabilities
+    if negative >= neutral and negative >= positive:
+        return Label.NEGATIVE
+    return Label.POSITIVE if positive > neutral else Label.NEUTRAL
+
+
 @dataclass(frozen=True)
 class Sentiment:
     """A scorer's verdict on one text: a label, a polarity in [-1, 1] and the language used.

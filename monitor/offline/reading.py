@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from monitor.models import Bucket, Readings
+from monitor.models import Bucket, Readings, most_probable
 
 LABELS = ("negative", "neutral", "positive")
 Probabilities = tuple[float, float, float]  # negative, neutral, positive
@@ -86,7 +86,7 @@ class PostReader:
         readings whose most probable class is negative, neutral, positive."""
         confusion = {
             label: tuple(
-                sum(_most_probable(p) == column for p in found) / len(found) for column in range(3)
+                sum(_class_of(p) == column for p in found) / len(found) for column in range(3)
             )
             for label, found in probabilities.items()
             if found
@@ -111,15 +111,13 @@ class PostReader:
         return Read(round(sums[5]), round(sums[6]), round(sums[7]), readings)
 
 
-def _most_probable(p: Probabilities) -> int:
-    """The class a scorer labels a post with: negative on ties, as the trained backend does."""
-    if p[0] >= p[1] and p[0] >= p[2]:
-        return 0
-    return 2 if p[2] > p[1] else 1
+def _class_of(p: Probabilities) -> int:
+    """The column of the label the scorer gives these probabilities."""
+    return LABELS.index(most_probable(p).value)
 
 
 def _row(p: Probabilities) -> tuple[float, ...]:
-    label = _most_probable(p)
+    label = _class_of(p)
     return (
         p[0],
         p[1],

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from monitor.models import Label
+from monitor.models import Label, most_probable
 from monitor.sentiment.base import SentimentBackendError, Verdict
 from monitor.sentiment.config import SentimentSettings
 from monitor.sentiment.english import EnglishScorer
@@ -197,12 +197,7 @@ class TrainedBackend:
 
     def judge(self, text: str, lang: str) -> Verdict:
         row = self._probabilities(text, lang)
-        negative, neutral, positive = row
-        if negative >= neutral and negative >= positive:
-            label = Label.NEGATIVE
-        else:
-            label = Label.POSITIVE if positive > neutral else Label.NEUTRAL
-        return Verdict(label, positive - negative, row)
+        return Verdict(most_probable(row), row[2] - row[0], row)
 
     def _probabilities(self, text: str, lang: str) -> Row:
         features = text_features(text, self._polarity[lang], TUNED_THRESHOLDS[lang])
