@@ -262,6 +262,7 @@ def print_calibration(
         f"{seeds} seed(s); a storm is caught when it pages by the time it reaches full strength",
         file=stdout,
     )
+    reader = reader_for(buckets)  # the same posts for every sensitivity and seed
     for name in SENSITIVITIES:
         report = CalibrationReport()
         for seed in range(seeds):
@@ -272,6 +273,7 @@ def print_calibration(
                 timezone,
                 seed=seed,
                 avoid=avoid,
+                reader=reader,
                 skip=skip,
                 false_pages=seed == 0,
             )
