@@ -116,11 +116,17 @@ def open_incident_at_noon(severity: int = 3) -> Incident:
     )
 
 
-def wait_for(condition: Callable[[], bool], timeout: float = 5.0) -> None:
-    """Poll ``condition`` until it holds; for effects that happen on another thread."""
+def wait_for(
+    condition: Callable[[], bool],
+    timeout: float = 5.0,
+    context: Callable[[], str] | None = None,
+) -> None:
+    """Poll ``condition`` until it holds; for effects that happen on another thread.
+    ``context`` says what was going on when it did not (a daemon's log, say)."""
     tick = threading.Event()
     for _ in range(int(timeout / 0.01)):
         if condition():
             return
         tick.wait(0.01)
-    raise AssertionError("condition not reached in time")
+    detail = f":\n{context()}" if context is not None else ""
+    raise AssertionError(f"condition not reached in time{detail}")

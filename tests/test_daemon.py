@@ -56,6 +56,16 @@ class Daemon:
                     return line
         pytest.fail(f"no {needle!r} in the daemon's log:\n{''.join(self.lines)}")
 
+    def log_so_far(self) -> str:
+        """The log, with whatever the daemon has written since last read (without waiting)."""
+        assert self.process.stderr is not None
+        while select.select([self.process.stderr], [], [], 0)[0]:
+            line = self.process.stderr.readline()
+            if not line:
+                break
+            self.lines.append(line)
+        return self.log
+
     def stop(self, signum: int = signal.SIGTERM, timeout: float = 10.0) -> int:
         self.process.send_signal(signum)
         _, err = self.process.communicate(timeout=timeout)

@@ -95,9 +95,9 @@ def test_every_matching_post_is_stored_exactly_once_across_a_drop_and_a_restart(
         fake.drop_after(4)  # the first connection is dropped mid-stream
         daemon = Daemon(config(tmp_path, url))
         daemons.append(daemon)
-        wait_for(lambda: len(stored(database)) == 3, timeout=20)
+        wait_for(lambda: len(stored(database)) == 3, 20, daemon.log_so_far)
         fake.add(delete(us(9), "m1"))
-        wait_for(lambda: (uri("m1"), True) in stored(database), timeout=10)
+        wait_for(lambda: (uri("m1"), True) in stored(database), 10, daemon.log_so_far)
         assert daemon.stop() == 0, daemon.log
         assert_stopped_within_grace(daemon)
         assert "jetstream: skipped 1 of" in daemon.log
@@ -108,9 +108,9 @@ def test_every_matching_post_is_stored_exactly_once_across_a_drop_and_a_restart(
         fake.add(post(us(10), "m4", "acme is down again"), post(us(11), "n3", "unrelated"))
         daemon = Daemon(config(tmp_path, url))
         daemons.append(daemon)
-        wait_for(lambda: (uri("m4"), False) in stored(database), timeout=20)
+        wait_for(lambda: (uri("m4"), False) in stored(database), 20, daemon.log_so_far)
         fake.add(post(us(12), "m5", "live: #ACME outage"))
-        wait_for(lambda: (uri("m5"), False) in stored(database), timeout=10)
+        wait_for(lambda: (uri("m5"), False) in stored(database), 10, daemon.log_so_far)
         assert daemon.stop() == 0, daemon.log
         resumed = int(fake.requests[connections]["cursor"][0])
         assert us(4) <= resumed <= us(9)
